@@ -1,0 +1,208 @@
+/**
+ * The goal language: one zod schema for a blueprint, from which Baton derives the TypeScript types, the parser
+ * and the published JSON Schema. This module is pure (no I/O), so workflow code may import its types.
+ */
+import { parse as parseCel } from '@marcbachmann/cel-js';
+import { z } from 'zod';
+
+/** A duration the workflow can sleep on: a whole number and a unit (`30s`, `15m`, `4h`, `1d`, `2w`). */
+export const DurationSchema = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d|w)$/, { message: 'expected a duration such as 30s, 15m, 4h, 1d or 2w' });
+
+const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+const nameMessage = 'use lower case letters, digits, "-" or "_", starting with a letter (at most 63 characters)';
+
+/** A JSON Schema describing an object (goal input, tool parameters). Checked for shape, not for full validity. */
+export const ObjectJsonSchema = z
+  .looseObject({ type: z.literal('object', { message: 'a JSON Schema here must have type: object' }) })
+  .describe('A JSON Schema with type: object');
+
+const PriceSchema = z.strictObject({
+  input: z.number().nonnegative().describe('USD per 1M input tokens'),
+  output: z.number().nonnegative().describe('USD per 1M output tokens'),
+});
+
+/** Model settings an agent refers to by key (`models.default`). */
+export const ModelSettingsSchema = z.strictObject({
+  model: z.string().min(1).describe('Model name as the OpenAI-compatible endpoint knows it'),
+  temperature: z.number().min(0).max(2).optional(),
+  maxTokens: z.int().positive().optional().describe('Upper bound on tokens in one reply'),
+  price: PriceSchema.optional().describe('USD per 1M tokens, for cost budgets and reports'),
+});
+
+/** What an agent is for; it shapes the system prompt and what the engine expects of it. */
+export const AgentRoleSchema = z.enum(['planner', 'researcher', 'executor', 'validator', 'user-facing']);
+
+export const AgentSchema = z.strictObject({
+  role: AgentRoleSchema,
+  description: z.string().optional(),
+  instructions: z.string().min(1, { message: 'instructions must say what this agent does' }),
+  model: z.string().default('default').describe('Key of an entry under models'),
+  tools: z.array(z.string()).default([]).describe('Tools this agent may call; anything else is refused'),
+  handoffs: z.array(z.string()).default([]).describe('Agents this agent may hand the goal to'),
+});
+
+const ApproverRef = z.string().regex(/^(\*|group:[a-z][a-z0-9_-]*|[A-Za-z0-9._@+-]+)$/, {
+  message: 'an approver is a user name, group:NAME, or * (anyone who names themselves)',
+});
+
+export const ApprovalPolicySchema = z.strictObject({
+  when: z
+    .string()
+    .optional()
+    .describe('CEL expression over args and input; the approval is needed when it is true. Absent: always'),
+  approvers: z.array(ApproverRef).min(1, { message: 'name at least one approver' }),
+  quorum: z.int().positive().default(1).describe('How many distinct approvers must approve'),
+  remind: DurationSchema.optional().describe('Send a reminder at this interval while the approval waits'),
+  escalate: z
+    .array(z.strictObject({ after: DurationSchema, to: z.array(ApproverRef).min(1) }))
+    .default([])
+    .describe('After each delay, these approvers may act too'),
+  timeout: DurationSchema.optional().describe('Stop waiting after this long'),
+  onTimeout: z.enum(['reject', 'cancel']).default('reject'),
+});
+
+export const RetrySchema = z.strictObject({
+  maximumAttempts: z.int().positive().optional(),
+  initialInterval: DurationSchema.optional(),
+  maximumInterval: DurationSchema.optional(),
+  backoffCoefficient: z.number().min(1).optional(),
+});
+
+/** How a tool may affect the world: decides whether Temporal retries it. */
+export const SideEffectSchema = z
+  .enum(['none', 'idempotent', 'unsafe'])
+  .describe('none and idempotent tools are retried; unsafe tools run at most once');
+
+const toolCommon = {
+  description: z.string().optional().describe('What the model is told the tool does'),
+  sideEffect: SideEffectSchema.default('unsafe'),
+  approval: ApprovalPolicySchema.optional(),
+  timeout: DurationSchema.default('30s'),
+  retry: RetrySchema.optional(),
+};
+
+export const HttpToolSchema = z.strictObject({
+  type: z.literal('http'),
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET'),
+  url: z.string().min(1).describe('URL template: {{arg}} from the call, ${env:NAME} or ${secret:NAME} from the worker'),
+  headers: z.record(z.string(), z.string()).default({}),
+  body: z.unknown().optional().describe('JSON body template; strings may use {{arg}}'),
+  parameters: ObjectJsonSchema.default({ type: 'object', properties: {} }).describe('JSON Schema of the arguments'),
+  maxResponseBytes: z.int().positive().default(65_536),
+  ...toolCommon,
+});
+
+export const BuiltinToolSchema = z.strictObject({
+  type: z.literal('builtin'),
+  function: z.string().optional().describe('Name of the function registered in the worker; default: the tool key'),
+  ...toolCommon,
+});
+
+export const ToolSchema = z.discriminatedUnion('type', [HttpToolSchema, BuiltinToolSchema]);
+
+export const BudgetSchema = z.strictObject({
+  maxSteps: z.int().positive().default(40).describe('Model calls plus tool calls'),
+  maxTokens: z.int().positive().optional(),
+  maxCostUsd: z.number().positive().optional(),
+  maxDuration: DurationSchema.optional(),
+  onExceeded: z.enum(['ask', 'fail']).default('fail'),
+});
+
+const SECRET_HEADER = /authorization|token|api[-_]?key|secret|password|cookie/i;
+const SECRET_QUERY = /[?&](access_token|token|api_?key|key|secret|password)=(?!\$\{secret:)/i;
+
+export const BlueprintSchema = z
+  .strictObject({
+    apiVersion: z.literal('baton/v1', { message: 'apiVersion must be baton/v1' }),
+    name: z.string().regex(NAME, { message: nameMessage }),
+    description: z.string().optional(),
+    input: ObjectJsonSchema.optional().describe('JSON Schema of the goal input'),
+    models: z
+      .record(z.string(), ModelSettingsSchema)
+      .refine((m) => Object.keys(m).length > 0, { message: 'define at least one model, usually models.default' }),
+    agents: z
+      .record(z.string().regex(NAME, { message: nameMessage }), AgentSchema)
+      .refine((a) => Object.keys(a).length > 0, { message: 'define at least one agent' }),
+    entry: z.string().describe('The agent that starts the goal'),
+    validator: z.string().optional().describe('The agent that must accept the final answer'),
+    tools: z.record(z.string().regex(NAME, { message: nameMessage }), ToolSchema).default({}),
+    approvers: z.record(z.string(), z.array(ApproverRef)).default({}).describe('Groups of approvers'),
+    budget: BudgetSchema.default({ maxSteps: 40, onExceeded: 'fail' }),
+  })
+  .superRefine((bp, ctx) => {
+    const issue = (path: (string | number)[], message: string): void => {
+      ctx.addIssue({ code: 'custom', path, message });
+    };
+    const agents = Object.keys(bp.agents);
+    const list = (names: string[]): string => (names.length ? names.join(', ') : 'none defined');
+    if (!bp.agents[bp.entry]) issue(['entry'], `entry names no agent "${bp.entry}"; agents: ${list(agents)}`);
+    if (bp.validator !== undefined && !bp.agents[bp.validator]) {
+      issue(['validator'], `validator names no agent "${bp.validator}"; agents: ${list(agents)}`);
+    }
+    for (const [name, agent] of Object.entries(bp.agents)) {
+      if (!bp.models[agent.model]) {
+        issue(['agents', name, 'model'], `unknown model "${agent.model}"; models: ${list(Object.keys(bp.models))}`);
+      }
+      agent.tools.forEach((tool, i) => {
+        if (!bp.tools[tool]) {
+          issue(['agents', name, 'tools', i], `unknown tool "${tool}"; define it under tools or remove it`);
+        }
+      });
+      agent.handoffs.forEach((to, i) => {
+        if (!bp.agents[to])
+          issue(['agents', name, 'handoffs', i], `handoff to unknown agent "${to}"; agents: ${list(agents)}`);
+        else if (to === name) issue(['agents', name, 'handoffs', i], 'an agent cannot hand off to itself');
+      });
+    }
+    const checkApprovers = (refs: string[], path: (string | number)[]): void => {
+      refs.forEach((ref, i) => {
+        if (ref.startsWith('group:') && !bp.approvers[ref.slice(6)]) {
+          issue([...path, i], `unknown approver group "${ref.slice(6)}"; define it under approvers`);
+        }
+      });
+    };
+    for (const [name, tool] of Object.entries(bp.tools)) {
+      const approval = tool.approval;
+      if (approval) {
+        checkApprovers(approval.approvers, ['tools', name, 'approval', 'approvers']);
+        approval.escalate.forEach((step, i) =>
+          checkApprovers(step.to, ['tools', name, 'approval', 'escalate', i, 'to']),
+        );
+        if (approval.when !== undefined) {
+          try {
+            parseCel(approval.when);
+          } catch (err) {
+            const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+            issue(['tools', name, 'approval', 'when'], `invalid CEL expression: ${first}`);
+          }
+        }
+      }
+      if (tool.type === 'http') {
+        for (const [header, value] of Object.entries(tool.headers)) {
+          if (SECRET_HEADER.test(header) && !value.includes('${secret:')) {
+            issue(
+              ['tools', name, 'headers', header],
+              `literal secret in header ${header}; reference it as \${secret:NAME} and set NAME in the worker's environment`,
+            );
+          }
+        }
+        if (SECRET_QUERY.test(tool.url)) {
+          issue(['tools', name, 'url'], 'literal secret in the URL query; use ${secret:NAME} instead');
+        }
+      }
+    }
+  });
+
+/** A blueprint as written (before defaults). */
+export type BlueprintInput = z.input<typeof BlueprintSchema>;
+/** A validated, normalized blueprint: what a goal runs with, pinned in its first history event. */
+export type Blueprint = z.output<typeof BlueprintSchema>;
+export type AgentSpec = Blueprint['agents'][string];
+export type ToolSpec = Blueprint['tools'][string];
+export type HttpToolSpec = z.output<typeof HttpToolSchema>;
+export type BuiltinToolSpec = z.output<typeof BuiltinToolSchema>;
+export type ApprovalPolicy = z.output<typeof ApprovalPolicySchema>;
+export type ModelSettings = z.output<typeof ModelSettingsSchema>;
+export type SideEffect = z.output<typeof SideEffectSchema>;

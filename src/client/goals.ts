@@ -1,0 +1,201 @@
+/** Typed client helpers behind the CLI: start goals, read their state, find and decide approvals. */
+import { randomBytes } from 'node:crypto';
+import {
+  Client,
+  Connection,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
+import { z } from 'zod';
+import type { LoadedBlueprint } from '../blueprint/load.js';
+import type { BatonConfig } from '../config.js';
+import { connectionOptions } from '../connection.js';
+import { mayDecide } from '../workflows/approvals.js';
+import {
+  decideUpdate,
+  stateQuery,
+  type ApprovalDecision,
+  type ApprovalRecord,
+  type GoalArgs,
+  type GoalState,
+} from '../workflows/definitions.js';
+import type { goalWorkflow } from '../workflows/goal.js';
+import { BatonGoal, BatonStatus } from '../workflows/search-attributes.js';
+
+/** A CLI-level failure whose message is the one line the user sees. */
+export class GoalCommandError extends Error {
+  override readonly name = 'GoalCommandError';
+}
+
+/** Connects a client, turning an unreachable server into a message that says how to get one. */
+export async function connectClient(config: BatonConfig): Promise<Client> {
+  try {
+    const connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: '5s' });
+    return new Client({ connection, namespace: config.namespace });
+  } catch (err) {
+    throw new GoalCommandError(
+      `cannot reach Temporal at ${config.address} (${(err as Error).message.split('\n')[0]}): start one with \`baton dev\`, or set TEMPORAL_ADDRESS`,
+    );
+  }
+}
+
+/** The Web UI page of a goal. */
+export function goalUrl(config: BatonConfig, goalId: string): string {
+  return `${config.uiUrl}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(goalId)}`;
+}
+
+function oneLine(input: unknown, max = 100): string {
+  const text = JSON.stringify(input ?? {}) ?? '';
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** Checks goal input against the blueprint's input schema and fills its defaults; errors name each failing field. */
+export function checkInput(loaded: LoadedBlueprint, input: unknown): unknown {
+  const schema = loaded.blueprint.input;
+  if (!schema) return input;
+  const parsed = z.fromJSONSchema(schema).safeParse(input);
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
+    throw new GoalCommandError(`input does not match ${loaded.file}'s input schema: ${details}`);
+  }
+  return parsed.data;
+}
+
+export interface StartGoalOptions {
+  loaded: LoadedBlueprint;
+  input: unknown;
+  id?: string;
+  startedBy: string;
+  taskQueue: string;
+}
+
+/** Starts a goal workflow; the blueprint is pinned in its first event. */
+export async function startGoal(
+  client: Client,
+  opts: StartGoalOptions,
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof goalWorkflow>> {
+  const input = checkInput(opts.loaded, opts.input);
+  const bp = opts.loaded.blueprint;
+  const workflowId = opts.id ?? `${bp.name}-${randomBytes(4).toString('hex')}`;
+  const args: GoalArgs = { blueprint: bp, input, blueprintHash: opts.loaded.hash, startedBy: opts.startedBy };
+  try {
+    return await client.workflow.start<typeof goalWorkflow>('goalWorkflow', {
+      workflowId,
+      taskQueue: opts.taskQueue,
+      args: [args],
+      staticSummary: `${bp.name}: ${oneLine(input)}`,
+      staticDetails: [bp.description ?? '', `blueprint sha256 ${opts.loaded.hash}`, `started by ${opts.startedBy}`]
+        .filter(Boolean)
+        .join('\n'),
+      typedSearchAttributes: [
+        { key: BatonGoal, value: bp.name },
+        { key: BatonStatus, value: 'running' },
+      ],
+    });
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') {
+      throw new GoalCommandError(`a goal with id ${workflowId} already exists; choose another --id`);
+    }
+    throw err;
+  }
+}
+
+async function withGoal<T>(goalId: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError || (err as Error).name === 'WorkflowNotFoundError') {
+      throw new GoalCommandError(`no goal with id ${goalId}; \`baton list\` shows the goals`);
+    }
+    throw err;
+  }
+}
+
+/** The `state` query of a goal. */
+export async function goalState(client: Client, goalId: string): Promise<GoalState> {
+  return withGoal(goalId, () => client.workflow.getHandle(goalId).query(stateQuery));
+}
+
+/** One row of `baton list`. */
+export interface GoalRow {
+  id: string;
+  goal: string;
+  status: string;
+  startTime: string;
+  closeTime?: string;
+}
+
+function escapeQuery(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+}
+
+/** Goals on the task queue's server, newest first, optionally filtered by status. */
+export async function listGoals(client: Client, opts: { status?: string; limit?: number } = {}): Promise<GoalRow[]> {
+  const clauses = ["WorkflowType = 'goalWorkflow'"];
+  if (opts.status) clauses.push(`BatonStatus = '${escapeQuery(opts.status)}'`);
+  const rows: GoalRow[] = [];
+  for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
+    rows.push({
+      id: wf.workflowId,
+      goal: String(wf.typedSearchAttributes.get(BatonGoal) ?? '?'),
+      status: String(wf.typedSearchAttributes.get(BatonStatus) ?? wf.status.name.toLowerCase()),
+      startTime: wf.startTime.toISOString(),
+      ...(wf.closeTime ? { closeTime: wf.closeTime.toISOString() } : {}),
+    });
+    if (rows.length >= (opts.limit ?? 100)) break;
+  }
+  return rows;
+}
+
+/** A pending approval together with its goal. */
+export interface PendingApproval extends ApprovalRecord {
+  goalId: string;
+  goal: string;
+}
+
+/** Pending approvals `user` can act on, in one goal or across all goals (found through `BatonApprovers`). */
+export async function pendingApprovals(client: Client, user: string, goalId?: string): Promise<PendingApproval[]> {
+  const ids: string[] = [];
+  if (goalId) {
+    ids.push(goalId);
+  } else {
+    const query =
+      "WorkflowType = 'goalWorkflow' AND BatonStatus = 'awaiting_approval' AND " +
+      `BatonApprovers IN ('${escapeQuery(user)}', '*')`;
+    for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+  }
+  const found: PendingApproval[] = [];
+  for (const id of ids) {
+    const state = await goalState(client, id);
+    for (const a of state.pendingApprovals) {
+      if (mayDecide(a, user)) found.push({ ...a, goalId: id, goal: state.goal });
+    }
+  }
+  return found.sort((a, b) => a.openedAt.localeCompare(b.openedAt));
+}
+
+/** Decides an approval through the `decide` update; a refusal comes back with the workflow's reason. */
+export async function decideApproval(
+  client: Client,
+  goalId: string,
+  decision: ApprovalDecision,
+): Promise<ApprovalRecord> {
+  const handle = client.workflow.getHandle(goalId);
+  return withGoal(goalId, async () => {
+    const desc = await handle.describe();
+    if (desc.status.name !== 'RUNNING') {
+      throw new GoalCommandError(
+        `goal ${goalId} has already finished (${desc.status.name.toLowerCase()}); nothing to decide`,
+      );
+    }
+    try {
+      return await handle.executeUpdate(decideUpdate, { args: [decision] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new GoalCommandError(`refused: ${err.cause?.message ?? err.message}`);
+      }
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * Scripts for the scripted model: canned chat-completion replies chosen by matching the request. They stand in for
+ * a real model in the offline demo and in tests, and say so; they are not a model.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+const ReplySchema = z.strictObject({
+  when: z
+    .strictObject({
+      agent: z.string().optional().describe('x-baton-agent header of the request'),
+      after: z.enum(['user', 'tool', 'assistant']).optional().describe('role of the last message'),
+      tool: z.string().optional().describe('the last message is the result of this tool'),
+      contains: z.string().optional().describe('the last message contains this text'),
+      turn: z.int().positive().optional().describe('this is the Nth assistant turn of the conversation (1-based)'),
+    })
+    .default({}),
+  content: z.string().nullable().default(null),
+  toolCalls: z.array(z.strictObject({ name: z.string(), arguments: z.unknown().default({}) })).default([]),
+  /** Raw `arguments` text, for scripting malformed output. */
+  rawArguments: z.string().optional(),
+  /** Answer with an HTTP error instead, `times` times (then fall through to the next matching reply). */
+  fail: z
+    .strictObject({
+      status: z.int(),
+      message: z.string().default('scripted failure'),
+      retryAfter: z.number().optional(),
+      times: z.int().positive().default(1),
+    })
+    .optional(),
+  usage: z.strictObject({ input: z.int(), output: z.int() }).optional(),
+});
+
+export const ScriptSchema = z.strictObject({
+  goal: z.string().describe('blueprint name (x-baton-goal header) this script answers for'),
+  replies: z.array(ReplySchema).min(1),
+});
+
+export type Script = z.output<typeof ScriptSchema>;
+export type ScriptInput = z.input<typeof ScriptSchema>;
+export type ScriptedReply = Script['replies'][number];
+
+/** Reads a `*.script.yaml` file. */
+export async function loadScript(file: string): Promise<Script> {
+  const parsed = ScriptSchema.safeParse(parse(await readFile(file, 'utf8')));
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new Error(`${file}: invalid script at ${first?.path.join('.') ?? '(top)'}: ${first?.message ?? 'unknown'}`);
+  }
+  return parsed.data;
+}
+
+/** The parts of a request a reply can match on. */
+export interface RequestFacts {
+  agent: string | undefined;
+  lastRole: string;
+  lastTool: string | undefined;
+  lastContent: string;
+  turn: number;
+}
+
+/** True when a reply's `when` matches the request. */
+export function matches(reply: ScriptedReply, facts: RequestFacts): boolean {
+  const w = reply.when;
+  return (
+    (w.agent === undefined || w.agent === facts.agent) &&
+    (w.after === undefined || w.after === facts.lastRole) &&
+    (w.tool === undefined || w.tool === facts.lastTool) &&
+    (w.contains === undefined || facts.lastContent.includes(w.contains)) &&
+    (w.turn === undefined || w.turn === facts.turn)
+  );
+}

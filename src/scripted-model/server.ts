@@ -1,0 +1,195 @@
+/**
+ * A scripted OpenAI-compatible chat-completions server on loopback, for the offline demo and the tests. Each reply
+ * comes from a script, chosen by matching the request; a request no script answers is a loud 400 error, never a
+ * guess. It also serves a small demo API (`/demo/...`) that the example blueprints' HTTP tools call.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handleDemoApi, type DemoLedger } from './demo-api.js';
+import { matches, ScriptSchema, type RequestFacts, type Script, type ScriptInput } from './script.js';
+
+interface OpenAiMessage {
+  role: string;
+  content?: string | null;
+  tool_calls?: { id: string; function: { name: string } }[];
+  tool_call_id?: string;
+}
+
+/** One request the server saw, for tests to assert on. */
+export interface SeenRequest {
+  goal: string | undefined;
+  agent: string | undefined;
+  model: string;
+  facts: RequestFacts;
+  tools: string[];
+  answered: 'reply' | 'fail' | 'unmatched';
+}
+
+export interface ScriptedModel {
+  /** Base URL for the openai SDK (`.../v1`). */
+  baseURL: string;
+  /** Base URL of the demo API the example blueprints call. */
+  demoURL: string;
+  requests: SeenRequest[];
+  ledger: DemoLedger;
+  /** Adds or replaces the script for a goal. */
+  load(script: ScriptInput): void;
+  close(): Promise<void>;
+}
+
+function facts(agent: string | undefined, messages: OpenAiMessage[]): RequestFacts {
+  const last = messages.at(-1);
+  let lastTool: string | undefined;
+  if (last?.role === 'tool') {
+    for (const m of messages) {
+      const call = m.tool_calls?.find((c) => c.id === last.tool_call_id);
+      if (call) lastTool = call.function.name;
+    }
+  }
+  return {
+    agent,
+    lastRole: last?.role ?? 'none',
+    lastTool,
+    lastContent: typeof last?.content === 'string' ? last.content : '',
+    turn: messages.filter((m) => m.role === 'assistant').length + 1,
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : {};
+}
+
+/** Starts the scripted model on 127.0.0.1 (port 0 picks a free port). */
+export async function startScriptedModel(
+  options: { scripts?: ScriptInput[]; port?: number; quiet?: boolean } = {},
+): Promise<ScriptedModel> {
+  const scripts = new Map<string, Script>();
+  const failuresLeft = new Map<object, number>();
+  const requests: SeenRequest[] = [];
+  const ledger: DemoLedger = { refunds: new Map() };
+  let completions = 0;
+  const load = (input: ScriptInput): void => {
+    const script = ScriptSchema.parse(input);
+    scripts.set(script.goal, script);
+  };
+  for (const s of options.scripts ?? []) load(s);
+
+  const complete = (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): void => {
+    const goal = req.headers['x-baton-goal'] as string | undefined;
+    const agent = req.headers['x-baton-agent'] as string | undefined;
+    const messages = (Array.isArray(body.messages) ? body.messages : []) as OpenAiMessage[];
+    const f = facts(agent, messages);
+    const tools = Array.isArray(body.tools)
+      ? body.tools.map((t: { function?: { name?: string } }) => t.function?.name ?? '?')
+      : [];
+    const seen: SeenRequest = { goal, agent, model: String(body.model), facts: f, tools, answered: 'unmatched' };
+    requests.push(seen);
+    const script = goal === undefined ? undefined : scripts.get(goal);
+    const reply = script?.replies.find((r) => {
+      if (!matches(r, f)) return false;
+      return !r.fail || (failuresLeft.get(r) ?? r.fail.times) > 0;
+    });
+    if (!reply) {
+      const why = script
+        ? `no scripted reply in "${goal}" matches agent=${agent ?? '-'} last=${f.lastRole}${f.lastTool ? `(${f.lastTool})` : ''} turn=${f.turn} content=${JSON.stringify(f.lastContent.slice(0, 120))}`
+        : `no script for goal "${goal ?? '(no x-baton-goal header)'}"; loaded: ${[...scripts.keys()].join(', ') || 'none'}`;
+      if (!options.quiet) process.stderr.write(`[scripted-model] UNMATCHED REQUEST: ${why}\n`);
+      send(res, 400, {
+        error: { message: `scripted model: ${why}`, type: 'invalid_request_error', code: 'script_unmatched' },
+      });
+      return;
+    }
+    if (reply.fail) {
+      failuresLeft.set(reply, (failuresLeft.get(reply) ?? reply.fail.times) - 1);
+      seen.answered = 'fail';
+      const headers: Record<string, string> =
+        reply.fail.retryAfter === undefined ? {} : { 'retry-after': String(reply.fail.retryAfter) };
+      send(res, reply.fail.status, { error: { message: reply.fail.message, type: 'scripted_failure' } }, headers);
+      return;
+    }
+    seen.answered = 'reply';
+    completions += 1;
+    const promptChars = messages.reduce((n, m) => n + (typeof m.content === 'string' ? m.content.length : 0), 0);
+    const toolCalls = reply.toolCalls.map((c, i) => ({
+      id: `call_${completions}_${i}`,
+      type: 'function',
+      function: { name: c.name, arguments: reply.rawArguments ?? JSON.stringify(c.arguments) },
+    }));
+    send(res, 200, {
+      id: `chatcmpl-scripted-${completions}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: `scripted:${String(body.model)}`,
+      system_fingerprint: 'baton-scripted-model',
+      choices: [
+        {
+          index: 0,
+          finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
+          message: {
+            role: 'assistant',
+            content: reply.content,
+            ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+          },
+        },
+      ],
+      usage: {
+        prompt_tokens: reply.usage?.input ?? Math.ceil(promptChars / 4),
+        completion_tokens:
+          reply.usage?.output ?? Math.ceil(((reply.content ?? '').length + JSON.stringify(toolCalls).length) / 4),
+        total_tokens: 0,
+      },
+    });
+  };
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      try {
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        if (url.pathname.startsWith('/demo/')) {
+          await handleDemoApi(req, res, url, ledger, readJson);
+          return;
+        }
+        if (req.method === 'POST' && /\/chat\/completions$/.test(url.pathname)) {
+          complete(req, res, (await readJson(req)) as Record<string, unknown>);
+          return;
+        }
+        if (req.method === 'GET' && url.pathname.endsWith('/models')) {
+          send(res, 200, { object: 'list', data: [{ id: 'scripted', object: 'model', owned_by: 'baton' }] });
+          return;
+        }
+        send(res, 404, {
+          error: { message: `scripted model: no route ${req.method} ${url.pathname}`, type: 'not_found' },
+        });
+      } catch (err) {
+        send(res, 400, {
+          error: { message: `scripted model: bad request: ${(err as Error).message}`, type: 'invalid_request_error' },
+        });
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    demoURL: `http://127.0.0.1:${port}/demo`,
+    requests,
+    ledger,
+    load,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
