@@ -92,7 +92,7 @@ export function parseBlueprint(text: string, file = '<input>'): LoadedBlueprint 
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: false });
   const problems: BlueprintProblem[] = [];
   for (const err of doc.errors) {
-    const pos = err.linePos?.[0] ?? { line: 1, col: 1 };
+    const pos = counter.linePos(err.pos[0]);
     const message =
       err.code === 'DUPLICATE_KEY'
         ? 'duplicate key; each key may appear once in a mapping, remove or rename one'

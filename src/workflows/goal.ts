@@ -398,6 +398,24 @@ class Goal {
     }
   }
 
+  /** One model call; when Temporal has given up on it, the goal fails with the agent, step and cause named. */
+  private async callModel(agent: AgentSpec, settings: Blueprint['models'][string]): Promise<ModelReply> {
+    try {
+      return await callModel.executeWithOptions(
+        { activityId: `model-${this.step}`, summary: `${this.agent}: model ${settings.model}` },
+        [{ goal: this.bp.name, agent: this.agent, settings, messages: this.messages, tools: this.tools(agent) }],
+      );
+    } catch (err) {
+      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+        this.fail(
+          `model call for agent ${this.agent} at step ${this.step} failed: ${err.cause.message}`,
+          err.cause.type ?? 'ModelInvocationError',
+        );
+      }
+      throw err;
+    }
+  }
+
   async run(): Promise<GoalResult> {
     const agent0 = this.agentSpec;
     if (this.messages.length === 0) {
@@ -427,10 +445,7 @@ class Goal {
       if (!settings)
         throw ApplicationFailure.nonRetryable(`model "${agent.model}" is not in the blueprint`, 'BlueprintError');
       this.step += 1;
-      const reply = await callModel.executeWithOptions(
-        { activityId: `model-${this.step}`, summary: `${this.agent}: model ${settings.model}` },
-        [{ goal: this.bp.name, agent: this.agent, settings, messages: this.messages, tools: this.tools(agent) }],
-      );
+      const reply = await this.callModel(agent, settings);
       this.addUsage(reply, agent);
       this.messages.push({
         role: 'assistant',

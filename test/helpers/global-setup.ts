@@ -1,0 +1,24 @@
+/** Bundles the workflow code once per test run; every suite's workers load that bundle instead of re-bundling. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestProject } from 'vitest/node';
+
+export default async function setup(project: TestProject): Promise<() => void> {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-test-bundle-'));
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: new URL('../../src/workflows/index.ts', import.meta.url).pathname,
+    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+  });
+  const codePath = join(dir, 'workflow-bundle.js');
+  writeFileSync(codePath, code);
+  project.provide('workflowBundlePath', codePath);
+  return () => rmSync(dir, { recursive: true, force: true });
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    workflowBundlePath: string;
+  }
+}

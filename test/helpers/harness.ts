@@ -1,0 +1,92 @@
+/**
+ * One suite's world: a real Temporal server, the scripted model on loopback, and Baton workers on a fresh task
+ * queue, started and stopped by the suite.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import type { BuiltinTool } from '../../src/activities/index.js';
+import { parseBlueprint, type LoadedBlueprint } from '../../src/blueprint/load.js';
+import { startGoal } from '../../src/client/goals.js';
+import { startScriptedModel, type ScriptedModel } from '../../src/scripted-model/server.js';
+import type { ScriptInput } from '../../src/scripted-model/script.js';
+import { createBatonWorker } from '../../src/worker.js';
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  model: ScriptedModel;
+  taskQueue: string;
+  /** Starts a worker on the task queue (stop it with stopWorker). */
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  start(loaded: LoadedBlueprint, input?: unknown, id?: string): ReturnType<typeof startGoal>;
+  close(): Promise<void>;
+}
+
+/** Parses blueprint YAML for a test, failing the test with the problems when it is invalid. */
+export function blueprint(yaml: string): LoadedBlueprint {
+  return parseBlueprint(yaml, 'test.yaml');
+}
+
+export async function createHarness(
+  env: TestWorkflowEnvironment,
+  opts: { scripts?: ScriptInput[]; builtins?: Record<string, BuiltinTool>; extraEnv?: Record<string, string> } = {},
+): Promise<Harness> {
+  const model = await startScriptedModel({ scripts: opts.scripts ?? [], quiet: true });
+  const taskQueue = `test-${randomUUID()}`;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  const h: Harness = {
+    env,
+    model,
+    taskQueue,
+    async startWorker() {
+      worker = await createBatonWorker({
+        connection: env.nativeConnection,
+        namespace: env.namespace ?? 'default',
+        taskQueue,
+        model: { baseURL: model.baseURL },
+        env: { BATON_DEMO_API: model.demoURL, ...opts.extraEnv },
+        builtins: opts.builtins ?? {},
+        workflowCode: { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      });
+      running = worker.run();
+    },
+    async stopWorker() {
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      worker = undefined;
+      running = undefined;
+    },
+    start(loaded, input = {}, id) {
+      return startGoal(env.client, { loaded, input, startedBy: 'test', taskQueue, ...(id ? { id } : {}) });
+    },
+    async close() {
+      await h.stopWorker();
+      await model.close();
+    },
+  };
+  await h.startWorker();
+  return h;
+}
+
+/** Polls until `check` returns a value (not undefined) or the time runs out. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+}
