@@ -54,7 +54,7 @@ async function startDev(port: number, uiPort: number): Promise<{ child: ChildPro
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   await eventually(
-    async () => (out.includes('Baton dev stack is up') ? true : undefined),
+    () => (out.includes('Baton dev stack is up') ? true : undefined),
     `baton dev to come up:\n${out}`,
     60_000,
   );
