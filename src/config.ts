@@ -1,6 +1,7 @@
 /** Configuration from the environment (DESIGN §2.3), validated once with messages that name the variable. */
 import { userInfo } from 'node:os';
 import { z } from 'zod';
+import { EncryptionKeyError, parseKeys } from './codec/encryption.js';
 
 const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
@@ -13,6 +14,8 @@ const EnvSchema = z.object({
   BATON_UI_URL: z.url().default('http://localhost:8233'),
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().optional(),
+  BATON_ENCRYPTION_KEYS: z.string().min(1).optional(),
+  BATON_CODEC_TOKEN: z.string().min(16, { message: 'use a token of at least 16 characters' }).optional(),
 });
 
 /** Baton's settings. */
@@ -28,6 +31,10 @@ export interface BatonConfig {
   uiUrl: string;
   openaiApiKey?: string;
   openaiBaseUrl?: string;
+  /** `id=base64key,...`: payload encryption is on when set (the first key encrypts). */
+  encryptionKeys?: string;
+  /** Bearer token of `baton codec-server`. */
+  codecToken?: string;
 }
 
 /** A setting that is missing or malformed. */
@@ -48,6 +55,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if ((e.TEMPORAL_TLS_CERT === undefined) !== (e.TEMPORAL_TLS_KEY === undefined)) {
     throw new ConfigError('set both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY for mTLS, or neither');
   }
+  if (e.BATON_ENCRYPTION_KEYS !== undefined) {
+    try {
+      parseKeys(e.BATON_ENCRYPTION_KEYS);
+    } catch (err) {
+      if (err instanceof EncryptionKeyError) throw new ConfigError(`BATON_ENCRYPTION_KEYS is invalid: ${err.message}`);
+      throw err;
+    }
+  }
   let user = e.BATON_USER;
   if (user === undefined) {
     try {
@@ -67,5 +82,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     ...(e.TEMPORAL_TLS_KEY ? { tlsKeyPath: e.TEMPORAL_TLS_KEY } : {}),
     ...(e.OPENAI_API_KEY ? { openaiApiKey: e.OPENAI_API_KEY } : {}),
     ...(e.OPENAI_BASE_URL ? { openaiBaseUrl: e.OPENAI_BASE_URL } : {}),
+    ...(e.BATON_ENCRYPTION_KEYS ? { encryptionKeys: e.BATON_ENCRYPTION_KEYS } : {}),
+    ...(e.BATON_CODEC_TOKEN ? { codecToken: e.BATON_CODEC_TOKEN } : {}),
   };
 }

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { createActivities, type BuiltinTool } from './activities/index.js';
@@ -14,11 +15,16 @@ import { projectRoot } from './runtime/temporal-binaries.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-/** Source of the workflow code: the prebuilt bundle when there is one, else the workflows module (bundled at start). */
+/**
+ * Source of the workflow code: the prebuilt bundle when there is one, else the workflows module (bundled at start).
+ * With encryption on, the bundle built with the encoding failure converter.
+ */
 export function workflowSource(
+  encrypted = false,
   env: NodeJS.ProcessEnv = process.env,
 ): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
-  const bundle = env.BATON_WORKFLOW_BUNDLE ?? join(projectRoot, 'dist', 'workflow-bundle.js');
+  const name = encrypted ? 'workflow-bundle.encrypted.js' : 'workflow-bundle.js';
+  const bundle = env.BATON_WORKFLOW_BUNDLE ?? join(projectRoot, 'dist', name);
   if (
     env.BATON_WORKFLOW_BUNDLE !== undefined ||
     (extname(fileURLToPath(import.meta.url)) === '.js' && existsSync(bundle))
@@ -43,6 +49,8 @@ export interface BatonWorkerOptions {
   env?: Readonly<Record<string, string | undefined>>;
   builtins?: Readonly<Record<string, BuiltinTool>>;
   workflowCode?: { workflowBundle: { codePath: string } } | { workflowsPath: string };
+  /** Payload encryption (see src/codec/); must match the clients'. */
+  dataConverter?: DataConverter;
   /** Sticky cache size; small values bound memory when many goals wait. */
   maxCachedWorkflows?: number;
 }
@@ -60,7 +68,8 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...(options.workflowCode ?? workflowSource()),
+    ...(options.workflowCode ?? workflowSource(options.dataConverter !== undefined)),
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     activities: createActivities({ openai, env: options.env ?? process.env, builtins: options.builtins ?? {} }),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
     shutdownGraceTime: '10s',

@@ -1,10 +1,22 @@
-/** Build step: prebundles the workflow code into dist/workflow-bundle.js so workers start without bundling. */
-import { writeFile } from 'node:fs/promises';
+/** Build step: prebundles the workflow code so workers start without bundling: plain, and for encrypted payloads. */
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
 const dist = fileURLToPath(new URL('../', import.meta.url));
-const { code } = await bundleWorkflowCode({ workflowsPath: join(dist, 'workflows', 'index.js') });
-await writeFile(join(dist, 'workflow-bundle.js'), code);
-process.stderr.write(`[baton] workflow bundle: dist/workflow-bundle.js (${Math.round(code.length / 1024)} KiB)\n`);
+const src = fileURLToPath(new URL('../../src/', import.meta.url));
+await copyFile(join(src, 'codec', 'failure-converter.cjs'), join(dist, 'codec', 'failure-converter.cjs'));
+const workflowsPath = join(dist, 'workflows', 'index.js');
+const variants = [
+  { file: 'workflow-bundle.js', options: {} },
+  {
+    file: 'workflow-bundle.encrypted.js',
+    options: { failureConverterPath: join(dist, 'codec', 'failure-converter.cjs') },
+  },
+];
+for (const { file, options } of variants) {
+  const { code } = await bundleWorkflowCode({ workflowsPath, ...options });
+  await writeFile(join(dist, file), code);
+  process.stderr.write(`[baton] workflow bundle: dist/${file} (${Math.round(code.length / 1024)} KiB)\n`);
+}

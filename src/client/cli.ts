@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { BlueprintError, formatProblem } from '../blueprint/errors.js';
+import { batonDataConverter } from '../codec/data-converter.js';
 import { blueprintJsonSchema, loadBlueprint } from '../blueprint/load.js';
 import { loadConfig, type BatonConfig } from '../config.js';
 import type { ApprovalRecord, GoalState } from '../workflows/definitions.js';
@@ -194,6 +195,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
         taskQueue: c.taskQueue,
         model: model.endpoint,
         env: { ...model.env, ...process.env },
+        dataConverter: batonDataConverter(c.encryptionKeys),
       });
       const stop = (): void => worker.shutdown();
       process.once('SIGINT', stop);
@@ -202,6 +204,47 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
       await worker.run();
       await connection.close();
       await model.scripted?.close();
+    });
+
+  program
+    .command('codec-server')
+    .description(
+      'serve the Temporal codec endpoints (/encode, /decode) so the Web UI and CLI can read encrypted payloads',
+    )
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port', '8081')
+    .option('--origin <url...>', 'Web UI origins allowed by CORS', ['http://localhost:8233', 'http://127.0.0.1:8233'])
+    .addHelpText(
+      'after',
+      `
+Needs BATON_ENCRYPTION_KEYS; requests must carry "Authorization: Bearer $BATON_CODEC_TOKEN" (a token is required
+unless --host is loopback). Example:
+  $ BATON_CODEC_TOKEN=... npx baton codec-server --port 8081
+  $ temporal workflow show -w ID --codec-endpoint http://127.0.0.1:8081 --codec-auth "Bearer $BATON_CODEC_TOKEN"`,
+    )
+    .action(async (opts: { host: string; port: string; origin: string[] }) => {
+      const c = config();
+      const codec = batonDataConverter(c.encryptionKeys)?.payloadCodecs?.[0];
+      if (!codec)
+        throw new GoalCommandError(
+          'set BATON_ENCRYPTION_KEYS: the codec server decrypts with the same keys as the worker',
+        );
+      const { startCodecServer } = await import('../codec/server.js');
+      const server = await startCodecServer({
+        codec,
+        host: opts.host,
+        port: Number(opts.port),
+        origins: opts.origin,
+        ...(c.codecToken ? { token: c.codecToken } : {}),
+      });
+      process.stdout.write(
+        `codec server on ${server.url} (${c.codecToken ? 'bearer token required' : 'no token: loopback only'})\n`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
     });
 
   program

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
+import { batonDataConverter } from '../codec/data-converter.js';
 import type { BatonConfig } from '../config.js';
 import { findTemporalBinary, missingBinaryMessage } from '../runtime/temporal-binaries.js';
 import { createBatonWorker } from '../worker.js';
@@ -67,6 +68,7 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
     taskQueue: config.taskQueue,
     model: model.endpoint,
     env: { ...model.env, ...process.env },
+    dataConverter: batonDataConverter(config.encryptionKeys),
   });
   const running = worker.run();
   const address = `${opts.ip}:${opts.port}`;

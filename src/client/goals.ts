@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import { z } from 'zod';
 import type { LoadedBlueprint } from '../blueprint/load.js';
+import { batonDataConverter } from '../codec/data-converter.js';
 import type { BatonConfig } from '../config.js';
 import { connectionOptions } from '../connection.js';
 import { mayDecide } from '../workflows/approvals.js';
@@ -32,7 +33,11 @@ export class GoalCommandError extends Error {
 export async function connectClient(config: BatonConfig): Promise<Client> {
   try {
     const connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: '5s' });
-    return new Client({ connection, namespace: config.namespace });
+    return new Client({
+      connection,
+      namespace: config.namespace,
+      dataConverter: batonDataConverter(config.encryptionKeys),
+    });
   } catch (err) {
     throw new GoalCommandError(
       `cannot reach Temporal at ${config.address} (${(err as Error).message.split('\n')[0]}): start one with \`baton dev\`, or set TEMPORAL_ADDRESS`,

@@ -3,6 +3,8 @@
  * queue, started and stopped by the suite.
  */
 import { randomUUID } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
@@ -17,6 +19,8 @@ export interface Harness {
   env: TestWorkflowEnvironment;
   model: ScriptedModel;
   taskQueue: string;
+  /** A client with the suite's data converter (env.client has none). */
+  client: Client;
   /** Starts a worker on the task queue (stop it with stopWorker). */
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
@@ -31,16 +35,30 @@ export function blueprint(yaml: string): LoadedBlueprint {
 
 export async function createHarness(
   env: TestWorkflowEnvironment,
-  opts: { scripts?: ScriptInput[]; builtins?: Record<string, BuiltinTool>; extraEnv?: Record<string, string> } = {},
+  opts: {
+    scripts?: ScriptInput[];
+    builtins?: Record<string, BuiltinTool>;
+    extraEnv?: Record<string, string>;
+    dataConverter?: DataConverter;
+    workflowCode?: { workflowBundle: { codePath: string } };
+  } = {},
 ): Promise<Harness> {
   const model = await startScriptedModel({ scripts: opts.scripts ?? [], quiet: true });
   const taskQueue = `test-${randomUUID()}`;
+  const client = opts.dataConverter
+    ? new Client({
+        connection: env.connection,
+        namespace: env.namespace ?? 'default',
+        dataConverter: opts.dataConverter,
+      })
+    : env.client;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   const h: Harness = {
     env,
     model,
     taskQueue,
+    client,
     async startWorker() {
       worker = await createBatonWorker({
         connection: env.nativeConnection,
@@ -49,7 +67,8 @@ export async function createHarness(
         model: { baseURL: model.baseURL },
         env: { BATON_DEMO_API: model.demoURL, ...opts.extraEnv },
         builtins: opts.builtins ?? {},
-        workflowCode: { workflowBundle: { codePath: inject('workflowBundlePath') } },
+        workflowCode: opts.workflowCode ?? { workflowBundle: { codePath: inject('workflowBundlePath') } },
+        ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
       });
       running = worker.run();
     },
@@ -60,7 +79,7 @@ export async function createHarness(
       running = undefined;
     },
     start(loaded, input = {}, id) {
-      return startGoal(env.client, { loaded, input, startedBy: 'test', taskQueue, ...(id ? { id } : {}) });
+      return startGoal(client, { loaded, input, startedBy: 'test', taskQueue, ...(id ? { id } : {}) });
     },
     async close() {
       await h.stopWorker();
