@@ -38,6 +38,8 @@ export function workflowSource(
 export interface ModelEndpoint {
   baseURL?: string;
   apiKey?: string;
+  /** Per-request timeout of a model call; default 240 s. */
+  timeoutMs?: number;
 }
 
 export interface BatonWorkerOptions {
@@ -62,7 +64,7 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
     ...(options.model.baseURL ? { baseURL: options.model.baseURL } : {}),
     // Temporal retries model calls; the SDK's own retries would hide attempts from the history.
     maxRetries: 0,
-    timeout: 240_000,
+    timeout: options.model.timeoutMs ?? 240_000,
   });
   return Worker.create({
     connection: options.connection,

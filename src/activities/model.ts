@@ -53,7 +53,9 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
 export function classifyModelError(err: unknown, endpoint: string): ApplicationFailure {
   if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
     const status = err.status;
-    const detail = err.message.split('\n')[0] ?? '';
+    // The endpoint's own message, without the SDK's status prefix.
+    const body = err.error as { message?: unknown } | undefined;
+    const detail = (typeof body?.message === 'string' ? body.message : err.message).split('\n')[0] ?? '';
     if (RETRYABLE.has(status) || status >= 500) {
       const type = status === 429 ? ModelInvocationError.RateLimit : ModelInvocationError.Unavailable;
       return ApplicationFailure.create({

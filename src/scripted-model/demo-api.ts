@@ -14,9 +14,13 @@ const CUSTOMERS: Record<string, { name: string; tier: string; lastOrder: { id: s
   'c-7': { name: 'Alan Turing', tier: 'standard', lastOrder: { id: 'o-9002', amount: 35 } },
 };
 
-function json(res: ServerResponse, status: number, body: Record<string, unknown>): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ ...body, demo: 'made-up data from the Baton demo API' }));
+function json(res: ServerResponse, status: number, body: Record<string, unknown>, delayMs = 0): void {
+  const reply = (): void => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ...body, demo: 'made-up data from the Baton demo API' }));
+  };
+  if (delayMs > 0) setTimeout(reply, delayMs);
+  else reply();
 }
 
 /** Serves `GET /demo/customers/:id` and `POST /demo/refunds`. */
@@ -26,6 +30,8 @@ export async function handleDemoApi(
   url: URL,
   ledger: DemoLedger,
   readJson: (req: IncomingMessage) => Promise<unknown>,
+  /** Delay before answering a refund, after it is recorded: a caller that dies meanwhile never hears of it. */
+  refundDelayMs = 0,
 ): Promise<void> {
   const customer = /^\/demo\/customers\/([^/]+)$/.exec(url.pathname);
   if (req.method === 'GET' && customer?.[1]) {
@@ -44,7 +50,7 @@ export async function handleDemoApi(
     if (existing) return json(res, 200, { ...existing, replayed: true });
     const refund = { refundId: `r-${ledger.refunds.size + 1}`, customerId: body.customerId, amount: body.amount };
     ledger.refunds.set(key, refund);
-    return json(res, 201, refund);
+    return json(res, 201, refund, refundDelayMs);
   }
   return json(res, 404, { error: `demo API has no ${req.method} ${url.pathname}` });
 }

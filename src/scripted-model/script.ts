@@ -29,6 +29,8 @@ const ReplySchema = z.strictObject({
       times: z.int().positive().default(1),
     })
     .optional(),
+  /** Answer only after `ms`, `times` times (then at once): for testing model-call timeouts. */
+  hang: z.strictObject({ ms: z.int().positive(), times: z.int().positive().default(1) }).optional(),
   usage: z.strictObject({ input: z.int(), output: z.int() }).optional(),
 });
 

@@ -69,10 +69,17 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 /** Starts the scripted model on 127.0.0.1 (port 0 picks a free port). */
 export async function startScriptedModel(
-  options: { scripts?: ScriptInput[]; port?: number; quiet?: boolean } = {},
+  options: {
+    scripts?: ScriptInput[];
+    port?: number;
+    quiet?: boolean;
+    /** Delay the demo API's refund answers (after recording them), to test a worker dying mid-call. */
+    refundDelayMs?: number;
+  } = {},
 ): Promise<ScriptedModel> {
   const scripts = new Map<string, Script>();
   const failuresLeft = new Map<object, number>();
+  const hangsLeft = new Map<object, number>();
   const requests: SeenRequest[] = [];
   const ledger: DemoLedger = { refunds: new Map() };
   let completions = 0;
@@ -117,13 +124,15 @@ export async function startScriptedModel(
     }
     seen.answered = 'reply';
     completions += 1;
+    const hang = reply.hang && (hangsLeft.get(reply) ?? reply.hang.times) > 0 ? reply.hang.ms : 0;
+    if (reply.hang && hang) hangsLeft.set(reply, (hangsLeft.get(reply) ?? reply.hang.times) - 1);
     const promptChars = messages.reduce((n, m) => n + (typeof m.content === 'string' ? m.content.length : 0), 0);
     const toolCalls = reply.toolCalls.map((c, i) => ({
       id: `call_${completions}_${i}`,
       type: 'function',
       function: { name: c.name, arguments: reply.rawArguments ?? JSON.stringify(c.arguments) },
     }));
-    send(res, 200, {
+    const body200 = {
       id: `chatcmpl-scripted-${completions}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
@@ -146,7 +155,9 @@ export async function startScriptedModel(
           reply.usage?.output ?? Math.ceil(((reply.content ?? '').length + JSON.stringify(toolCalls).length) / 4),
         total_tokens: 0,
       },
-    });
+    };
+    if (hang) setTimeout(() => send(res, 200, body200), hang);
+    else send(res, 200, body200);
   };
 
   const server = createServer((req, res) => {
@@ -154,7 +165,7 @@ export async function startScriptedModel(
       try {
         const url = new URL(req.url ?? '/', 'http://localhost');
         if (url.pathname.startsWith('/demo/')) {
-          await handleDemoApi(req, res, url, ledger, readJson);
+          await handleDemoApi(req, res, url, ledger, readJson, options.refundDelayMs ?? 0);
           return;
         }
         if (req.method === 'POST' && /\/chat\/completions$/.test(url.pathname)) {

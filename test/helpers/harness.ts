@@ -41,9 +41,17 @@ export async function createHarness(
     extraEnv?: Record<string, string>;
     dataConverter?: DataConverter;
     workflowCode?: { workflowBundle: { codePath: string } };
+    modelTimeoutMs?: number;
+    refundDelayMs?: number;
+    /** Start no in-process worker (the suite runs workers elsewhere). */
+    noWorker?: boolean;
   } = {},
 ): Promise<Harness> {
-  const model = await startScriptedModel({ scripts: opts.scripts ?? [], quiet: true });
+  const model = await startScriptedModel({
+    scripts: opts.scripts ?? [],
+    quiet: true,
+    ...(opts.refundDelayMs ? { refundDelayMs: opts.refundDelayMs } : {}),
+  });
   const taskQueue = `test-${randomUUID()}`;
   const client = opts.dataConverter
     ? new Client({
@@ -64,7 +72,7 @@ export async function createHarness(
         connection: env.nativeConnection,
         namespace: env.namespace ?? 'default',
         taskQueue,
-        model: { baseURL: model.baseURL },
+        model: { baseURL: model.baseURL, ...(opts.modelTimeoutMs ? { timeoutMs: opts.modelTimeoutMs } : {}) },
         env: { BATON_DEMO_API: model.demoURL, ...opts.extraEnv },
         builtins: opts.builtins ?? {},
         workflowCode: opts.workflowCode ?? { workflowBundle: { codePath: inject('workflowBundlePath') } },
@@ -86,7 +94,7 @@ export async function createHarness(
       await model.close();
     },
   };
-  await h.startWorker();
+  if (!opts.noWorker) await h.startWorker();
   return h;
 }
 
