@@ -216,7 +216,7 @@ describe('the dev server restarted mid-goal', () => {
         () => decideApproval(client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
         'the restarted server and worker to take the decision',
       );
-      const result = await client.workflow.getHandle(handle.workflowId).result();
+      const result: unknown = await client.workflow.getHandle(handle.workflowId).result();
       expect(result).toMatchObject({ status: 'completed', approvals: [{ status: 'approved' }] });
       figures.goalsCompleted += 1;
       await client.connection.close();
