@@ -37,7 +37,7 @@ function named(name: string, yaml = refundYaml): LoadedBlueprint {
 }
 
 async function attemptsOf(env: TestWorkflowEnvironment, goalId: string, activity: string): Promise<number[]> {
-  const { events = [] } = await env.client.workflow.getHandle(goalId).fetchHistory();
+  const events = (await env.client.workflow.getHandle(goalId).fetchHistory()).events ?? [];
   const scheduled = new Map<string, string>();
   const attempts: number[] = [];
   for (const e of events) {
