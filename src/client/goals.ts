@@ -75,6 +75,9 @@ export interface StartGoalOptions {
   taskQueue: string;
 }
 
+/** Temporal's default limit for one payload (the server's `limit.blobSize.error`); larger starts are refused. */
+export const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
+
 /** Starts a goal workflow; the blueprint is pinned in its first event. */
 export async function startGoal(
   client: Client,
@@ -84,6 +87,13 @@ export async function startGoal(
   const bp = opts.loaded.blueprint;
   const workflowId = opts.id ?? `${bp.name}-${randomBytes(4).toString('hex')}`;
   const args: GoalArgs = { blueprint: bp, input, blueprintHash: opts.loaded.hash, startedBy: opts.startedBy };
+  const size = Buffer.byteLength(JSON.stringify(args));
+  if (size > MAX_PAYLOAD_BYTES) {
+    throw new GoalCommandError(
+      `the goal's blueprint and input take ${(size / 1048576).toFixed(1)} MB; Temporal refuses payloads over ` +
+        `${MAX_PAYLOAD_BYTES / 1048576} MB: pass large data by reference (a URL or object key) in the input`,
+    );
+  }
   try {
     return await client.workflow.start<typeof goalWorkflow>('goalWorkflow', {
       workflowId,
