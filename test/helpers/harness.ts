@@ -17,8 +17,11 @@ export interface Harness {
   env: TestWorkflowEnvironment;
   model: ScriptedModel;
   taskQueue: string;
-  /** Starts a worker on the task queue (stop it with stopWorker). */
-  startWorker(): Promise<void>;
+  /**
+   * Starts a worker on the task queue (stop it with stopWorker). `maxCachedWorkflows: 0` starts one without a sticky
+   * cache: every workflow task then replays the goal from its history.
+   */
+  startWorker(options?: { maxCachedWorkflows?: number }): Promise<void>;
   stopWorker(): Promise<void>;
   start(loaded: LoadedBlueprint, input?: unknown, id?: string): ReturnType<typeof startGoal>;
   close(): Promise<void>;
@@ -41,8 +44,9 @@ export async function createHarness(
     env,
     model,
     taskQueue,
-    async startWorker() {
+    async startWorker(options = {}) {
       worker = await createBatonWorker({
+        ...options,
         connection: env.nativeConnection,
         namespace: env.namespace ?? 'default',
         taskQueue,
