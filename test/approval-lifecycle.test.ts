@@ -272,6 +272,30 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     expect((await delivered(handle, 2)).at(-1)?.body.outcome).toBe('timed_out');
   });
 
+  it('closes a waiting approval when the goal is cancelled, and says so to the webhook', async () => {
+    const handle = await h.start(goal('pay-vendor', { approvers: ['group:finance'], remind: '1d' }), {});
+    await awaiting(handle);
+    await env.sleep('2d');
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow(/cancelled/i);
+    const s = await state(handle);
+    expect(s).toMatchObject({ status: 'cancelled', result: { status: 'cancelled', reason: 'the goal was cancelled' } });
+    expect(s.approvals[0]).toMatchObject({ status: 'cancelled', decidedAt: expect.any(String) as string });
+    expect(s.pendingApprovals).toEqual([]);
+    expect(await searchAttributes(handle)).toEqual({ status: 'cancelled', approvers: [] });
+    const got = await delivered(handle, 4);
+    expect(got.map((d) => d.event).sort()).toEqual([
+      'approval.decided',
+      'approval.opened',
+      'approval.reminder',
+      'approval.reminder',
+    ]);
+    expect(got.find((d) => d.event === 'approval.decided')?.body.outcome).toBe('cancelled');
+    await expect(
+      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
+    ).rejects.toThrow(/has already finished \(cancelled\); nothing to decide/);
+  });
+
   it('needs two distinct approvers for a quorum of two, and refuses a repeated vote', async () => {
     const loaded = goal('pay-vendors', { approvers: ['group:finance'], quorum: 2 });
     const handle = await h.start(loaded, {});

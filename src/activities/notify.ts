@@ -21,7 +21,7 @@ export interface ApprovalNotification {
   to: string[];
   /** For `approval.escalated`: the approvers this step added. */
   escalatedTo?: string[];
-  /** For `approval.decided`: approved, rejected or timed_out. */
+  /** For `approval.decided`: approved, rejected, timed_out, or cancelled (with the goal). */
   outcome?: ApprovalRecord['status'];
 }
 

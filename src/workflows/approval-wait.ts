@@ -8,6 +8,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  isCancellation,
   log,
   proxyActivities,
   setHandler,
@@ -181,15 +182,25 @@ export class ApprovalDesk {
 
     const done: ScheduleProgress = { reminders: 0, escalations: 0 };
     const settled = (): boolean => record.status !== 'pending';
-    while (!settled()) {
-      const wake = nextWake(policy, opened, done);
-      if (wake === Infinity) {
-        await condition(settled);
-        break;
+    try {
+      while (!settled()) {
+        const wake = nextWake(policy, opened, done);
+        if (wake === Infinity) {
+          await condition(settled);
+          break;
+        }
+        const summary = `${record.id} ${record.tool}: waiting until ${iso(wake)}`;
+        if (await condition(settled, Math.max(1, wake - Date.now()), { summary })) break;
+        this.onSchedule(record, policy, opened, done);
       }
-      const summary = `${record.id} ${record.tool}: waiting until ${iso(wake)}`;
-      if (await condition(settled, Math.max(1, wake - Date.now()), { summary })) break;
-      this.onSchedule(record, policy, opened, done);
+    } catch (err) {
+      // The goal is being cancelled: the approval closes with it, and its approvers hear so.
+      if (isCancellation(err) && record.status === 'pending') {
+        record.status = 'cancelled';
+        record.decidedAt = iso(Date.now());
+        this.notify('approval.decided', record, { outcome: 'cancelled' });
+      }
+      throw err;
     }
     this.changed();
     this.notify('approval.decided', record, { outcome: record.status });

@@ -114,6 +114,7 @@ export function remindersElapsed(policy: ApprovalPolicy, openedMs: number, nowMs
  */
 export function refusalForAgent(record: ApprovalRecord, policy: Pick<ApprovalPolicy, 'timeout'>): string | undefined {
   if (record.status === 'approved' || record.status === 'pending') return undefined;
+  if (record.status === 'cancelled') return `not run: approval ${record.id} was cancelled with the goal.`;
   if (record.status === 'timed_out') {
     return `not run: approval ${record.id} timed out after ${policy.timeout ?? 'its deadline'} with no decision, so it counts as rejected. Choose another path or report this.`;
   }

@@ -33,7 +33,8 @@ export interface Vote {
   via: 'signal' | 'update';
 }
 
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'timed_out';
+/** `cancelled`: the goal was cancelled while the approval waited. */
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'timed_out' | 'cancelled';
 
 /** One approval: what is asked, of whom, and what became of it. */
 export interface ApprovalRecord {
