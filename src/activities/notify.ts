@@ -26,7 +26,7 @@ export interface ApprovalNotification {
 }
 
 export interface NotificationRequest {
-  /** Which entry of the blueprint's `notifications` (1-based), for messages. */
+  /** Which entry of the blueprint's `notifications` (0-based, as `notifications[0]`), for messages. */
   index: number;
   webhook: WebhookSpec;
   payload: ApprovalNotification;

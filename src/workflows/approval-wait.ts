@@ -269,7 +269,7 @@ export class ApprovalDesk {
       };
       this.inflight += 1;
       void CancellationScope.nonCancellable(() =>
-        notify.executeWithOptions({ ...notification, summary: `notify ${event} ${record.id} → webhook ${i + 1}` }, [
+        notify.executeWithOptions({ ...notification, summary: `notify ${event} ${record.id} → notifications[${i}]` }, [
           { index: i, webhook, payload },
         ]),
       )
