@@ -1,6 +1,7 @@
 /** The worker's activities, built from their dependencies so tests and the worker assemble them the same way. */
 import type OpenAI from 'openai';
 import { createModelActivity } from './model.js';
+import { createNotifyActivity } from './notify.js';
 import type { Env } from './references.js';
 import { createToolActivity, describeBuiltins, type BuiltinTool } from './tools.js';
 
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     callModel: createModelActivity(deps.openai),
     runTool: createToolActivity(deps.env, builtins),
+    notify: createNotifyActivity(deps.env),
     /** JSON Schemas of builtin functions, asked once per goal so the workflow can show them to the model. */
     describeBuiltins(names: string[]): Promise<Record<string, Record<string, unknown> | null>> {
       return Promise.resolve(Object.fromEntries(names.map((n) => [n, schemas[n] ?? null])));
@@ -29,3 +31,4 @@ export function createActivities(deps: ActivityDeps) {
 export type Activities = ReturnType<typeof createActivities>;
 export type { BuiltinTool, ToolContext, ToolRequest, ToolResult } from './tools.js';
 export type { ModelReply, ModelRequest, ToolDescriptor } from './model.js';
+export type { ApprovalNotification, NotificationReceipt, NotificationRequest } from './notify.js';

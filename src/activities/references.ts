@@ -7,15 +7,18 @@ export type Env = Readonly<Record<string, string | undefined>>;
 const REFERENCE = /\$\{(secret|env):([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}/g;
 
-/** Replaces `${secret:NAME}` and `${env:NAME}` from the worker's environment; a missing one fails the call. */
-export function resolveReferences(text: string, env: Env, tool: string): string {
+/**
+ * Replaces `${secret:NAME}` and `${env:NAME}` from the worker's environment; a missing one fails the call. `owner`
+ * names what needs the value in the error (default: the tool).
+ */
+export function resolveReferences(text: string, env: Env, tool: string, owner = `tool ${tool}`): string {
   return text.replace(REFERENCE, (_, kind: string, name: string) => {
     const value = env[name];
     if (value === undefined) {
       throw ApplicationFailure.create({
         type: 'MissingSecret',
         nonRetryable: true,
-        message: `tool ${tool} needs ${kind} ${name}: set ${name} in the worker's environment`,
+        message: `${owner} needs ${kind} ${name}: set ${name} in the worker's environment`,
       });
     }
     return value;

@@ -4,6 +4,7 @@
  */
 import { parse as parseCel } from '@marcbachmann/cel-js';
 import { z } from 'zod';
+import { durationMs } from '../workflows/durations.js';
 
 /** A duration the workflow can sleep on: a whole number and a unit (`30s`, `15m`, `4h`, `1d`, `2w`). */
 export const DurationSchema = z
@@ -47,6 +48,7 @@ const ApproverRef = z.string().regex(/^(\*|group:[a-z][a-z0-9_-]*|[A-Za-z0-9._@+
   message: 'an approver is a user name, group:NAME, or * (anyone who names themselves)',
 });
 
+/** Who must approve a risky action, how often they are reminded, who is added when it waits, and for how long. */
 export const ApprovalPolicySchema = z.strictObject({
   when: z
     .string()
@@ -58,10 +60,41 @@ export const ApprovalPolicySchema = z.strictObject({
   escalate: z
     .array(z.strictObject({ after: DurationSchema, to: z.array(ApproverRef).min(1) }))
     .default([])
-    .describe('After each delay, these approvers may act too'),
+    .describe('Each step, counted from when the approval opened, lets these approvers act too'),
   timeout: DurationSchema.optional().describe('Stop waiting after this long'),
-  onTimeout: z.enum(['reject', 'cancel']).default('reject'),
+  onTimeout: z
+    .enum(['reject', 'cancel'])
+    .default('reject')
+    .describe('reject: the agent is told nobody approved; cancel: the goal ends as cancelled'),
 });
+
+/** What an approval notification is sent for. */
+export const NotificationEventSchema = z.enum([
+  'approval.opened',
+  'approval.reminder',
+  'approval.escalated',
+  'approval.decided',
+]);
+
+/** A webhook that hears about approvals: a JSON POST whose body is signed with HMAC-SHA256. */
+export const WebhookSchema = z.strictObject({
+  type: z.literal('webhook'),
+  url: z.string().min(1).describe('Where to POST; may use ${env:NAME} or ${secret:NAME}, resolved in the worker'),
+  secret: z
+    .string()
+    .regex(/^\$\{secret:[A-Za-z_][A-Za-z0-9_]*\}$/, {
+      message: "the signing key must be a reference, ${secret:NAME}, with NAME set in the worker's environment",
+    })
+    .describe('HMAC-SHA256 key of the x-baton-signature header, as ${secret:NAME}'),
+  events: z
+    .array(NotificationEventSchema)
+    .min(1)
+    .default(['approval.opened', 'approval.reminder', 'approval.escalated', 'approval.decided'])
+    .describe('Events to send; default: all'),
+});
+
+/** Where approval notifications go (one entry per destination). */
+export const NotificationSchema = z.discriminatedUnion('type', [WebhookSchema]);
 
 export const RetrySchema = z.strictObject({
   maximumAttempts: z.int().positive().optional(),
@@ -107,7 +140,8 @@ export const BudgetSchema = z.strictObject({
   maxTokens: z.int().positive().optional(),
   maxCostUsd: z.number().positive().optional(),
   maxDuration: DurationSchema.optional(),
-  onExceeded: z.enum(['ask', 'fail']).default('fail'),
+  onExceeded: z.enum(['ask', 'fail']).default('fail').describe('ask: open an approval (budget.approval) to extend'),
+  approval: ApprovalPolicySchema.optional().describe('Who may extend the budget when onExceeded is ask'),
 });
 
 const SECRET_HEADER = /authorization|token|api[-_]?key|secret|password|cookie/i;
@@ -130,6 +164,7 @@ export const BlueprintSchema = z
     tools: z.record(z.string().regex(NAME, { message: nameMessage }), ToolSchema).default({}),
     approvers: z.record(z.string(), z.array(ApproverRef)).default({}).describe('Groups of approvers'),
     budget: BudgetSchema.default({ maxSteps: 40, onExceeded: 'fail' }),
+    notifications: z.array(NotificationSchema).default([]).describe('Where approval notifications are sent'),
   })
   .superRefine((bp, ctx) => {
     const issue = (path: (string | number)[], message: string): void => {
@@ -163,22 +198,50 @@ export const BlueprintSchema = z
         }
       });
     };
-    for (const [name, tool] of Object.entries(bp.tools)) {
-      const approval = tool.approval;
-      if (approval) {
-        checkApprovers(approval.approvers, ['tools', name, 'approval', 'approvers']);
-        approval.escalate.forEach((step, i) =>
-          checkApprovers(step.to, ['tools', name, 'approval', 'escalate', i, 'to']),
-        );
-        if (approval.when !== undefined) {
-          try {
-            parseCel(approval.when);
-          } catch (err) {
-            const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-            issue(['tools', name, 'approval', 'when'], `invalid CEL expression: ${first}`);
-          }
+    const checkPolicy = (policy: z.output<typeof ApprovalPolicySchema>, path: (string | number)[]): void => {
+      checkApprovers(policy.approvers, [...path, 'approvers']);
+      // Durations that failed their own check are reported there; they are skipped here.
+      const ms = (text: string | undefined): number | undefined =>
+        text !== undefined && DurationSchema.safeParse(text).success ? durationMs(text) : undefined;
+      const timeout = ms(policy.timeout);
+      let previous = -1;
+      policy.escalate.forEach((step, i) => {
+        checkApprovers(step.to, [...path, 'escalate', i, 'to']);
+        const after = ms(step.after);
+        if (after === undefined) return;
+        if (after <= previous) {
+          issue(
+            [...path, 'escalate', i, 'after'],
+            'escalation steps count from the opening: list them in rising order',
+          );
+        } else if (timeout !== undefined && after >= timeout) {
+          issue(
+            [...path, 'escalate', i, 'after'],
+            `this escalation (${step.after}) would come after the timeout (${policy.timeout}); shorten it or raise timeout`,
+          );
+        }
+        previous = after;
+      });
+      if (policy.when !== undefined) {
+        try {
+          parseCel(policy.when);
+        } catch (err) {
+          const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+          issue([...path, 'when'], `invalid CEL expression: ${first}`);
         }
       }
+    };
+    if (bp.budget.approval) checkPolicy(bp.budget.approval, ['budget', 'approval']);
+    else if (bp.budget.onExceeded === 'ask') {
+      issue(['budget', 'onExceeded'], 'onExceeded: ask needs budget.approval to say who may extend the budget');
+    }
+    bp.notifications.forEach((hook, i) => {
+      if (SECRET_QUERY.test(hook.url)) {
+        issue(['notifications', i, 'url'], 'literal secret in the URL query; use ${secret:NAME} instead');
+      }
+    });
+    for (const [name, tool] of Object.entries(bp.tools)) {
+      if (tool.approval) checkPolicy(tool.approval, ['tools', name, 'approval']);
       if (tool.type === 'http') {
         for (const [header, value] of Object.entries(tool.headers)) {
           if (SECRET_HEADER.test(header) && !value.includes('${secret:')) {
@@ -204,5 +267,7 @@ export type ToolSpec = Blueprint['tools'][string];
 export type HttpToolSpec = z.output<typeof HttpToolSchema>;
 export type BuiltinToolSpec = z.output<typeof BuiltinToolSchema>;
 export type ApprovalPolicy = z.output<typeof ApprovalPolicySchema>;
+export type WebhookSpec = z.output<typeof WebhookSchema>;
+export type NotificationEvent = z.output<typeof NotificationEventSchema>;
 export type ModelSettings = z.output<typeof ModelSettingsSchema>;
 export type SideEffect = z.output<typeof SideEffectSchema>;

@@ -27,12 +27,28 @@ function out(opts: JsonFlag, data: unknown, human: () => string): void {
   process.stdout.write(opts.json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
 }
 
-function age(iso: string): string {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+function span(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
   if (s < 120) return `${s}s`;
   if (s < 7200) return `${Math.round(s / 60)}m`;
   if (s < 172800) return `${Math.round(s / 3600)}h`;
   return `${Math.round(s / 86400)}d`;
+}
+
+function age(iso: string): string {
+  return span(Date.now() - Date.parse(iso));
+}
+
+/** A deadline as people read it: how long is left, and when (UTC, to the minute). */
+function until(iso: string | undefined): string {
+  if (!iso) return 'none';
+  const left = Date.parse(iso) - Date.now();
+  const when = `${iso.slice(0, 16).replace('T', ' ')}Z`;
+  return left > 0 ? `in ${span(left)} (${when})` : `passed (${when})`;
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 function table(rows: string[][]): string {
@@ -49,7 +65,22 @@ function table(rows: string[][]): string {
 
 function describeApproval(a: ApprovalRecord): string {
   const votes = a.votes.map((v) => `${v.by} ${v.decision}d${v.comment ? ` ("${v.comment}")` : ''}`).join(', ');
-  return `${a.id} ${a.status} · ${a.tool} ${JSON.stringify(a.args)} · by ${a.requestedBy} · approvers ${a.eligible.join(', ')}${votes ? ` · ${votes}` : ''}`;
+  const quorum = a.quorum > 1 ? ` · quorum ${a.quorum}` : '';
+  const deadline = a.status === 'pending' && a.deadline ? ` · deadline ${until(a.deadline)}` : '';
+  return `${a.id} ${a.status} · ${a.tool} ${JSON.stringify(a.args)} · by ${a.requestedBy} · approvers ${a.eligible.join(', ')}${quorum}${deadline}${votes ? ` · ${votes}` : ''}`;
+}
+
+/** What happened while an approval waited, one line per kind: reminders, escalations, timeout, failed notices. */
+function approvalHistory(a: ApprovalRecord): string[] {
+  const lines: string[] = [];
+  const reminders = a.events.filter((e) => e.kind === 'reminder');
+  if (reminders.length) lines.push(`reminded ${reminders.length}×, last at ${reminders.at(-1)!.at}`);
+  for (const e of a.events) {
+    if (e.kind === 'escalation') lines.push(`escalated to ${e.to?.join(', ') ?? '?'} at ${e.at}`);
+    if (e.kind === 'timeout') lines.push(`timed out at ${e.at}: ${e.detail ?? ''}`);
+    if (e.kind === 'notification_failed') lines.push(`notification failed at ${e.at}: ${e.detail ?? ''}`);
+  }
+  return lines;
 }
 
 function describeState(id: string, s: GoalState, config: BatonConfig): string {
@@ -60,7 +91,10 @@ function describeState(id: string, s: GoalState, config: BatonConfig): string {
     `usage     ${s.usage.inputTokens} in / ${s.usage.outputTokens} out tokens, $${s.usage.costUsd.toFixed(4)}`,
     `web ui    ${goalUrl(config, id)}`,
   ];
-  for (const a of s.approvals) lines.push(`approval  ${describeApproval(a)}`);
+  for (const a of s.approvals) {
+    lines.push(`approval  ${describeApproval(a)}`);
+    for (const h of approvalHistory(a)) lines.push(`            ${h}`);
+  }
   for (const r of s.refusedDecisions)
     lines.push(`refused   ${r.by} → ${r.approvalId} (${r.via}, ${r.at}): ${r.reason}`);
   if (s.result) lines.push(`result    ${s.result.status}: ${s.result.answer ?? s.result.reason ?? ''}`);
@@ -343,7 +377,7 @@ unless --host is loopback). Example:
 
   program
     .command('approvals')
-    .description('pending approvals you (BATON_USER) can act on, across goals or in one goal')
+    .description('pending approvals waiting on you (BATON_USER), across goals or in one goal')
     .argument('[id]', 'only this goal')
     .addOption(json)
     .addHelpText('after', '\nExample:\n  $ BATON_USER=alice npx baton approvals')
@@ -358,10 +392,10 @@ unless --host is loopback). Example:
                 a.goalId,
                 a.id,
                 a.tool,
-                JSON.stringify(a.args),
-                a.reason.slice(0, 40),
+                clip(JSON.stringify(a.args), 60),
+                clip(a.reason, 40),
                 age(a.openedAt),
-                a.deadline ?? '-',
+                until(a.deadline),
               ]),
             ]) + `\n\napprove with: npx baton approve ${list[0]!.goalId} ${list[0]!.id} --comment "..."`
           : `nothing waits on ${c.user}`,

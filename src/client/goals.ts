@@ -12,7 +12,7 @@ import type { LoadedBlueprint } from '../blueprint/load.js';
 import { batonDataConverter } from '../codec/data-converter.js';
 import type { BatonConfig } from '../config.js';
 import { connectionOptions } from '../connection.js';
-import { mayDecide } from '../workflows/approvals.js';
+import { waitsOn } from '../workflows/approvals.js';
 import {
   decideUpdate,
   stateQuery,
@@ -169,7 +169,7 @@ export interface PendingApproval extends ApprovalRecord {
   goal: string;
 }
 
-/** Pending approvals `user` can act on, in one goal or across all goals (found through `BatonApprovers`). */
+/** Pending approvals that wait on `user` (allowed, not yet voted), in one goal or across goals (via `BatonApprovers`). */
 export async function pendingApprovals(client: Client, user: string, goalId?: string): Promise<PendingApproval[]> {
   const ids: string[] = [];
   if (goalId) {
@@ -184,7 +184,7 @@ export async function pendingApprovals(client: Client, user: string, goalId?: st
   for (const id of ids) {
     const state = await goalState(client, id);
     for (const a of state.pendingApprovals) {
-      if (mayDecide(a, user)) found.push({ ...a, goalId: id, goal: state.goal });
+      if (waitsOn(a, user)) found.push({ ...a, goalId: id, goal: state.goal });
     }
   }
   return found.sort((a, b) => a.openedAt.localeCompare(b.openedAt));

@@ -1,6 +1,7 @@
-/** Approval rules as pure functions over the goal's records: who may decide, and what a vote does. */
-import type { Blueprint } from '../blueprint/schema.js';
+/** Approval rules as pure functions over the goal's records: who may decide, what a vote does, what is due when. */
+import type { ApprovalPolicy, Blueprint } from '../blueprint/schema.js';
 import type { ApprovalDecision, ApprovalRecord, Vote } from './definitions.js';
+import { durationMs } from './durations.js';
 
 /** Resolves approver references (`alice`, `group:finance`, `*`) to user names; `*` stays as the wildcard. */
 export function resolveApprovers(refs: readonly string[], groups: Blueprint['approvers']): string[] {
@@ -12,9 +13,20 @@ export function resolveApprovers(refs: readonly string[], groups: Blueprint['app
   return [...users].sort();
 }
 
-/** True when `user` may act on the approval now. */
+/** True when `user` is among the approvers of the approval now (escalations included). */
 export function mayDecide(record: ApprovalRecord, user: string): boolean {
   return record.eligible.includes(user) || record.eligible.includes('*');
+}
+
+/** True when the approval is pending and waits on `user`: allowed to decide and has not voted yet. */
+export function waitsOn(record: ApprovalRecord, user: string): boolean {
+  return record.status === 'pending' && mayDecide(record, user) && !record.votes.some((v) => v.by === user);
+}
+
+/** Who a pending approval still waits on: its approvers minus those who have voted (`*` stays). */
+export function waitingOn(record: ApprovalRecord): string[] {
+  if (record.status !== 'pending') return [];
+  return record.eligible.filter((u) => u === '*' || !record.votes.some((v) => v.by === u));
 }
 
 /** Why a decision cannot be accepted, or undefined when it can. Messages name the problem and what to do. */
@@ -24,6 +36,7 @@ export function refusalReason(records: readonly ApprovalRecord[], d: ApprovalDec
     return `decision must be "approve" or "reject", not ${JSON.stringify(d.decision)}`;
   }
   if (typeof d.by !== 'string' || d.by.trim() === '') return 'by must name who decides (set BATON_USER)';
+  if (d.comment !== undefined && typeof d.comment !== 'string') return 'comment must be a string';
   const record = records.find((r) => r.id === d.approvalId);
   if (!record) {
     const open = records.filter((r) => r.status === 'pending').map((r) => r.id);
@@ -33,7 +46,10 @@ export function refusalReason(records: readonly ApprovalRecord[], d: ApprovalDec
   if (!mayDecide(record, d.by)) {
     return `${d.by} may not decide approval ${record.id}; approvers now: ${record.eligible.join(', ')}`;
   }
-  if (record.votes.some((v) => v.by === d.by)) return `${d.by} has already voted on approval ${record.id}`;
+  if (record.votes.some((v) => v.by === d.by)) {
+    const waiting = waitingOn(record);
+    return `${d.by} has already voted on approval ${record.id}; it needs ${record.quorum} approvals and now waits on ${waiting.join(', ') || 'nobody else'}`;
+  }
   return undefined;
 }
 
@@ -47,4 +63,62 @@ export function applyVote(record: ApprovalRecord, vote: Vote): void {
     record.status = 'approved';
     record.decidedAt = vote.at;
   }
+}
+
+/** What is due on a waiting approval at a moment: the timeout, escalation steps, a reminder. */
+export interface DueWork {
+  timeout: boolean;
+  /** Indexes into `policy.escalate` that are due, in order. */
+  escalations: number[];
+  reminder: boolean;
+}
+
+/** Where an approval's schedule stands: how many reminders and escalation steps have happened. */
+export interface ScheduleProgress {
+  reminders: number;
+  escalations: number;
+}
+
+/** The next moment (epoch ms) something is due on an approval opened at `openedMs`, or Infinity. */
+export function nextWake(policy: ApprovalPolicy, openedMs: number, done: ScheduleProgress): number {
+  const reminder = policy.remind === undefined ? Infinity : openedMs + (done.reminders + 1) * durationMs(policy.remind);
+  const step = policy.escalate[done.escalations];
+  const escalation = step ? openedMs + durationMs(step.after) : Infinity;
+  const deadline = policy.timeout === undefined ? Infinity : openedMs + durationMs(policy.timeout);
+  return Math.min(reminder, escalation, deadline);
+}
+
+/**
+ * What is due at `nowMs`. Reminders missed while no worker ran collapse into one; escalation steps never do, since
+ * each adds approvers.
+ */
+export function dueAt(policy: ApprovalPolicy, openedMs: number, done: ScheduleProgress, nowMs: number): DueWork {
+  const timeout = policy.timeout !== undefined && nowMs >= openedMs + durationMs(policy.timeout);
+  const escalations: number[] = [];
+  for (let i = done.escalations; i < policy.escalate.length; i++) {
+    if (nowMs >= openedMs + durationMs(policy.escalate[i]!.after)) escalations.push(i);
+    else break;
+  }
+  const reminder = policy.remind !== undefined && nowMs >= openedMs + (done.reminders + 1) * durationMs(policy.remind);
+  return { timeout, escalations, reminder };
+}
+
+/** The number of reminder intervals that have passed at `nowMs`: where the reminder count stands after one is sent. */
+export function remindersElapsed(policy: ApprovalPolicy, openedMs: number, nowMs: number): number {
+  return policy.remind === undefined ? 0 : Math.floor((nowMs - openedMs) / durationMs(policy.remind));
+}
+
+/**
+ * What the agent is told when an approval did not approve its call, so it can choose another path; undefined when
+ * the call was approved.
+ */
+export function refusalForAgent(record: ApprovalRecord, policy: Pick<ApprovalPolicy, 'timeout'>): string | undefined {
+  if (record.status === 'approved' || record.status === 'pending') return undefined;
+  if (record.status === 'cancelled') return `not run: approval ${record.id} was cancelled with the goal.`;
+  if (record.status === 'timed_out') {
+    return `not run: approval ${record.id} timed out after ${policy.timeout ?? 'its deadline'} with no decision, so it counts as rejected. Choose another path or report this.`;
+  }
+  const last = record.votes.at(-1);
+  const comment = last?.comment ? `: ${last.comment}` : ' (no comment)';
+  return `not run: approval ${record.id} was rejected by ${last?.by ?? 'an approver'}${comment}. Choose another path or report this.`;
 }

@@ -33,7 +33,8 @@ export interface Vote {
   via: 'signal' | 'update';
 }
 
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'timed_out';
+/** `cancelled`: the goal was cancelled while the approval waited. */
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'timed_out' | 'cancelled';
 
 /** One approval: what is asked, of whom, and what became of it. */
 export interface ApprovalRecord {
@@ -43,6 +44,7 @@ export interface ApprovalRecord {
   args: unknown;
   /** What the agent said when it asked. */
   reason: string;
+  /** The agent that asked. */
   requestedBy: string;
   /** Approver references (users, group:NAME, *) who may act now, escalations included. */
   approvers: string[];
@@ -54,8 +56,17 @@ export interface ApprovalRecord {
   openedAt: string;
   deadline?: string;
   decidedAt?: string;
-  /** Reminders sent and escalations made while it waited. */
-  events: { kind: 'reminder' | 'escalation' | 'timeout'; at: string; to?: string[] }[];
+  /** What happened while it waited: reminders, escalations, the timeout, notifications that could not be sent. */
+  events: ApprovalEvent[];
+}
+
+/** One entry of an approval's own log. `to` names who a reminder or escalation was for. */
+export interface ApprovalEvent {
+  kind: 'reminder' | 'escalation' | 'timeout' | 'notification_failed';
+  at: string;
+  to?: string[];
+  /** For a timeout, what the policy did; for a failed notification, which one and why. */
+  detail?: string;
 }
 
 /** A decision that changed nothing, kept as evidence. */

@@ -18,12 +18,10 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, ModelReply, ToolDescriptor } from '../activities/index.js';
 import type { AgentSpec, Blueprint, ToolSpec } from '../blueprint/schema.js';
-import { applyVote, refusalReason, resolveApprovers } from './approvals.js';
+import { ApprovalDesk, GoalCancelledByPolicy, installApprovalHandlers } from './approval-wait.js';
+import { refusalForAgent } from './approvals.js';
 import {
-  approvalSignal,
-  decideUpdate,
   stateQuery,
-  type ApprovalDecision,
   type ApprovalRecord,
   type ChatMessage,
   type GoalArgs,
@@ -92,8 +90,7 @@ class Goal {
   agent: string;
   step: number;
   usage: Usage;
-  approvals: ApprovalRecord[];
-  refusedDecisions: RefusedDecision[];
+  readonly desk: ApprovalDesk;
   messages: ChatMessage[];
   result?: GoalResult;
   private builtinSchemas: Record<string, Record<string, unknown> | null> = {};
@@ -106,9 +103,22 @@ class Goal {
     this.agent = c?.agent ?? this.bp.entry;
     this.step = c?.step ?? 0;
     this.usage = c?.usage ?? { inputTokens: 0, outputTokens: 0, costUsd: 0 };
-    this.approvals = c?.approvals ?? [];
-    this.refusedDecisions = c?.refusedDecisions ?? [];
+    this.desk = new ApprovalDesk(this.bp, c, () => this.approvalsChanged());
     this.messages = c?.messages ?? [];
+  }
+
+  get approvals(): ApprovalRecord[] {
+    return this.desk.records;
+  }
+
+  get refusedDecisions(): RefusedDecision[] {
+    return this.desk.refused;
+  }
+
+  /** An approval opened, changed hands or settled: the status follows whether any still waits. */
+  approvalsChanged(): void {
+    if (this.status !== 'running' && this.status !== 'awaiting_approval') return this.publish();
+    this.setStatus(this.desk.pending().length ? 'awaiting_approval' : 'running');
   }
 
   get agentSpec(): AgentSpec {
@@ -134,8 +144,8 @@ class Goal {
 
   /** Keeps search attributes and the Web UI's current details in step with the state. */
   publish(): void {
-    const pending = this.approvals.filter((a) => a.status === 'pending');
-    const approvers = [...new Set(pending.flatMap((a) => a.eligible))].sort();
+    const pending = this.desk.pending();
+    const approvers = this.desk.waitingOn();
     const cost = Math.round(this.usage.costUsd * 1e6) / 1e6;
     const snapshot = JSON.stringify([this.status, approvers, cost]);
     if (snapshot !== this.published) {
@@ -159,32 +169,6 @@ class Goal {
   setStatus(status: GoalStatus): void {
     this.status = status;
     this.publish();
-  }
-
-  decide(decision: ApprovalDecision, via: 'signal' | 'update'): ApprovalRecord | undefined {
-    const at = new Date().toISOString();
-    const reason = refusalReason(this.approvals, decision);
-    if (reason !== undefined) {
-      this.refusedDecisions.push({
-        approvalId: String(decision?.approvalId),
-        by: String(decision?.by),
-        decision: String(decision?.decision),
-        reason,
-        at,
-        via,
-      });
-      return undefined;
-    }
-    const record = this.approvals.find((a) => a.id === decision.approvalId);
-    if (!record) return undefined;
-    applyVote(record, {
-      by: decision.by,
-      decision: decision.decision,
-      ...(decision.comment ? { comment: decision.comment } : {}),
-      at,
-      via,
-    });
-    return record;
   }
 
   private addUsage(reply: ModelReply, agent: AgentSpec): void {
@@ -254,75 +238,6 @@ class Goal {
     };
   }
 
-  /** Opens an approval and waits, with reminders, escalation and a deadline, until it is settled. */
-  private async awaitApproval(
-    call: ToolCallRequest,
-    spec: ToolSpec,
-    args: unknown,
-    reason: string,
-  ): Promise<ApprovalRecord> {
-    const policy = spec.approval;
-    if (!policy) throw new Error('awaitApproval called without a policy');
-    const opened = Date.now();
-    const timeoutMs = policy.timeout === undefined ? undefined : durationMs(policy.timeout);
-    const record: ApprovalRecord = {
-      id: `apr-${this.approvals.length + 1}`,
-      tool: call.name,
-      args,
-      reason,
-      requestedBy: this.agent,
-      approvers: [...policy.approvers],
-      eligible: resolveApprovers(policy.approvers, this.bp.approvers),
-      quorum: policy.quorum,
-      votes: [],
-      status: 'pending',
-      openedAt: new Date(opened).toISOString(),
-      ...(timeoutMs === undefined ? {} : { deadline: new Date(opened + timeoutMs).toISOString() }),
-      events: [],
-    };
-    this.approvals.push(record);
-    this.setStatus('awaiting_approval');
-
-    const remindMs = policy.remind === undefined ? undefined : durationMs(policy.remind);
-    let reminders = 0;
-    let escalations = 0;
-    for (;;) {
-      const now = Date.now();
-      const nextReminder = remindMs === undefined ? Infinity : opened + (reminders + 1) * remindMs;
-      const nextEscalation =
-        escalations < policy.escalate.length ? opened + durationMs(policy.escalate[escalations]!.after) : Infinity;
-      const deadline = timeoutMs === undefined ? Infinity : opened + timeoutMs;
-      const wake = Math.min(nextReminder, nextEscalation, deadline);
-      const settled = () => record.status !== 'pending';
-      if (wake === Infinity) {
-        await condition(settled);
-      } else if (await condition(settled, Math.max(1, wake - now))) {
-        break;
-      }
-      if (settled()) break;
-      const at = new Date(Date.now()).toISOString();
-      if (wake === deadline) {
-        record.status = 'timed_out';
-        record.decidedAt = at;
-        record.events.push({ kind: 'timeout', at });
-        break;
-      }
-      if (wake === nextEscalation) {
-        const to = policy.escalate[escalations]!.to;
-        escalations += 1;
-        record.approvers = [...new Set([...record.approvers, ...to])];
-        record.eligible = resolveApprovers(record.approvers, this.bp.approvers);
-        record.events.push({ kind: 'escalation', at, to: [...to] });
-        this.publish();
-      } else {
-        reminders += 1;
-        record.events.push({ kind: 'reminder', at, to: [...record.eligible] });
-      }
-    }
-    this.setStatus(this.approvals.some((a) => a.status === 'pending') ? 'awaiting_approval' : 'running');
-    return record;
-  }
-
   /** Runs one tool call the model asked for and returns what the model is told. */
   private async dispatch(
     call: ToolCallRequest,
@@ -349,33 +264,16 @@ class Goal {
       };
     }
     const policy = needsApproval(spec.approval, args, this.args.input);
-    if (policy.required) {
-      const record = await this.awaitApproval(call, spec, args, [reason, policy.note].filter(Boolean).join(' '));
-      if (record.status === 'timed_out' && spec.approval?.onTimeout === 'cancel') {
-        this.result = {
-          status: 'cancelled',
-          reason: `approval ${record.id} for ${call.name} timed out`,
-          ...this.summary(),
-        };
-        this.setStatus('cancelled');
-        throw ApplicationFailure.create({
-          message: this.result.reason,
-          type: GoalFailure.Cancelled,
-          nonRetryable: true,
-          details: [this.result],
-        });
-      }
-      if (record.status !== 'approved') {
-        const last = record.votes.at(-1);
-        const why =
-          record.status === 'timed_out'
-            ? 'nobody decided before the deadline'
-            : `rejected by ${last?.by ?? 'an approver'}${last?.comment ? `: ${last.comment}` : ''}`;
-        return {
-          output: `not run: approval ${record.id} was ${why}. Choose another path or report this.`,
-          repair: false,
-        };
-      }
+    if (policy.required && spec.approval) {
+      const record = await this.desk.request({
+        tool: call.name,
+        args,
+        reason: [reason, policy.note].filter(Boolean).join(' '),
+        requestedBy: this.agent,
+        policy: spec.approval,
+      });
+      const refusal = refusalForAgent(record, spec.approval);
+      if (refusal !== undefined) return { output: refusal, repair: false };
     }
     this.step += 1;
     try {
@@ -429,6 +327,7 @@ class Goal {
     for (;;) {
       if (workflowInfo().continueAsNewSuggested && !this.approvals.some((a) => a.status === 'pending')) {
         await condition(allHandlersFinished);
+        await this.desk.drain();
         const carried = {
           agent: this.agent,
           step: this.step,
@@ -493,32 +392,21 @@ class Goal {
 export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
   const goal = new Goal(args);
   setHandler(stateQuery, () => goal.state());
-  setHandler(approvalSignal, (d) => {
-    goal.decide(d, 'signal');
-    goal.publish();
-  });
-  setHandler(
-    decideUpdate,
-    (d) => {
-      const record = goal.decide(d, 'update');
-      if (!record) throw ApplicationFailure.nonRetryable(refusalReason(goal.approvals, d) ?? 'decision refused');
-      goal.publish();
-      return record;
-    },
-    {
-      validator: (d: ApprovalDecision) => {
-        const reason = refusalReason(goal.approvals, d);
-        if (reason !== undefined) throw new Error(reason);
-      },
-    },
-  );
+  installApprovalHandlers(goal.desk);
   try {
     return await goal.run();
   } catch (err) {
+    if (err instanceof GoalCancelledByPolicy) {
+      goal.result = { status: 'cancelled', reason: err.message, ...goal.summary() };
+      goal.setStatus('cancelled');
+      return goal.result;
+    }
     if (isCancellation(err) && goal.status !== 'cancelled') {
       goal.result = { status: 'cancelled', reason: 'the goal was cancelled', ...goal.summary() };
       goal.setStatus('cancelled');
     }
     throw err;
+  } finally {
+    await goal.desk.drain();
   }
 }

@@ -21,8 +21,11 @@ export interface Harness {
   taskQueue: string;
   /** A client with the suite's data converter (env.client has none). */
   client: Client;
-  /** Starts a worker on the task queue (stop it with stopWorker). */
-  startWorker(): Promise<void>;
+  /**
+   * Starts a worker on the task queue (stop it with stopWorker). `maxCachedWorkflows: 0` starts one without a sticky
+   * cache: every workflow task then replays the goal from its history.
+   */
+  startWorker(options?: { maxCachedWorkflows?: number }): Promise<void>;
   stopWorker(): Promise<void>;
   start(loaded: LoadedBlueprint, input?: unknown, id?: string): ReturnType<typeof startGoal>;
   close(): Promise<void>;
@@ -67,8 +70,9 @@ export async function createHarness(
     model,
     taskQueue,
     client,
-    async startWorker() {
+    async startWorker(options = {}) {
       worker = await createBatonWorker({
+        ...options,
         connection: env.nativeConnection,
         namespace: env.namespace ?? 'default',
         taskQueue,

@@ -1,0 +1,322 @@
+/**
+ * The approval desk of a goal: it opens approvals, waits for them on durable timers (reminders, escalation, a
+ * deadline), takes decisions from the `approval` signal and the `decide` update, and tells webhooks what happens.
+ * The goal loop talks to it through `request` and the few members below; everything here is deterministic.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  TimeoutFailure,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { Activities, ApprovalNotification } from '../activities/index.js';
+import type { ApprovalPolicy, Blueprint, NotificationEvent } from '../blueprint/schema.js';
+import {
+  applyVote,
+  dueAt,
+  nextWake,
+  refusalReason,
+  remindersElapsed,
+  resolveApprovers,
+  waitingOn,
+  type ScheduleProgress,
+} from './approvals.js';
+import {
+  approvalSignal,
+  decideUpdate,
+  type ApprovalDecision,
+  type ApprovalRecord,
+  type RefusedDecision,
+} from './definitions.js';
+import { durationMs } from './durations.js';
+
+/**
+ * Retry profile of notifications: a webhook that is down is retried for up to ten minutes, then the failure is
+ * recorded on the approval. A receiver that refuses the request (4xx) is not retried.
+ */
+const notification = {
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '10m',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    nonRetryableErrorTypes: ['NotificationRejected', 'MissingSecret'],
+  },
+} as const satisfies ActivityOptions;
+
+const { notify } = proxyActivities<Activities>(notification);
+
+/** Failure type of a goal that an approval policy ended (`onTimeout: cancel`). */
+export const GoalCancelledType = 'GoalCancelled';
+
+/**
+ * Thrown by {@link ApprovalDesk.request} when an approval timed out and its policy says `onTimeout: cancel`. The goal
+ * workflow catches it and ends the goal as cancelled, with this message as the reason. Do not swallow it.
+ */
+export class GoalCancelledByPolicy extends ApplicationFailure {
+  constructor(
+    message: string,
+    readonly approvalId: string,
+  ) {
+    super(message, GoalCancelledType, true);
+  }
+}
+
+/** What the goal asks approval for. */
+export interface ApprovalRequest {
+  /** The tool the agent wants to run, or `budget` for a budget extension. */
+  tool: string;
+  args: unknown;
+  /** What the agent said when it asked. */
+  reason: string;
+  /** The agent that asked. */
+  requestedBy: string;
+  policy: ApprovalPolicy;
+}
+
+/** Why a notification failed for good: the last attempt's error, and whether its retry time ran out. */
+function failureText(err: unknown): string {
+  const ranOut = err instanceof ActivityFailure && err.retryState === 'TIMEOUT';
+  let e: unknown = err;
+  // An ActivityFailure's own message is generic; its causes say what went wrong.
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  const text = e instanceof Error ? e.message : String(e);
+  return ranOut && !(e instanceof TimeoutFailure) ? `${text} (gave up when its retry time ran out)` : text;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** A goal's approvals: open, wait, decide, notify. */
+export class ApprovalDesk {
+  readonly records: ApprovalRecord[];
+  readonly refused: RefusedDecision[];
+  private inflight = 0;
+
+  /**
+   * @param bp the goal's blueprint (approver groups, notifications)
+   * @param carried approvals and refused decisions carried over continue-as-new
+   * @param changed called whenever an approval opens, changes hands or settles, so the goal can publish its state
+   */
+  constructor(
+    private readonly bp: Blueprint,
+    carried: { approvals?: ApprovalRecord[]; refusedDecisions?: RefusedDecision[] } | undefined,
+    private readonly changed: () => void,
+  ) {
+    this.records = carried?.approvals ?? [];
+    this.refused = carried?.refusedDecisions ?? [];
+  }
+
+  /** Approvals still waiting. */
+  pending(): ApprovalRecord[] {
+    return this.records.filter((r) => r.status === 'pending');
+  }
+
+  /** Everyone a pending approval waits on: what `BatonApprovers` holds. */
+  waitingOn(): string[] {
+    return [...new Set(this.pending().flatMap(waitingOn))].sort();
+  }
+
+  /** Applies a decision, or records it as refused (who, when, why, how it came) and changes nothing else. */
+  decide(decision: ApprovalDecision, via: 'signal' | 'update'): ApprovalRecord | undefined {
+    const at = iso(Date.now());
+    const reason = refusalReason(this.records, decision);
+    const record = this.records.find((a) => a.id === decision?.approvalId);
+    if (reason !== undefined || !record) {
+      this.refused.push({
+        approvalId: String(decision?.approvalId),
+        by: String(decision?.by),
+        decision: String(decision?.decision),
+        reason: reason ?? 'refused',
+        at,
+        via,
+      });
+      return undefined;
+    }
+    applyVote(record, {
+      by: decision.by,
+      decision: decision.decision,
+      ...(decision.comment ? { comment: decision.comment } : {}),
+      at,
+      via,
+    });
+    this.changed();
+    return record;
+  }
+
+  /**
+   * Opens an approval and waits until it is approved, rejected or timed out, sending reminders and escalating on
+   * the way. Returns the settled record; throws {@link GoalCancelledByPolicy} when it timed out under
+   * `onTimeout: cancel`.
+   */
+  async request(req: ApprovalRequest): Promise<ApprovalRecord> {
+    const { policy } = req;
+    const opened = Date.now();
+    const record: ApprovalRecord = {
+      id: `apr-${this.records.length + 1}`,
+      tool: req.tool,
+      args: req.args,
+      reason: req.reason,
+      requestedBy: req.requestedBy,
+      approvers: [...policy.approvers],
+      eligible: resolveApprovers(policy.approvers, this.bp.approvers),
+      quorum: policy.quorum,
+      votes: [],
+      status: 'pending',
+      openedAt: iso(opened),
+      ...(policy.timeout === undefined ? {} : { deadline: iso(opened + durationMs(policy.timeout)) }),
+      events: [],
+    };
+    this.records.push(record);
+    this.changed();
+    this.notify('approval.opened', record);
+
+    const done: ScheduleProgress = { reminders: 0, escalations: 0 };
+    const settled = (): boolean => record.status !== 'pending';
+    try {
+      while (!settled()) {
+        const wake = nextWake(policy, opened, done);
+        if (wake === Infinity) {
+          await condition(settled);
+          break;
+        }
+        const summary = `${record.id} ${record.tool}: waiting until ${iso(wake)}`;
+        if (await condition(settled, Math.max(1, wake - Date.now()), { summary })) break;
+        this.onSchedule(record, policy, opened, done);
+      }
+    } catch (err) {
+      // The goal is being cancelled: the approval closes with it, and its approvers hear so.
+      if (isCancellation(err) && record.status === 'pending') {
+        record.status = 'cancelled';
+        record.decidedAt = iso(Date.now());
+        this.notify('approval.decided', record, { outcome: 'cancelled' });
+      }
+      throw err;
+    }
+    this.changed();
+    this.notify('approval.decided', record, { outcome: record.status });
+    if (record.status === 'timed_out' && policy.onTimeout === 'cancel') {
+      throw new GoalCancelledByPolicy(
+        `approval ${record.id} for ${record.tool} timed out after ${policy.timeout} with no decision; its policy (onTimeout: cancel) ends the goal`,
+        record.id,
+      );
+    }
+    return record;
+  }
+
+  /** Does what is due now: the timeout, escalation steps, a reminder. */
+  private onSchedule(record: ApprovalRecord, policy: ApprovalPolicy, opened: number, done: ScheduleProgress): void {
+    const now = Date.now();
+    const at = iso(now);
+    const due = dueAt(policy, opened, done, now);
+    if (due.timeout) {
+      const to = waitingOn(record);
+      record.status = 'timed_out';
+      record.decidedAt = at;
+      record.events.push({
+        kind: 'timeout',
+        at,
+        to,
+        detail: policy.onTimeout === 'cancel' ? 'no decision: the goal is cancelled' : 'no decision: rejected',
+      });
+      return;
+    }
+    for (const i of due.escalations) {
+      const to = policy.escalate[i]!.to;
+      record.approvers = [...new Set([...record.approvers, ...to])];
+      record.eligible = resolveApprovers(record.approvers, this.bp.approvers);
+      record.events.push({ kind: 'escalation', at, to: [...to] });
+      done.escalations = i + 1;
+      this.changed();
+      this.notify('approval.escalated', record, { escalatedTo: resolveApprovers(to, this.bp.approvers) });
+    }
+    if (due.reminder) {
+      done.reminders = remindersElapsed(policy, opened, now);
+      record.events.push({ kind: 'reminder', at, to: waitingOn(record) });
+      this.notify('approval.reminder', record);
+    }
+  }
+
+  /**
+   * Sends a notification to every webhook that wants the event. It runs beside the approval, never in its way: a
+   * failure after all retries is recorded on the approval and nothing else happens. Notifications survive the
+   * goal's cancellation, so the last word about an approval still goes out.
+   */
+  private notify(
+    event: NotificationEvent,
+    record: ApprovalRecord,
+    extra: Pick<ApprovalNotification, 'escalatedTo' | 'outcome'> = {},
+  ): void {
+    const hooks = this.bp.notifications ?? [];
+    hooks.forEach((webhook, i) => {
+      if (!webhook.events.includes(event)) return;
+      const payload: ApprovalNotification = {
+        event,
+        at: iso(Date.now()),
+        goal: { id: workflowInfo().workflowId, name: this.bp.name },
+        approval: JSON.parse(JSON.stringify(record)) as ApprovalRecord,
+        to: waitingOn(record),
+        ...extra,
+      };
+      this.inflight += 1;
+      void CancellationScope.nonCancellable(() =>
+        notify.executeWithOptions({ ...notification, summary: `notify ${event} ${record.id} → notifications[${i}]` }, [
+          { index: i, webhook, payload },
+        ]),
+      )
+        .catch((err: unknown) => {
+          record.events.push({
+            kind: 'notification_failed',
+            at: iso(Date.now()),
+            detail: `${event}: ${failureText(err)}`,
+          });
+        })
+        .finally(() => {
+          this.inflight -= 1;
+        });
+    });
+  }
+
+  /** Resolves once every notification sent so far has been delivered or has failed for good. */
+  async drain(): Promise<void> {
+    await CancellationScope.nonCancellable(() => condition(() => this.inflight === 0));
+  }
+}
+
+/** Installs the `approval` signal and the `decide` update (DESIGN §2.1) on the running goal. */
+export function installApprovalHandlers(desk: ApprovalDesk): void {
+  setHandler(approvalSignal, (d) => {
+    desk.decide(d, 'signal');
+  });
+  setHandler(
+    decideUpdate,
+    (d) => {
+      const record = desk.decide(d, 'update');
+      if (!record) throw ApplicationFailure.nonRetryable(desk.refused.at(-1)?.reason ?? 'decision refused');
+      return record;
+    },
+    {
+      validator: (d: ApprovalDecision) => {
+        const reason = refusalReason(desk.records, d);
+        if (reason === undefined) return;
+        // Temporal keeps no history of an update its validator refuses; the worker's log is where it shows.
+        log.warn('approval decision refused', {
+          approvalId: String(d?.approvalId),
+          by: String(d?.by),
+          decision: String(d?.decision),
+          reason,
+        });
+        throw new Error(reason);
+      },
+    },
+  );
+}
