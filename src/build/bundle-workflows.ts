@@ -1,10 +1,22 @@
-/** Build step: prebundles the workflow code into dist/workflow-bundle.js so workers start without bundling. */
+/**
+ * Build step: prebundles the workflow code, with its interceptor modules, so workers start without bundling:
+ * dist/workflow-bundle.js, and dist/workflow-bundle-otel.js with OpenTelemetry's workflow interceptors for tracing.
+ */
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundlePath, workflowInterceptorModules } from '../worker.js';
 
 const dist = fileURLToPath(new URL('../', import.meta.url));
-const { code } = await bundleWorkflowCode({ workflowsPath: join(dist, 'workflows', 'index.js') });
-await writeFile(join(dist, 'workflow-bundle.js'), code);
-process.stderr.write(`[baton] workflow bundle: dist/workflow-bundle.js (${Math.round(code.length / 1024)} KiB)\n`);
+for (const tracing of [false, true]) {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: join(dist, 'workflows', 'index.js'),
+    workflowInterceptorModules: workflowInterceptorModules(tracing),
+    logger: { trace() {}, debug() {}, info() {}, log() {}, warn: console.warn, error: console.error },
+  });
+  await writeFile(bundlePath(tracing), code);
+  process.stderr.write(
+    `[baton] workflow bundle: dist/${basename(bundlePath(tracing))} (${Math.round(code.length / 1024)} KiB)\n`,
+  );
+}

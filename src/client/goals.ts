@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { LoadedBlueprint } from '../blueprint/load.js';
 import type { BatonConfig } from '../config.js';
 import { connectionOptions } from '../connection.js';
+import { clientTracingInterceptors } from '../observability/tracing.js';
 import { mayDecide } from '../workflows/approvals.js';
 import {
   decideUpdate,
@@ -32,7 +33,11 @@ export class GoalCommandError extends Error {
 export async function connectClient(config: BatonConfig): Promise<Client> {
   try {
     const connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: '5s' });
-    return new Client({ connection, namespace: config.namespace });
+    return new Client({
+      connection,
+      namespace: config.namespace,
+      interceptors: { workflow: await clientTracingInterceptors() },
+    });
   } catch (err) {
     throw new GoalCommandError(
       `cannot reach Temporal at ${config.address} (${(err as Error).message.split('\n')[0]}): start one with \`baton dev\`, or set TEMPORAL_ADDRESS`,

@@ -35,6 +35,7 @@ import {
   type Usage,
 } from './definitions.js';
 import { durationMs } from './durations.js';
+import { recordApprovalOpened, recordApprovalSettled } from './metrics.js';
 import { needsApproval } from './policy.js';
 import { BatonApprovers, BatonCostUsd, BatonGoal, BatonStatus } from './search-attributes.js';
 
@@ -281,6 +282,7 @@ class Goal {
       events: [],
     };
     this.approvals.push(record);
+    recordApprovalOpened(this.bp.name, record);
     this.setStatus('awaiting_approval');
 
     const remindMs = policy.remind === undefined ? undefined : durationMs(policy.remind);
@@ -319,6 +321,7 @@ class Goal {
         record.events.push({ kind: 'reminder', at, to: [...record.eligible] });
       }
     }
+    recordApprovalSettled(this.bp.name, record);
     this.setStatus(this.approvals.some((a) => a.status === 'pending') ? 'awaiting_approval' : 'running');
     return record;
   }
