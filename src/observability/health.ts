@@ -60,14 +60,13 @@ export class WorkerHealth {
 
   async readiness(): Promise<HealthReport> {
     const worker = this.workerState();
-    if (this.stopping || !this.worker || worker !== 'RUNNING') {
-      return { ok: false, status: this.stopping ? 'draining' : 'starting', worker };
+    const s = this.worker?.getStatus();
+    const counts = s
+      ? { inFlightActivities: s.numInFlightActivities, inFlightWorkflowTasks: s.numInFlightWorkflowActivations }
+      : {};
+    if (this.stopping || !s || worker !== 'RUNNING') {
+      return { ok: false, status: this.stopping ? 'draining' : 'starting', worker, ...counts };
     }
-    const s = this.worker.getStatus();
-    const counts = {
-      inFlightActivities: s.numInFlightActivities,
-      inFlightWorkflowTasks: s.numInFlightWorkflowActivations,
-    };
     if (s.workflowPollerState !== 'POLLING' || s.activityPollerState !== 'POLLING') {
       return { ok: false, status: 'pollers not polling', worker, ...counts };
     }
