@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type InjectedSinks, type WorkerInterceptors } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerInterceptors, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { createActivities, type BuiltinTool } from './activities/index.js';
 import type { BatonConfig } from './config.js';
@@ -81,7 +81,7 @@ export interface BatonWorkerOptions {
   shutdownForceTime?: string;
   /** Extra interceptors and sinks (tracing). */
   interceptors?: Pick<WorkerInterceptors, 'activity'>;
-  sinks?: InjectedSinks<never>;
+  sinks?: WorkerOptions['sinks'];
 }
 
 /** Builds a worker with Baton's workflows and activities. */

@@ -64,9 +64,9 @@ export class WorkerHealth {
     const counts = s
       ? { inFlightActivities: s.numInFlightActivities, inFlightWorkflowTasks: s.numInFlightWorkflowActivations }
       : {};
-    if (this.stopping || !s || worker !== 'RUNNING') {
-      return { ok: false, status: this.stopping ? 'draining' : 'starting', worker, ...counts };
-    }
+    if (this.stopping) return { ok: false, status: 'draining', worker, ...counts };
+    if (!s || worker === 'INITIALIZED') return { ok: false, status: 'starting', worker, ...counts };
+    if (worker !== 'RUNNING') return { ok: false, status: worker.toLowerCase(), worker, ...counts };
     if (s.workflowPollerState !== 'POLLING' || s.activityPollerState !== 'POLLING') {
       return { ok: false, status: 'pollers not polling', worker, ...counts };
     }

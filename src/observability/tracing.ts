@@ -4,12 +4,12 @@
  * OTEL_EXPORTER_OTLP_HEADERS); a goal's trace runs from `baton start` through the workflow to each activity.
  */
 import type { WorkflowClientInterceptor } from '@temporalio/client';
-import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
+import type { WorkerInterceptors, WorkerOptions } from '@temporalio/worker';
 
 /** Tracing as a worker wires it in. */
 export interface WorkerTracing {
   interceptors: Pick<WorkerInterceptors, 'activity'>;
-  sinks: InjectedSinks<never>;
+  sinks: NonNullable<WorkerOptions['sinks']>;
   /** Flushes and stops the exporter. */
   shutdown(): Promise<void>;
 }
@@ -42,7 +42,7 @@ export async function startWorkerTracing(serviceName: string): Promise<WorkerTra
         }),
       ],
     },
-    sinks: { exporter: otel.makeWorkflowExporter(spanProcessor, resource) } as unknown as InjectedSinks<never>,
+    sinks: { exporter: otel.makeWorkflowExporter(spanProcessor, resource) },
     shutdown: () => provider.shutdown(),
   };
 }
