@@ -16,6 +16,7 @@ import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObj
 import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { validate as lintDockerfile } from 'dockerfile-utils';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { durationMs } from '../src/workflows/durations.js';
@@ -372,6 +373,11 @@ describe('Dockerfile', () => {
   const text = readFileSync('Dockerfile', 'utf8');
   const stages = text.split(/^FROM /m).slice(1);
   const runtime = stages.at(-1)!;
+
+  it('has no problems for the Dockerfile linter (npm dockerfile-utils), which does find them', () => {
+    expect(lintDockerfile(text).map((d) => `${d.range.start.line + 1}: ${JSON.stringify(d.message)}`)).toEqual([]);
+    expect(lintDockerfile(text.replace('EXPOSE 9464', 'EXPOSE nine')).length).toBeGreaterThan(0);
+  });
 
   it('builds in stages and runs the prebundled worker as a non-root user with production dependencies', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
