@@ -1,7 +1,9 @@
 /** Configuration from the environment (DESIGN §2.3), validated once with messages that name the variable. */
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { z } from 'zod';
 import { EncryptionKeyError, parseKeys } from './codec/encryption.js';
+import { durationMs } from './workflows/durations.js';
 
 const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
@@ -16,6 +18,36 @@ const EnvSchema = z.object({
   OPENAI_BASE_URL: z.url().optional(),
   BATON_ENCRYPTION_KEYS: z.string().min(1).optional(),
   BATON_CODEC_TOKEN: z.string().min(16, { message: 'use a token of at least 16 characters' }).optional(),
+});
+
+const duration = z.string().refine(
+  (text) => {
+    try {
+      durationMs(text);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected a number and ms, s, m or h, e.g. 30s or 2m' },
+);
+
+/** Settings only `baton worker` reads, so that a typo in one of them never breaks the other commands. */
+const WorkerEnvSchema = z.object({
+  BATON_METRICS_PORT: z
+    .union([z.literal('off'), z.coerce.number().int().min(0).max(65535)], {
+      error: 'expected a port number (0-65535) or off',
+    })
+    .default(9464),
+  BATON_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  BATON_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'expected json or pretty' }).default('json'),
+  BATON_LOG_LEVEL: z
+    .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
+    .default('info'),
+  BATON_SHUTDOWN_GRACE_TIME: duration.default('30s'),
+  BATON_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ error: 'expected a URL such as http://otel-collector:4318' }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('baton-worker'),
 });
 
 /** Baton's settings. */
@@ -37,21 +69,49 @@ export interface BatonConfig {
   codecToken?: string;
 }
 
+/** What `baton worker` adds: its HTTP endpoints, logs, shutdown and tracing. */
+export interface WorkerConfig extends BatonConfig {
+  /** Where /metrics, /healthz and /readyz are served; undefined when BATON_METRICS_PORT=off. */
+  http?: { host: string; port: number };
+  log: { format: 'json' | 'pretty'; level: 'debug' | 'info' | 'warn' | 'error' };
+  /** How long in-flight activities may run on after SIGTERM before they are cancelled. */
+  shutdownGraceTime: string;
+  shutdownGraceMs: number;
+  /** BATON_WORKFLOW_BUNDLE: a prebuilt workflow bundle that must exist. */
+  workflowBundle?: string;
+  /** OTLP/HTTP endpoint for traces; tracing is off when undefined. */
+  otlpEndpoint?: string;
+  serviceName: string;
+}
+
 /** A setting that is missing or malformed. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+const SECRET = /KEY|TOKEN|SECRET|PASSWORD/;
+
+function present(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
+  );
+}
+
+function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string>): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? 'environment');
+    const value = env[name];
+    const shown = value === undefined || SECRET.test(name) ? '' : ` (got ${JSON.stringify(value)})`;
+    return `${name} is invalid: ${issue.message}${shown}`;
+  });
+  throw new ConfigError(lines.join('; '));
+}
+
 /** Reads Baton's settings from an environment. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): BatonConfig {
-  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(
-      `${String(issue?.path[0] ?? 'environment')} is invalid: ${issue?.message ?? 'unknown problem'}`,
-    );
-  }
-  const e = parsed.data;
+  const e = parseEnv(EnvSchema, present(env));
   if ((e.TEMPORAL_TLS_CERT === undefined) !== (e.TEMPORAL_TLS_KEY === undefined)) {
     throw new ConfigError('set both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY for mTLS, or neither');
   }
@@ -84,5 +144,32 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     ...(e.OPENAI_BASE_URL ? { openaiBaseUrl: e.OPENAI_BASE_URL } : {}),
     ...(e.BATON_ENCRYPTION_KEYS ? { encryptionKeys: e.BATON_ENCRYPTION_KEYS } : {}),
     ...(e.BATON_CODEC_TOKEN ? { codecToken: e.BATON_CODEC_TOKEN } : {}),
+  };
+}
+
+/** Reads and checks everything `baton worker` needs, files included, so a bad setting fails at start. */
+export function loadWorkerConfig(env: Readonly<Record<string, string | undefined>> = process.env): WorkerConfig {
+  const base = loadConfig(env);
+  const w = parseEnv(WorkerEnvSchema, present(env));
+  for (const [name, path] of [
+    ['TEMPORAL_TLS_CERT', base.tlsCertPath],
+    ['TEMPORAL_TLS_KEY', base.tlsKeyPath],
+    ['BATON_WORKFLOW_BUNDLE', w.BATON_WORKFLOW_BUNDLE],
+  ] as const) {
+    if (path !== undefined && !existsSync(path)) {
+      const fix =
+        name === 'BATON_WORKFLOW_BUNDLE' ? 'run `npm run build` or unset it' : 'mount the file or fix the path';
+      throw new ConfigError(`${name} names ${path}, which does not exist: ${fix}`);
+    }
+  }
+  return {
+    ...base,
+    ...(w.BATON_METRICS_PORT === 'off' ? {} : { http: { host: w.BATON_METRICS_HOST, port: w.BATON_METRICS_PORT } }),
+    log: { format: w.BATON_LOG_FORMAT, level: w.BATON_LOG_LEVEL },
+    shutdownGraceTime: w.BATON_SHUTDOWN_GRACE_TIME,
+    shutdownGraceMs: durationMs(w.BATON_SHUTDOWN_GRACE_TIME),
+    ...(w.BATON_WORKFLOW_BUNDLE ? { workflowBundle: w.BATON_WORKFLOW_BUNDLE } : {}),
+    ...(w.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: w.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+    serviceName: w.OTEL_SERVICE_NAME,
   };
 }

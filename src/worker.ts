@@ -1,37 +1,75 @@
 /**
- * The Baton worker: polls the goal task queue and runs goal workflows and their activities. Used by `baton worker`,
- * by `baton dev` in-process, and by the tests.
+ * The Baton worker: polls the goal task queue and runs goal workflows and their activities. Used by `baton worker`
+ * (through src/worker-main.ts), by `baton dev` in-process, and by the tests.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerInterceptors, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { createActivities, type BuiltinTool } from './activities/index.js';
 import type { BatonConfig } from './config.js';
 import { connectionOptions } from './connection.js';
+import { activityMetrics } from './observability/metrics.js';
 import { projectRoot } from './runtime/temporal-binaries.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+const ext = extname(fileURLToPath(import.meta.url));
+
+/** What a prebuilt workflow bundle contains beyond the workflows. */
+export interface BundleVariant {
+  /** OpenTelemetry's workflow interceptors. */
+  tracing: boolean;
+  /** The failure converter that moves messages into (encrypted) payloads. */
+  encrypted: boolean;
+}
+
+/** Every variant `npm run build` prebundles. */
+export const bundleVariants: BundleVariant[] = [false, true].flatMap((tracing) =>
+  [false, true].map((encrypted) => ({ tracing, encrypted })),
+);
+
+/** Where a workflow bundle variant is built to. */
+export function bundlePath(v: BundleVariant): string {
+  return join(projectRoot, 'dist', `workflow-bundle${v.tracing ? '-otel' : ''}${v.encrypted ? '.encrypted' : ''}.js`);
+}
 
 /**
- * Source of the workflow code: the prebuilt bundle when there is one, else the workflows module (bundled at start).
- * With encryption on, the bundle built with the encoding failure converter.
+ * Workflow interceptor modules: Baton's goal metrics always, OpenTelemetry's when tracing. They must be compiled into
+ * a bundle (bundle-workflows.ts does so at build time), since a worker given a bundle ignores any others.
+ */
+export function workflowInterceptorModules(tracing: boolean): string[] {
+  const modules = [join(here, 'workflows', `interceptors${ext}`)];
+  if (tracing) {
+    modules.push(
+      createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+    );
+  }
+  return modules;
+}
+
+/** The workflow code a worker loads. */
+export type WorkflowCode =
+  { workflowBundle: { codePath: string } } | { workflowsPath: string; interceptorModules?: string[] };
+
+/**
+ * Source of the workflow code: BATON_WORKFLOW_BUNDLE, else the prebuilt bundle (when running from dist/ and it is
+ * there), else the workflows module, bundled at start with the interceptor modules.
  */
 export function workflowSource(
-  encrypted = false,
-  env: NodeJS.ProcessEnv = process.env,
-): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
-  const name = encrypted ? 'workflow-bundle.encrypted.js' : 'workflow-bundle.js';
-  const bundle = env.BATON_WORKFLOW_BUNDLE ?? join(projectRoot, 'dist', name);
-  if (
-    env.BATON_WORKFLOW_BUNDLE !== undefined ||
-    (extname(fileURLToPath(import.meta.url)) === '.js' && existsSync(bundle))
-  ) {
-    return { workflowBundle: { codePath: bundle } };
-  }
-  return { workflowsPath: join(here, 'workflows', `index${extname(fileURLToPath(import.meta.url))}`) };
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  opts: { tracing?: boolean; encrypted?: boolean } = {},
+): WorkflowCode {
+  const tracing = opts.tracing ?? false;
+  if (env.BATON_WORKFLOW_BUNDLE) return { workflowBundle: { codePath: env.BATON_WORKFLOW_BUNDLE } };
+  const bundle = bundlePath({ tracing, encrypted: opts.encrypted ?? false });
+  if (ext === '.js' && existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
+  return {
+    workflowsPath: join(here, 'workflows', `index${ext}`),
+    interceptorModules: workflowInterceptorModules(tracing),
+  };
 }
 
 /** The model endpoint a worker talks to. */
@@ -50,11 +88,18 @@ export interface BatonWorkerOptions {
   /** Where activities read `${secret:NAME}` and `${env:NAME}`; default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
   builtins?: Readonly<Record<string, BuiltinTool>>;
-  workflowCode?: { workflowBundle: { codePath: string } } | { workflowsPath: string };
+  workflowCode?: WorkflowCode;
   /** Payload encryption (see src/codec/); must match the clients'. */
   dataConverter?: DataConverter;
   /** Sticky cache size; small values bound memory when many goals wait. */
   maxCachedWorkflows?: number;
+  /** How long in-flight activities may finish after shutdown is requested before they are cancelled; default 10s. */
+  shutdownGraceTime?: string;
+  /** When a shutdown that has not finished gives up and fails the worker; default never. */
+  shutdownForceTime?: string;
+  /** Extra interceptors and sinks (tracing). */
+  interceptors?: Pick<WorkerInterceptors, 'activity'>;
+  sinks?: WorkerOptions['sinks'];
 }
 
 /** Builds a worker with Baton's workflows and activities. */
@@ -66,15 +111,23 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
     maxRetries: 0,
     timeout: options.model.timeoutMs ?? 240_000,
   });
+  const code = options.workflowCode ?? workflowSource(process.env, { encrypted: options.dataConverter !== undefined });
+  const workflowModules = 'workflowsPath' in code ? code.interceptorModules : undefined;
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...(options.workflowCode ?? workflowSource(options.dataConverter !== undefined)),
+    ...('workflowBundle' in code ? { workflowBundle: code.workflowBundle } : { workflowsPath: code.workflowsPath }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     activities: createActivities({ openai, env: options.env ?? process.env, builtins: options.builtins ?? {} }),
+    interceptors: {
+      activity: [activityMetrics, ...(options.interceptors?.activity ?? [])],
+      ...(workflowModules ? { workflowModules } : {}),
+    },
+    ...(options.sinks ? { sinks: options.sinks } : {}),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
-    shutdownGraceTime: '10s',
+    shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+    ...(options.shutdownForceTime ? { shutdownForceTime: options.shutdownForceTime } : {}),
   });
 }
 

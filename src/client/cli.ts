@@ -17,7 +17,6 @@ import {
   pendingApprovals,
   startGoal,
 } from './goals.js';
-import { resolveModel } from './model-endpoint.js';
 
 interface JsonFlag {
   json?: boolean;
@@ -217,27 +216,18 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .description('run a worker against TEMPORAL_ADDRESS')
     .option('--scripted', 'use the scripted offline model (goals/*.script.yaml) when no OPENAI_* is set')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ TEMPORAL_ADDRESS=temporal:7233 OPENAI_API_KEY=sk-... npx baton worker')
+    .addHelpText(
+      'after',
+      `
+Serves /metrics, /healthz and /readyz on BATON_METRICS_PORT (9464); logs JSON lines (BATON_LOG_FORMAT=pretty for
+people); on SIGTERM stops polling and lets running activities finish within BATON_SHUTDOWN_GRACE_TIME (30s).
+
+Example:
+  $ TEMPORAL_ADDRESS=temporal:7233 OPENAI_API_KEY=sk-... npx baton worker`,
+    )
     .action(async (opts: { scripted?: boolean }) => {
-      const c = config();
-      const { connectWorker, createBatonWorker } = await import('../worker.js');
-      const model = await resolveModel(c, { allowScripted: opts.scripted === true, demoApi: opts.scripted === true });
-      const connection = await connectWorker(c);
-      const worker = await createBatonWorker({
-        connection,
-        namespace: c.namespace,
-        taskQueue: c.taskQueue,
-        model: model.endpoint,
-        env: { ...model.env, ...process.env },
-        dataConverter: batonDataConverter(c.encryptionKeys),
-      });
-      const stop = (): void => worker.shutdown();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      process.stderr.write(`[baton] worker polling ${c.taskQueue} on ${c.address} (namespace ${c.namespace})\n`);
-      await worker.run();
-      await connection.close();
-      await model.scripted?.close();
+      const { runWorker } = await import('../worker-main.js');
+      await runWorker({ scripted: opts.scripted === true });
     });
 
   program

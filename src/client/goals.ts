@@ -13,6 +13,7 @@ import { batonDataConverter } from '../codec/data-converter.js';
 import type { BatonConfig } from '../config.js';
 import { connectionOptions } from '../connection.js';
 import { waitsOn } from '../workflows/approvals.js';
+import { clientTracingInterceptors } from '../observability/tracing.js';
 import {
   decideUpdate,
   stateQuery,
@@ -37,6 +38,7 @@ export async function connectClient(config: BatonConfig): Promise<Client> {
       connection,
       namespace: config.namespace,
       dataConverter: batonDataConverter(config.encryptionKeys),
+      interceptors: { workflow: await clientTracingInterceptors() },
     });
   } catch (err) {
     throw new GoalCommandError(

@@ -17,6 +17,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities, ApprovalNotification } from '../activities/index.js';
+import { recordApprovalOpened, recordApprovalSettled } from './metrics.js';
 import type { ApprovalPolicy, Blueprint, NotificationEvent } from '../blueprint/schema.js';
 import {
   applyVote,
@@ -178,6 +179,7 @@ export class ApprovalDesk {
     };
     this.records.push(record);
     this.changed();
+    recordApprovalOpened(this.bp.name, record);
     this.notify('approval.opened', record);
 
     const done: ScheduleProgress = { reminders: 0, escalations: 0 };
@@ -203,6 +205,7 @@ export class ApprovalDesk {
       throw err;
     }
     this.changed();
+    recordApprovalSettled(this.bp.name, record);
     this.notify('approval.decided', record, { outcome: record.status });
     if (record.status === 'timed_out' && policy.onTimeout === 'cancel') {
       throw new GoalCancelledByPolicy(

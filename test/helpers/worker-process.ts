@@ -1,0 +1,84 @@
+/**
+ * `baton worker` as a separate process, the way operators run it: spawned from bin/baton.js (the built CLI) with its
+ * environment, its JSON log lines collected, its HTTP endpoint probed, and stopped with a real signal.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** http://127.0.0.1:PORT of /metrics, /healthz, /readyz. */
+  url: string;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** stderr parsed as JSON lines (throws on a line that is not JSON). */
+  logs(): Record<string, unknown>[];
+  exited: Promise<number | null>;
+  /** GET a path; undefined while nothing listens. */
+  get(path: string): Promise<{ status: number; body: string } | undefined>;
+}
+
+/** Spawns `baton worker` with loopback-only settings plus `env`. */
+export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['bin/baton.js', 'worker'], {
+    env: {
+      ...process.env,
+      BATON_METRICS_HOST: '127.0.0.1',
+      BATON_METRICS_PORT: String(port),
+      BATON_LOG_FORMAT: 'json',
+      OTEL_EXPORTER_OTLP_ENDPOINT: '',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout?.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    child,
+    url,
+    stderr: () => err,
+    logs: () =>
+      err
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    exited,
+    async get(path) {
+      try {
+        const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(5_000) });
+        return { status: res.status, body: await res.text() };
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/** Sums the samples of a Prometheus metric whose labels include `labels`; undefined when there is none. */
+export function sample(metrics: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  let total: number | undefined;
+  for (const line of metrics.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = new Map<string, string>();
+    for (const m of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) have.set(m[1]!, m[2]!);
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) total = (total ?? 0) + Number(match[3]);
+  }
+  return total;
+}
