@@ -67,7 +67,11 @@ export const ApprovalPolicySchema = z.strictObject({
     .optional()
     .describe('CEL expression over args and input; the approval is needed when it is true. Absent: always'),
   approvers: z.array(ApproverRef).min(1, { message: 'name at least one approver' }),
-  quorum: z.int().positive().default(1).describe('How many distinct approvers must approve'),
+  quorum: z
+    .int()
+    .positive({ message: 'quorum is how many different approvers must approve: at least 1' })
+    .default(1)
+    .describe('How many distinct approvers must approve'),
   remind: DurationSchema.optional().describe('Send a reminder at this interval while the approval waits'),
   escalate: z
     .array(z.strictObject({ after: DurationSchema, to: z.array(ApproverRef).min(1) }))
@@ -225,6 +229,22 @@ export const BlueprintSchema = z
         }
       });
     };
+    /** A quorum more people than can ever decide would leave the approval waiting forever. */
+    const checkQuorum = (
+      policy: { approvers: string[]; quorum: number; escalate: { to: string[] }[] },
+      path: (string | number)[],
+    ): void => {
+      const refs = [...policy.approvers, ...policy.escalate.flatMap((e) => e.to)];
+      if (refs.includes('*') || refs.some((r) => r.startsWith('group:') && bp.approvers[r.slice(6)]?.includes('*')))
+        return;
+      const people = new Set(refs.flatMap((r) => (r.startsWith('group:') ? (bp.approvers[r.slice(6)] ?? []) : [r])));
+      if (policy.quorum > people.size) {
+        issue(
+          [...path, 'quorum'],
+          `quorum ${policy.quorum} needs ${policy.quorum} different approvers, but only ${people.size} can decide; lower it or add approvers`,
+        );
+      }
+    };
     if (!bp.agents[bp.entry]) issue(['entry'], `entry names no agent "${bp.entry}"; agents: ${list(agents)}`);
     if (bp.validator !== undefined && !bp.agents[bp.validator]) {
       issue(['validator'], `validator names no agent "${bp.validator}"; agents: ${list(agents)}`);
@@ -295,6 +315,7 @@ export const BlueprintSchema = z
     }
     if (bp.budget.approval) {
       checkApprovers(bp.budget.approval.approvers, ['budget', 'approval', 'approvers']);
+      checkQuorum(bp.budget.approval, ['budget', 'approval']);
       bp.budget.approval.escalate.forEach((step, i) =>
         checkApprovers(step.to, ['budget', 'approval', 'escalate', i, 'to']),
       );
@@ -303,6 +324,7 @@ export const BlueprintSchema = z
       const approval = tool.approval;
       if (approval) {
         checkApprovers(approval.approvers, ['tools', name, 'approval', 'approvers']);
+        checkQuorum(approval, ['tools', name, 'approval']);
         approval.escalate.forEach((step, i) =>
           checkApprovers(step.to, ['tools', name, 'approval', 'escalate', i, 'to']),
         );
