@@ -26,7 +26,7 @@ beforeAll(async () => {
       note: {
         description: 'Write a note',
         schema: z.strictObject({ text: z.string().min(3) }),
-        run: ({ text }) => {
+        run: ({ text }: { text: string }) => {
           noted.push(text);
           return Promise.resolve(`noted: ${text}`);
         },

@@ -21,7 +21,7 @@ beforeAll(async () => {
       work: {
         description: 'Do some work for a while',
         schema: z.strictObject({ ms: z.int().nonnegative().default(0) }),
-        async run({ ms }) {
+        async run({ ms }: { ms: number }) {
           await new Promise((r) => setTimeout(r, ms));
           return `worked ${ms}ms`;
         },

@@ -205,7 +205,12 @@ describe('delegation', () => {
       .at(-1)
       ?.messages.at(-1)?.content;
     expect(JSON.parse(told ?? '')).toEqual([
-      { task: 't-1', agent: 'worker', status: 'failed', reason: expect.stringContaining('step budget of 3 used up') },
+      {
+        task: 't-1',
+        agent: 'worker',
+        status: 'failed',
+        reason: expect.stringContaining('step budget of 3 used up') as string,
+      },
     ]);
   });
 

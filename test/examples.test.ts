@@ -42,10 +42,18 @@ describe('support-ticket triage', () => {
     const waiting = await waitFor(handle.workflowId, 'awaiting_approval');
     expect(waiting.agent).toBe('billing');
     expect(waiting.handoffs).toEqual([
-      expect.objectContaining({ from: 'triage', to: 'billing', note: expect.stringContaining('charged twice') }),
+      expect.objectContaining({
+        from: 'triage',
+        to: 'billing',
+        note: expect.stringContaining('charged twice') as string,
+      }),
     ]);
     expect(waiting.memory).toEqual([
-      expect.objectContaining({ key: 'ticket.summary', agent: 'triage', value: expect.stringContaining('T-1001') }),
+      expect.objectContaining({
+        key: 'ticket.summary',
+        agent: 'triage',
+        value: expect.stringContaining('T-1001') as string,
+      }),
     ]);
     expect(waiting.pendingApprovals[0]).toMatchObject({
       tool: 'issue_refund',
@@ -145,13 +153,13 @@ describe('infrastructure provisioning', () => {
         id: 't-1',
         agent: 'executor',
         status: 'completed',
-        answer: expect.stringContaining('plan-staging-network'),
+        answer: expect.stringContaining('plan-staging-network') as string,
       }),
       expect.objectContaining({
         id: 't-2',
         agent: 'executor',
         status: 'completed',
-        answer: expect.stringContaining('plan-staging-database'),
+        answer: expect.stringContaining('plan-staging-database') as string,
       }),
     ]);
     expect(waiting.memory.map((m) => [m.key, m.task])).toEqual([

@@ -235,6 +235,7 @@ export const BlueprintSchema = z
       path: (string | number)[],
     ): void => {
       const refs = [...policy.approvers, ...policy.escalate.flatMap((e) => e.to)];
+      if (refs.some((r) => r.startsWith('group:') && !bp.approvers[r.slice(6)])) return; // reported as unknown group
       if (refs.includes('*') || refs.some((r) => r.startsWith('group:') && bp.approvers[r.slice(6)]?.includes('*')))
         return;
       const people = new Set(refs.flatMap((r) => (r.startsWith('group:') ? (bp.approvers[r.slice(6)] ?? []) : [r])));

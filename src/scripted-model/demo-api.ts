@@ -127,12 +127,12 @@ export async function handleDemoApi(
       return json(res, 201, refund);
     }
     case '/infra/plans': {
-      const component = String(body.component ?? '');
+      const component = typeof body.component === 'string' ? body.component : '';
       const changes = INFRA_CHANGES[component];
       if (!changes)
         return json(res, 400, { error: `component must be one of ${Object.keys(INFRA_CHANGES).join(', ')}` });
       if (replay(ledger.plans)) return;
-      const environment = String(body.environment ?? 'staging');
+      const environment = typeof body.environment === 'string' ? body.environment : 'staging';
       const plan = { planId: `plan-${environment}-${component}`, component, environment, changes };
       ledger.plans.set(key, plan);
       return json(res, 201, plan);
@@ -158,7 +158,7 @@ export async function handleDemoApi(
       const incident = {
         incidentId: `INC-${ledger.incidents.size + 1}`,
         alertId: body.alertId,
-        severity: String(body.severity ?? 'medium'),
+        severity: typeof body.severity === 'string' ? body.severity : 'medium',
         summary: body.summary,
       };
       ledger.incidents.set(key, incident);

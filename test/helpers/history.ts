@@ -52,7 +52,7 @@ export function scheduledActivities(events: HistoryEvent[]): ScheduledActivity[]
       {
         type: a.activityType?.name ?? '?',
         activityId: a.activityId ?? '?',
-        input: (payload ? defaultPayloadConverter.fromPayload(payload) : {}) as Record<string, unknown>,
+        input: payload ? defaultPayloadConverter.fromPayload<Record<string, unknown>>(payload) : {},
       },
     ];
   });
