@@ -73,6 +73,7 @@ import { needsApproval } from './policy.js';
 import { replyRefusalReason } from './questions.js';
 import { BatonApprovers, BatonCostUsd, BatonGoal, BatonStatus } from './search-attributes.js';
 import { contextWindow, openingMessage, systemPrompt } from './transcript.js';
+import { judge, propose } from './validation.js';
 
 /** Retry profile of model calls: transient endpoint failures retry with backoff; bad requests do not. */
 const modelCall = {
@@ -612,53 +613,31 @@ class Goal {
         return this.askHuman(actor, (checked.value as z.output<typeof askHumanArgs>).question);
       case 'delegate':
         return this.delegate(actor, (checked.value as z.output<ReturnType<typeof delegateArgs>>).tasks);
-      case 'accept_answer': {
-        const a = checked.value as z.output<typeof acceptArgs>;
-        const candidate = this.validation.candidate;
-        if (!candidate) return { output: 'error: there is no answer to accept', repair: true };
-        this.validation.verdicts.push({
-          verdict: 'accepted',
-          by: actor,
-          answerBy: candidate.by,
-          feedback: a.note ?? '',
-          step: this.step,
-          at,
-        });
-        this.validation.candidate = undefined;
-        this.complete(candidate.answer, candidate.by, actor);
-        return { output: 'accepted: the goal is complete', repair: false, endsTurn: 'the goal is complete' };
-      }
+      case 'accept_answer':
       case 'reject_answer': {
-        const a = checked.value as z.output<typeof rejectArgs>;
-        const candidate = this.validation.candidate;
-        if (!candidate) return { output: 'error: there is no answer to reject', repair: true };
-        this.validation.verdicts.push({
-          verdict: 'rejected',
-          by: actor,
-          answerBy: candidate.by,
-          feedback: a.feedback,
-          step: this.step,
-          at,
-        });
-        this.validation.candidate = undefined;
-        this.validation.rejections += 1;
-        if (this.validation.rejections > this.limits.validationRounds) {
-          this.fail(
-            `validator ${actor} rejected the answer of ${candidate.by} ${this.validation.rejections} times (limit ${this.limits.validationRounds}) at step ${this.step}; last feedback: ${a.feedback}`,
-            GoalFailure.ValidationFailed,
-          );
+        const verdict =
+          tool.kind === 'accept_answer'
+            ? { accepted: true as const, ...(checked.value as z.output<typeof acceptArgs>) }
+            : { accepted: false as const, ...(checked.value as z.output<typeof rejectArgs>) };
+        const v = judge(this.validation, verdict, actor, this.step, at, this.limits.validationRounds);
+        switch (v.kind) {
+          case 'none':
+            return { output: 'error: there is no answer waiting for a verdict', repair: true };
+          case 'exhausted':
+            return this.fail(v.reason, GoalFailure.ValidationFailed);
+          case 'accepted':
+            this.complete(v.answer, v.by, actor);
+            return { output: 'accepted: the goal is complete', repair: false, endsTurn: 'the goal is complete' };
+          case 'rejected':
+            this.agent = v.by;
+            this.notes.push(v.feedback);
+            this.publish();
+            return {
+              output: `sent back to ${v.by} with your feedback`,
+              repair: false,
+              endsTurn: `the answer went back to ${v.by}`,
+            };
         }
-        this.agent = candidate.by;
-        this.notes.push({
-          role: 'user',
-          content: `[validator ${actor} rejected your answer] ${a.feedback}\nRevise the answer and give it again.`,
-        });
-        this.publish();
-        return {
-          output: `sent back to ${candidate.by} with your feedback`,
-          repair: false,
-          endsTurn: `the answer went back to ${candidate.by}`,
-        };
       }
     }
   }
@@ -849,12 +828,8 @@ class Goal {
       this.complete(answer, actor, actor === validator && !this.args.task ? actor : undefined);
       return;
     }
-    this.validation.candidate = { answer, by: actor, step: this.step };
+    this.messages.push(propose(this.validation, answer, actor, this.step));
     this.agent = validator;
-    this.messages.push({
-      role: 'user',
-      content: `[validation] The ${actor} agent proposes this final answer:\n---\n${answer}\n---\nCheck it, then call accept_answer, or reject_answer with feedback.`,
-    });
     this.publish();
   }
 
