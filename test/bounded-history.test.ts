@@ -131,7 +131,8 @@ describe('bounded history', () => {
       expect(c?.plan?.steps[0]?.task).toBe('Tick 150 times');
       expect(c?.memory.find((m) => m.key === 'started')).toMatchObject({ agent: 'worker', step: 3 });
       expect(c?.approvals[0]).toMatchObject({ id: 'apr-1', tool: 'checkpoint', status: 'approved' });
-      expect(c?.messages.length).toBeLessThanOrEqual(13);
+      // The opening message, the 12 latest, and at most the rest of an exchange the cut fell into.
+      expect(c?.messages.length).toBeLessThanOrEqual(15);
     }
 
     const state = await goalState(env.client, handle.workflowId);

@@ -9,6 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { goalState, pendingApprovals } from '../src/client/goals.js';
+import type { ScriptInput } from '../src/scripted-model/script.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { eventsOf, modelRequests, scheduledActivities } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
@@ -68,25 +69,18 @@ budget: ${budget}
 ${extra}`);
 }
 
+/** The boss's first reply: two sub-tasks for workers, in one delegate call. */
+function delegateTwo(a: string, b: string): ScriptInput['replies'][number] {
+  const tasks = [a, b].map((task) => ({ agent: 'worker', task }));
+  return { when: { agent: 'boss', after: 'user' }, toolCalls: [{ name: 'delegate', arguments: { tasks } }] };
+}
+
 describe('delegation', () => {
   it('runs sub-tasks at the same time as child workflows and gathers results, usage and memory', async () => {
     h.model.load({
       goal: 'split',
       replies: [
-        {
-          when: { agent: 'boss', after: 'user' },
-          toolCalls: [
-            {
-              name: 'delegate',
-              arguments: {
-                tasks: [
-                  { agent: 'worker', task: 'part A' },
-                  { agent: 'worker', task: 'part B' },
-                ],
-              },
-            },
-          ],
-        },
+        delegateTwo('part A', 'part B'),
         { when: { agent: 'boss', tool: 'delegate' }, content: 'Both parts are done.' },
         {
           when: { agent: 'worker', contains: 'part A' },
@@ -218,20 +212,7 @@ describe('delegation', () => {
     h.model.load({
       goal: 'cancel-me',
       replies: [
-        {
-          when: { agent: 'boss', after: 'user' },
-          toolCalls: [
-            {
-              name: 'delegate',
-              arguments: {
-                tasks: [
-                  { agent: 'worker', task: 'guarded one' },
-                  { agent: 'worker', task: 'guarded two' },
-                ],
-              },
-            },
-          ],
-        },
+        delegateTwo('guarded one', 'guarded two'),
         { when: { agent: 'worker', after: 'user' }, toolCalls: [{ name: 'guarded', arguments: { label: 'x' } }] },
       ],
     });

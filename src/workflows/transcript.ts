@@ -43,13 +43,14 @@ export function systemPrompt(
 }
 
 /**
- * The messages a model call sees: the opening message and at most `size` of the latest ones. The window never
- * starts with a tool result whose call it cut off, which model endpoints reject.
+ * The messages a model call sees: the opening message and the latest `size` ones. The window never starts with a
+ * tool result whose call it cut off (model endpoints reject that): it reaches back to the call instead, so the
+ * latest exchange is always whole.
  */
 export function contextWindow(messages: readonly ChatMessage[], size: number): ChatMessage[] {
   const [opening, ...rest] = messages;
   if (!opening) return [];
   let start = Math.max(0, rest.length - size);
-  while (start < rest.length && rest[start]?.role === 'tool') start += 1;
+  while (start > 0 && rest[start]?.role === 'tool') start -= 1;
   return [opening, ...rest.slice(start)];
 }
