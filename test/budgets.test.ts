@@ -49,6 +49,16 @@ beforeAll(async () => {
   }
 });
 
+beforeAll(() => {
+  h.model.load({
+    goal: 'patient',
+    replies: [
+      { when: { agent: 'solo', after: 'user' }, toolCalls: [{ name: 'guarded', arguments: { ms: 0 } }] },
+      { when: { agent: 'solo', tool: 'guarded' }, content: 'Done after the approval.' },
+    ],
+  });
+});
+
 afterAll(async () => {
   await h?.close();
   await env?.teardown();
@@ -59,10 +69,11 @@ function solo(name: string, budget: string) {
 name: ${name}
 models: { default: { model: m, price: { input: 2, output: 10 } } }
 agents:
-  solo: { role: executor, instructions: Work., tools: [work] }
+  solo: { role: executor, instructions: Work., tools: [work, guarded] }
 entry: solo
 tools:
   work: { type: builtin, sideEffect: idempotent }
+  guarded: { type: builtin, function: work, sideEffect: unsafe, approval: { approvers: [carol] } }
 approvers: { budget-owners: [carol, dan] }
 budget: ${budget}
 `);
@@ -114,6 +125,21 @@ describe('budgets', () => {
     const { reason, state } = await failure('duration', '{ maxSteps: 40, maxDuration: 1s }');
     expect(reason).toMatch(/^time budget of 1s used up \(1\.\d+s working\) at step 2 \(agent solo\); raise the budget/);
     expect(state.budget.used.durationMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('does not count time spent waiting on a human against the working time', async () => {
+    const handle = await h.start(solo('patient', '{ maxSteps: 40, maxDuration: 3s }'));
+    await eventually(async () => {
+      const s = await goalState(env.client, handle.workflowId);
+      return s.pendingApprovals.length ? s : undefined;
+    }, 'the approval');
+    await new Promise((r) => setTimeout(r, 3500));
+    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
+    expect(await handle.result()).toMatchObject({ status: 'completed', answer: 'Done after the approval.' });
+    const state = await goalState(env.client, handle.workflowId);
+    const approval = state.approvals[0]!;
+    expect(Date.parse(approval.decidedAt!) - Date.parse(approval.openedAt)).toBeGreaterThanOrEqual(3500);
+    expect(state.budget.used.durationMs).toBeLessThan(3000);
   });
 
   it('asks to extend with onExceeded: ask; an approval raises the limits and the goal completes', async () => {
