@@ -48,7 +48,7 @@ apiVersion: baton/v1
   it('locates an unknown tool reference at its list item', () => {
     const yaml = minimal.replace('instructions: Do it. }', 'instructions: Do it., tools: [nope] }');
     expect(problems(yaml)).toEqual([
-      'bp.yaml:5:57 agents.solo.tools[0]: unknown tool "nope"; define it under tools or remove it',
+      'bp.yaml:5:57 agents.solo.tools[0]: unknown tool "nope"; define it under tools or remove it (built in: memory_read, memory_write, ask_human)',
     ]);
   });
 

@@ -88,18 +88,24 @@ async function runHttp(req: ToolRequest, spec: HttpToolSpec, key: string, env: E
     body = resolveReferences(JSON.stringify(fillBody(spec.body, req.args, req.tool)), env, req.tool);
     headers['content-type'] ??= 'application/json';
   }
-  const signal = AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(durationMs(spec.timeout))]);
+  const timeout = AbortSignal.timeout(durationMs(spec.timeout));
+  const signal = AbortSignal.any([Context.current().cancellationSignal, timeout]);
   let res: Response;
+  let text: string;
+  let truncated: boolean;
   try {
     res = await fetch(url, { method: spec.method, headers, body, signal, redirect: 'follow' });
+    ({ text, truncated } = await readCapped(res, spec.maxResponseBytes));
   } catch (err) {
     // Never echo the resolved URL: it may carry a secret. The template is safe to show.
+    const why = timeout.aborted
+      ? `no complete response within ${spec.timeout} (the tool's timeout)`
+      : `failed: ${err instanceof Error ? err.message : String(err)}`;
     throw ApplicationFailure.create({
       type: ToolError.Failed,
-      message: `${req.tool}: request to ${spec.url} failed: ${err instanceof Error ? err.message : String(err)}`,
+      message: `${req.tool}: ${spec.method} ${spec.url} ${why}`,
     });
   }
-  const { text, truncated } = await readCapped(res, spec.maxResponseBytes);
   if (res.status >= 500 || res.status === 429 || res.status === 408) {
     throw ApplicationFailure.create({
       type: ToolError.Failed,
@@ -135,8 +141,44 @@ async function runBuiltin(
   }
   const parsed = fn.schema.safeParse(req.args);
   if (!parsed.success) throw invalidArguments(req.tool, parsed.error);
-  const value = await fn.run(parsed.data, { idempotencyKey: key, env, signal: Context.current().cancellationSignal });
-  return { output: typeof value === 'string' ? value : JSON.stringify(value), truncated: false, idempotencyKey: key };
+  const timeoutMs = durationMs(spec.timeout);
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.any([Context.current().cancellationSignal, timeout]);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          ApplicationFailure.create({
+            type: ToolError.Failed,
+            message: `${req.tool}: no result within ${spec.timeout} (the tool's timeout)`,
+          }),
+        ),
+      timeoutMs,
+    );
+  });
+  let value: unknown;
+  try {
+    value = await Promise.race([fn.run(parsed.data, { idempotencyKey: key, env, signal }), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+  const { text, truncated } = capText(
+    typeof value === 'string' ? value : (JSON.stringify(value) ?? ''),
+    spec.maxResponseBytes,
+  );
+  const output = truncated ? `${text}\n(truncated to ${spec.maxResponseBytes} bytes)` : text;
+  return { output, truncated, idempotencyKey: key };
+}
+
+/** Cuts text to at most `cap` bytes of UTF-8, never inside a character. */
+function capText(text: string, cap: number): { text: string; truncated: boolean } {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.byteLength <= cap) return { text, truncated: false };
+  return {
+    text: new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, cap)).replace(/\uFFFD$/, ''),
+    truncated: true,
+  };
 }
 
 /** Builds the `runTool` activity. */

@@ -97,6 +97,8 @@ export function parseBlueprint(text: string, file = '<input>'): LoadedBlueprint 
       err.code === 'DUPLICATE_KEY'
         ? 'duplicate key; each key may appear once in a mapping, remove or rename one'
         : `YAML syntax: ${err.message.split('\n')[0]}`;
+    // One mistake often trips the parser several times; the first report of each message locates it.
+    if (err.code !== 'DUPLICATE_KEY' && problems.some((p) => p.message === message)) continue;
     problems.push({ file, line: pos.line, col: pos.col, path: '', message });
   }
   if (problems.length) throw new BlueprintError(problems);

@@ -35,17 +35,31 @@ export const ModelSettingsSchema = z.strictObject({
 /** What an agent is for; it shapes the system prompt and what the engine expects of it. */
 export const AgentRoleSchema = z.enum(['planner', 'researcher', 'executor', 'validator', 'user-facing']);
 
-export const AgentSchema = z.strictObject({
-  role: AgentRoleSchema,
-  description: z.string().optional(),
-  instructions: z.string().min(1, { message: 'instructions must say what this agent does' }),
-  model: z.string().default('default').describe('Key of an entry under models'),
-  tools: z.array(z.string()).default([]).describe('Tools this agent may call; anything else is refused'),
-  handoffs: z.array(z.string()).default([]).describe('Agents this agent may hand the goal to'),
-});
-
 const ApproverRef = z.string().regex(/^(\*|group:[a-z][a-z0-9_-]*|[A-Za-z0-9._@+-]+)$/, {
   message: 'an approver is a user name, group:NAME, or * (anyone who names themselves)',
+});
+
+/** Who may answer an agent's `ask_human` question, and how long the agent waits. */
+export const AskHumanSchema = z.strictObject({
+  to: z.array(ApproverRef).min(1, { message: 'name at least one person or group:NAME who answers' }),
+  timeout: DurationSchema.optional().describe('Stop waiting after this long; the agent is told nobody answered'),
+});
+
+export const AgentSchema = z.strictObject({
+  role: AgentRoleSchema,
+  description: z.string().optional().describe('One line other agents see in their handoff and delegate tools'),
+  instructions: z.string().min(1, { message: 'instructions must say what this agent does' }),
+  model: z.string().default('default').describe('Key of an entry under models'),
+  tools: z
+    .array(z.string())
+    .default([])
+    .describe('Tools this agent may call (blueprint tools, memory_read, memory_write, ask_human); others are refused'),
+  handoffs: z.array(z.string()).default([]).describe('Agents this agent may hand the goal to (handoff_to_<agent>)'),
+  delegates: z
+    .array(z.string())
+    .default([])
+    .describe('Agents this agent may give sub-tasks to; they run in parallel as child workflows (delegate tool)'),
+  askHuman: AskHumanSchema.optional().describe('Required with the ask_human tool: who answers, how long to wait'),
 });
 
 /** Who must approve a risky action, how often they are reminded, who is added when it waits, and for how long. */
@@ -55,7 +69,11 @@ export const ApprovalPolicySchema = z.strictObject({
     .optional()
     .describe('CEL expression over args and input; the approval is needed when it is true. Absent: always'),
   approvers: z.array(ApproverRef).min(1, { message: 'name at least one approver' }),
-  quorum: z.int().positive().default(1).describe('How many distinct approvers must approve'),
+  quorum: z
+    .int()
+    .positive({ message: 'quorum is how many different approvers must approve: at least 1' })
+    .default(1)
+    .describe('How many distinct approvers must approve'),
   remind: DurationSchema.optional().describe('Send a reminder at this interval while the approval waits'),
   escalate: z
     .array(z.strictObject({ after: DurationSchema, to: z.array(ApproverRef).min(1) }))
@@ -112,8 +130,13 @@ const toolCommon = {
   description: z.string().optional().describe('What the model is told the tool does'),
   sideEffect: SideEffectSchema.default('unsafe'),
   approval: ApprovalPolicySchema.optional(),
-  timeout: DurationSchema.default('30s'),
-  retry: RetrySchema.optional(),
+  timeout: DurationSchema.default('30s').describe('Each attempt is abandoned after this long'),
+  retry: RetrySchema.optional().describe('Retry profile of none and idempotent tools (unsafe tools run once)'),
+  maxResponseBytes: z
+    .int()
+    .positive()
+    .default(65_536)
+    .describe('Longer responses are cut to this many bytes, and the model is told so'),
 };
 
 export const HttpToolSchema = z.strictObject({
@@ -123,7 +146,6 @@ export const HttpToolSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   body: z.unknown().optional().describe('JSON body template; strings may use {{arg}}'),
   parameters: ObjectJsonSchema.default({ type: 'object', properties: {} }).describe('JSON Schema of the arguments'),
-  maxResponseBytes: z.int().positive().default(65_536),
   ...toolCommon,
 });
 
@@ -136,13 +158,74 @@ export const BuiltinToolSchema = z.strictObject({
 export const ToolSchema = z.discriminatedUnion('type', [HttpToolSchema, BuiltinToolSchema]);
 
 export const BudgetSchema = z.strictObject({
-  maxSteps: z.int().positive().default(40).describe('Model calls plus tool calls'),
-  maxTokens: z.int().positive().optional(),
-  maxCostUsd: z.number().positive().optional(),
-  maxDuration: DurationSchema.optional(),
-  onExceeded: z.enum(['ask', 'fail']).default('fail').describe('ask: open an approval (budget.approval) to extend'),
-  approval: ApprovalPolicySchema.optional().describe('Who may extend the budget when onExceeded is ask'),
+  maxSteps: z.int().positive().default(40).describe('Model calls plus tool calls, delegated tasks included'),
+  maxTokens: z.int().positive().optional().describe('Input plus output tokens'),
+  maxCostUsd: z.number().positive().optional().describe('From the price of each model'),
+  maxDuration: DurationSchema.optional().describe('Workflow time spent working; waiting on humans is not counted'),
+  onExceeded: z.enum(['ask', 'fail']).default('fail').describe('ask: open an approval to extend; fail: end the goal'),
+  approval: ApprovalPolicySchema.omit({ when: true })
+    .optional()
+    .describe('Who approves an extension when onExceeded is ask; each approval adds the original limits again'),
 });
+
+/** Engine bounds: how far the goal lets the model stray, and how long a run's history may grow. */
+export const LimitsSchema = z
+  .strictObject({
+    repairs: z
+      .int()
+      .nonnegative()
+      .default(3)
+      .describe('Unusable replies in a row (bad JSON or arguments, unknown tool, empty reply) before the goal fails'),
+    validationRounds: z
+      .int()
+      .positive()
+      .default(2)
+      .describe('Times the validator may send an answer back before the goal fails'),
+    stepsPerRun: z
+      .int()
+      .min(10)
+      .default(200)
+      .describe('Continue as new after this many steps in one run (also whenever Temporal suggests it)'),
+    contextMessages: z
+      .int()
+      .min(4)
+      .default(40)
+      .describe('Latest transcript messages the model sees (the goal input is always shown)'),
+    memoryEntries: z.int().positive().default(100).describe('Keys shared memory may hold'),
+    parallelTasks: z.int().positive().default(4).describe('Sub-tasks one delegate call may start'),
+  })
+  .prefault({});
+
+/** Tools the engine provides and agents list by name in `tools`. */
+export const ENGINE_TOOLS = ['memory_read', 'memory_write', 'ask_human'] as const;
+/** Tools the engine derives from the blueprint; a blueprint may neither define nor list them. */
+export const DERIVED_TOOLS = ['plan', 'delegate', 'accept_answer', 'reject_answer'] as const;
+/** Prefix of handoff tools: `handoff_to_billing`. */
+export const HANDOFF_PREFIX = 'handoff_to_';
+/** OpenAI function names are at most 64 characters. */
+const MAX_TOOL_NAME = 64;
+
+const SECRET_FIELD = /^(password|passwd|secret|token|api[-_]?key|access[-_]?token|client[-_]?secret|private[-_]?key)$/i;
+
+/** Paths of body fields that look like credentials written in clear (not `${secret:NAME}`, not `{{arg}}`). */
+function literalSecretsInBody(body: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (Array.isArray(body)) return body.flatMap((v, i) => literalSecretsInBody(v, [...path, i]));
+  if (!body || typeof body !== 'object') return [];
+  return Object.entries(body).flatMap(([key, value]) =>
+    typeof value === 'string'
+      ? SECRET_FIELD.test(key) && value !== '' && !value.includes('${secret:') && !value.includes('{{')
+        ? [[...path, key]]
+        : []
+      : literalSecretsInBody(value, [...path, key]),
+  );
+}
+
+function derivedHint(tool: string): string {
+  if (tool.startsWith(HANDOFF_PREFIX)) return `list the agent under handoffs instead`;
+  if (tool === 'plan') return 'planner agents get it';
+  if (tool === 'delegate') return 'agents with delegates get it';
+  return 'the validator agent gets it';
+}
 
 const SECRET_HEADER = /authorization|token|api[-_]?key|secret|password|cookie/i;
 const SECRET_QUERY = /[?&](access_token|token|api_?key|key|secret|password)=(?!\$\{secret:)/i;
@@ -165,6 +248,7 @@ export const BlueprintSchema = z
     approvers: z.record(z.string(), z.array(ApproverRef)).default({}).describe('Groups of approvers'),
     budget: BudgetSchema.default({ maxSteps: 40, onExceeded: 'fail' }),
     notifications: z.array(NotificationSchema).default([]).describe('Where approval notifications are sent'),
+    limits: LimitsSchema.describe('Engine bounds: repairs, validation rounds, history per run, context, memory'),
   })
   .superRefine((bp, ctx) => {
     const issue = (path: (string | number)[], message: string): void => {
@@ -172,6 +256,30 @@ export const BlueprintSchema = z
     };
     const agents = Object.keys(bp.agents);
     const list = (names: string[]): string => (names.length ? names.join(', ') : 'none defined');
+    const checkApprovers = (refs: string[], path: (string | number)[]): void => {
+      refs.forEach((ref, i) => {
+        if (ref.startsWith('group:') && !bp.approvers[ref.slice(6)]) {
+          issue([...path, i], `unknown approver group "${ref.slice(6)}"; define it under approvers`);
+        }
+      });
+    };
+    /** A quorum more people than can ever decide would leave the approval waiting forever. */
+    const checkQuorum = (
+      policy: { approvers: string[]; quorum: number; escalate: { to: string[] }[] },
+      path: (string | number)[],
+    ): void => {
+      const refs = [...policy.approvers, ...policy.escalate.flatMap((e) => e.to)];
+      if (refs.some((r) => r.startsWith('group:') && !bp.approvers[r.slice(6)])) return; // reported as unknown group
+      if (refs.includes('*') || refs.some((r) => r.startsWith('group:') && bp.approvers[r.slice(6)]?.includes('*')))
+        return;
+      const people = new Set(refs.flatMap((r) => (r.startsWith('group:') ? (bp.approvers[r.slice(6)] ?? []) : [r])));
+      if (policy.quorum > people.size) {
+        issue(
+          [...path, 'quorum'],
+          `quorum ${policy.quorum} needs ${policy.quorum} different approvers, but only ${people.size} can decide; lower it or add approvers`,
+        );
+      }
+    };
     if (!bp.agents[bp.entry]) issue(['entry'], `entry names no agent "${bp.entry}"; agents: ${list(agents)}`);
     if (bp.validator !== undefined && !bp.agents[bp.validator]) {
       issue(['validator'], `validator names no agent "${bp.validator}"; agents: ${list(agents)}`);
@@ -181,25 +289,63 @@ export const BlueprintSchema = z
         issue(['agents', name, 'model'], `unknown model "${agent.model}"; models: ${list(Object.keys(bp.models))}`);
       }
       agent.tools.forEach((tool, i) => {
-        if (!bp.tools[tool]) {
-          issue(['agents', name, 'tools', i], `unknown tool "${tool}"; define it under tools or remove it`);
+        if ((DERIVED_TOOLS as readonly string[]).includes(tool) || tool.startsWith(HANDOFF_PREFIX)) {
+          issue(['agents', name, 'tools', i], `${tool} is given by the engine, not listed: ${derivedHint(tool)}`);
+        } else if (!bp.tools[tool] && !(ENGINE_TOOLS as readonly string[]).includes(tool)) {
+          issue(
+            ['agents', name, 'tools', i],
+            `unknown tool "${tool}"; define it under tools or remove it (built in: ${ENGINE_TOOLS.join(', ')})`,
+          );
         }
       });
-      agent.handoffs.forEach((to, i) => {
-        if (!bp.agents[to])
-          issue(['agents', name, 'handoffs', i], `handoff to unknown agent "${to}"; agents: ${list(agents)}`);
-        else if (to === name) issue(['agents', name, 'handoffs', i], 'an agent cannot hand off to itself');
-      });
+      if (agent.tools.includes('ask_human')) {
+        if (agent.role !== 'user-facing') {
+          issue(['agents', name, 'role'], 'ask_human is for user-facing agents; set role: user-facing');
+        }
+        if (!agent.askHuman) {
+          issue(['agents', name], 'ask_human needs askHuman: { to: [...] } naming who answers');
+        }
+      } else if (agent.askHuman) {
+        issue(['agents', name, 'askHuman'], 'askHuman is set but ask_human is not in tools; add it or remove askHuman');
+      }
+      if (agent.askHuman) checkApprovers(agent.askHuman.to, ['agents', name, 'askHuman', 'to']);
+      for (const field of ['handoffs', 'delegates'] as const) {
+        agent[field].forEach((to, i) => {
+          const path = ['agents', name, field, i];
+          if (!bp.agents[to])
+            issue(
+              path,
+              `${field === 'handoffs' ? 'handoff' : 'delegation'} to unknown agent "${to}"; agents: ${list(agents)}`,
+            );
+          else if (to === name)
+            issue(path, `an agent cannot ${field === 'handoffs' ? 'hand off' : 'delegate'} to itself`);
+          else if (field === 'handoffs' && (HANDOFF_PREFIX + to).length > MAX_TOOL_NAME) {
+            issue(
+              path,
+              `agent name "${to}" is too long for a handoff tool; use at most ${MAX_TOOL_NAME - HANDOFF_PREFIX.length} characters`,
+            );
+          }
+        });
+      }
     }
-    const checkApprovers = (refs: string[], path: (string | number)[]): void => {
-      refs.forEach((ref, i) => {
-        if (ref.startsWith('group:') && !bp.approvers[ref.slice(6)]) {
-          issue([...path, i], `unknown approver group "${ref.slice(6)}"; define it under approvers`);
-        }
-      });
-    };
+    if (
+      bp.validator !== undefined &&
+      bp.agents[bp.validator]?.role !== undefined &&
+      bp.agents[bp.validator]?.role !== 'validator'
+    ) {
+      issue(
+        ['validator'],
+        `agent "${bp.validator}" has role ${bp.agents[bp.validator]?.role}; a validator must have role: validator`,
+      );
+    }
+    for (const name of Object.keys(bp.tools)) {
+      if ([...ENGINE_TOOLS, ...DERIVED_TOOLS].includes(name as never) || name.startsWith(HANDOFF_PREFIX)) {
+        issue(['tools', name], `"${name}" is a name the engine reserves; rename the tool`);
+      }
+    }
     const checkPolicy = (policy: z.output<typeof ApprovalPolicySchema>, path: (string | number)[]): void => {
       checkApprovers(policy.approvers, [...path, 'approvers']);
+      checkQuorum(policy, path);
       // Durations that failed their own check are reported there; they are skipped here.
       const ms = (text: string | undefined): number | undefined =>
         text !== undefined && DurationSchema.safeParse(text).success ? durationMs(text) : undefined;
@@ -254,6 +400,12 @@ export const BlueprintSchema = z
         if (SECRET_QUERY.test(tool.url)) {
           issue(['tools', name, 'url'], 'literal secret in the URL query; use ${secret:NAME} instead');
         }
+        for (const path of literalSecretsInBody(tool.body)) {
+          issue(
+            ['tools', name, 'body', ...path],
+            `literal secret in the body field ${String(path.at(-1))}; reference it as \${secret:NAME} and set NAME in the worker's environment`,
+          );
+        }
       }
     }
   });
@@ -271,3 +423,6 @@ export type WebhookSpec = z.output<typeof WebhookSchema>;
 export type NotificationEvent = z.output<typeof NotificationEventSchema>;
 export type ModelSettings = z.output<typeof ModelSettingsSchema>;
 export type SideEffect = z.output<typeof SideEffectSchema>;
+export type BudgetSpec = z.output<typeof BudgetSchema>;
+export type Limits = z.output<typeof LimitsSchema>;
+export type AgentRole = z.output<typeof AgentRoleSchema>;

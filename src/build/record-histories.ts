@@ -1,6 +1,7 @@
 /**
  * Records the histories that guard determinism: runs every example in goals/ (that has a script) to completion on a
- * fresh dev server with the scripted model, deciding every approval as an eligible approver, and writes each history
+ * fresh dev server with the scripted model, deciding every approval and answering every question as an eligible
+ * person, and writes each history
  * to test/histories/<goal>.json. Tests only read that folder; re-record deliberately, and say why in the commit.
  *
  *   npm run build && node dist/build/record-histories.js
@@ -17,6 +18,7 @@ import { findTemporalBinary, projectRoot } from '../runtime/temporal-binaries.js
 import type { ScriptInput } from '../scripted-model/script.js';
 import { startScriptedModel } from '../scripted-model/server.js';
 import { createBatonWorker } from '../worker.js';
+import { replyUpdate } from '../workflows/definitions.js';
 import { batonSearchAttributes } from '../workflows/search-attributes.js';
 
 const goalsDir = join(projectRoot, 'goals');
@@ -68,6 +70,10 @@ try {
       for (const approval of state.pendingApprovals) {
         const voter = approval.eligible.find((u) => u !== '*' && !approval.votes.some((v) => v.by === u)) ?? 'recorder';
         await decideApproval(env.client, id, { approvalId: approval.id, decision: 'approve', by: voter });
+      }
+      for (const q of state.pendingQuestions) {
+        const by = q.eligible.find((u) => u !== '*') ?? 'recorder';
+        await handle.executeUpdate(replyUpdate, { args: [{ questionId: q.id, answer: 'Not expected.', by }] });
       }
       await Promise.race([finished, new Promise((r) => setTimeout(r, 200))]);
     }

@@ -13,7 +13,11 @@ const ReplySchema = z.strictObject({
       after: z.enum(['user', 'tool', 'assistant']).optional().describe('role of the last message'),
       tool: z.string().optional().describe('the last message is the result of this tool'),
       contains: z.string().optional().describe('the last message contains this text'),
-      turn: z.int().positive().optional().describe('this is the Nth assistant turn of the conversation (1-based)'),
+      turn: z
+        .int()
+        .positive()
+        .optional()
+        .describe('the request holds N-1 assistant messages (1-based; long transcripts reach the model windowed)'),
     })
     .default({}),
   content: z.string().nullable().default(null),

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { handleDemoApi, type DemoLedger } from './demo-api.js';
+import { handleDemoApi, newDemoLedger, type DemoLedger } from './demo-api.js';
 import { matches, ScriptSchema, type RequestFacts, type Script, type ScriptInput } from './script.js';
 
 interface OpenAiMessage {
@@ -81,7 +81,7 @@ export async function startScriptedModel(
   const failuresLeft = new Map<object, number>();
   const hangsLeft = new Map<object, number>();
   const requests: SeenRequest[] = [];
-  const ledger: DemoLedger = { refunds: new Map() };
+  const ledger: DemoLedger = newDemoLedger();
   let completions = 0;
   const load = (input: ScriptInput): void => {
     const script = ScriptSchema.parse(input);

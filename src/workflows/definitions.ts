@@ -13,6 +13,24 @@ export interface GoalArgs {
   startedBy: string;
   /** Carried by continue-as-new; absent on a goal's first run. */
   carried?: CarriedState;
+  /** Present when this goal is a sub-task a parent goal delegated to one of its agents. */
+  task?: DelegatedTask;
+}
+
+/** What a parent goal gives a child goal it delegates a sub-task to. */
+export interface DelegatedTask {
+  parentId: string;
+  /** `t-1`, `t-2`... in the parent. */
+  taskId: string;
+  /** The agent that works on the task (the child's entry agent). */
+  agent: string;
+  /** The agent that delegated it. */
+  from: string;
+  task: string;
+  /** The child's share of the parent's remaining budget. */
+  budget: BudgetLimits;
+  /** The parent's shared memory when the task started. */
+  memory: MemoryEntry[];
 }
 
 export type GoalStatus = 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled';
@@ -85,6 +103,135 @@ export interface Usage {
   costUsd: number;
 }
 
+/** Budget limits in force; approved extensions raise them. */
+export interface BudgetLimits {
+  maxSteps: number;
+  maxTokens?: number;
+  maxCostUsd?: number;
+  /** Working time in milliseconds (time waiting on humans is not counted). */
+  maxDurationMs?: number;
+}
+
+/** The budget as the goal counts it: limits, what is used, and each extension humans approved. */
+export interface BudgetState {
+  limits: BudgetLimits;
+  used: { steps: number; tokens: number; costUsd: number; durationMs: number };
+  /** Steps used by delegated tasks (already included in used.steps). */
+  delegatedSteps: number;
+  extensions: { approvalId: string; exceeded: string[]; limits: BudgetLimits; at: string }[];
+}
+
+/** One shared-memory entry: the latest value of a key, who wrote it and when. */
+export interface MemoryEntry {
+  key: string;
+  value: unknown;
+  agent: string;
+  step: number;
+  at: string;
+  /** Set when a delegated task wrote it: that task's id in this goal. */
+  task?: string;
+}
+
+/** The plan a planner agent recorded with the `plan` tool. */
+export interface PlanRecord {
+  agent: string;
+  step: number;
+  at: string;
+  revision: number;
+  steps: { task: string; agent?: string; status: 'pending' | 'in_progress' | 'done' }[];
+}
+
+/** A handoff between agents, with the note the model wrote for the next one. */
+export interface HandoffRecord {
+  from: string;
+  to: string;
+  note: string;
+  step: number;
+  at: string;
+}
+
+/** A tool call the engine refused or could not run: back to the model as the tool's result, and kept here. */
+export interface RefusalRecord {
+  agent: string;
+  step: number;
+  tool: string;
+  kind: 'not_permitted' | 'unknown_tool' | 'invalid_arguments' | 'empty_reply' | 'not_run';
+  reason: string;
+  at: string;
+}
+
+/** A question an agent asked a human with `ask_human`. */
+export interface QuestionRecord {
+  id: string;
+  agent: string;
+  step: number;
+  question: string;
+  /** Who may answer (user names, group:NAME, *). */
+  to: string[];
+  /** The same with groups resolved to user names. */
+  eligible: string[];
+  status: 'pending' | 'answered' | 'timed_out';
+  askedAt: string;
+  deadline?: string;
+  answer?: string;
+  by?: string;
+  answeredAt?: string;
+  via?: 'signal' | 'update';
+}
+
+/** A human's answer to a question, as sent through the `reply` signal or the `reply` update. */
+export interface HumanReply {
+  questionId: string;
+  answer: string;
+  by: string;
+}
+
+/** A reply that changed nothing, kept as evidence. */
+export interface RefusedReply {
+  questionId: string;
+  by: string;
+  reason: string;
+  at: string;
+  via: 'signal' | 'update';
+}
+
+/** What the validator agent has said about proposed final answers. */
+export interface ValidationState {
+  /** The answer waiting for the validator's verdict. */
+  candidate?: { answer: string; by: string; step: number };
+  /** Times the validator sent an answer back. */
+  rejections: number;
+  verdicts: {
+    verdict: 'accepted' | 'rejected';
+    by: string;
+    answerBy: string;
+    feedback: string;
+    step: number;
+    at: string;
+  }[];
+}
+
+/** A sub-task delegated to a child goal, as the parent sees it. */
+export interface TaskRecord {
+  id: string;
+  workflowId: string;
+  agent: string;
+  task: string;
+  status: GoalStatus | 'starting';
+  budget: BudgetLimits;
+  startedAtStep: number;
+  answer?: string;
+  reason?: string;
+  usage?: Usage;
+  steps?: number;
+}
+
+/** What a delegated task tells its parent when its status changes while it runs (signal `taskStatus`). */
+export interface TaskStatusReport {
+  workflowId: string;
+  status: GoalStatus;
+}
+
 /** How a goal ended. */
 export interface GoalResult {
   status: 'completed' | 'failed' | 'cancelled';
@@ -93,6 +240,11 @@ export interface GoalResult {
   approvals: { id: string; tool: string; status: ApprovalStatus; by: string[]; comments: string[] }[];
   usage: Usage;
   steps: number;
+  /** The agent that gave the answer, and the validator that accepted it. */
+  answeredBy?: string;
+  validatedBy?: string;
+  /** Shared-memory entries a delegated task wrote, for its parent to merge. */
+  memoryWrites?: MemoryEntry[];
 }
 
 /** What the `state` query returns (DESIGN §2.1). */
@@ -107,9 +259,24 @@ export interface GoalState {
   usage: Usage;
   startedBy: string;
   result?: GoalResult;
+  /** Which run of the goal this is: 1, then +1 at each continue-as-new. */
+  run: number;
+  budget: BudgetState;
+  plan?: PlanRecord;
+  memory: MemoryEntry[];
+  handoffs: HandoffRecord[];
+  refusals: RefusalRecord[];
+  questions: QuestionRecord[];
+  pendingQuestions: QuestionRecord[];
+  refusedReplies: RefusedReply[];
+  validation: ValidationState;
+  /** Sub-tasks delegated to child goals, with each one's status. */
+  tasks: TaskRecord[];
+  /** Set when this goal is a delegated sub-task. */
+  parent?: { goalId: string; taskId: string; from: string };
 }
 
-/** What continue-as-new carries into the next run. */
+/** What continue-as-new carries into the next run: everything in the state, and the transcript's window. */
 export interface CarriedState {
   agent: string;
   step: number;
@@ -117,6 +284,21 @@ export interface CarriedState {
   approvals: ApprovalRecord[];
   refusedDecisions: RefusedDecision[];
   messages: ChatMessage[];
+  run: number;
+  budget: BudgetState;
+  /** Workflow time the goal started, and time spent waiting on humans, for the duration budget. */
+  startedAt: number;
+  humanWaitMs: number;
+  repairs: number;
+  plan?: PlanRecord;
+  memory: MemoryEntry[];
+  handoffs: HandoffRecord[];
+  refusals: RefusalRecord[];
+  questions: QuestionRecord[];
+  refusedReplies: RefusedReply[];
+  validation: ValidationState;
+  tasks: TaskRecord[];
+  builtinSchemas: Record<string, Record<string, unknown> | null>;
 }
 
 /** A tool call the model asked for. `arguments` is the model's raw JSON text. */
@@ -136,5 +318,11 @@ export type ChatMessage =
 export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');
 /** Update `decide`: decides an approval; its validator refuses invalid decisions with the reason. */
 export const decideUpdate = defineUpdate<ApprovalRecord, [ApprovalDecision]>('decide');
+/** Signal `reply`: answers an `ask_human` question; an invalid one is recorded as refused and changes nothing. */
+export const replySignal = defineSignal<[HumanReply]>('reply');
+/** Update `reply`: answers an `ask_human` question; its validator refuses invalid replies with the reason. */
+export const replyUpdate = defineUpdate<QuestionRecord, [HumanReply]>('reply');
+/** Signal `taskStatus`: a delegated sub-task tells its parent goal that its status changed (internal). */
+export const taskStatusSignal = defineSignal<[TaskStatusReport]>('taskStatus');
 /** Query `state`: the goal's current state. */
 export const stateQuery = defineQuery<GoalState>('state');

@@ -12,8 +12,10 @@ function executable(kind: 'cli' | 'test-server') {
   return found ? ({ type: 'existing-path', path: found.path } as const) : ({ type: 'cached-download' } as const);
 }
 
-/** A Temporal dev server with Baton's search attributes registered. */
-export function startDevServer(opts: { dbFilename?: string; port?: number } = {}): Promise<TestWorkflowEnvironment> {
+/** A Temporal dev server with Baton's search attributes registered, and optional dynamic config values. */
+export function startDevServer(
+  opts: { dbFilename?: string; port?: number; dynamicConfig?: Record<string, string | number> } = {},
+): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: executable('cli'),
@@ -22,6 +24,14 @@ export function startDevServer(opts: { dbFilename?: string; port?: number } = {}
       log: { format: 'pretty', level: 'error' },
       ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}),
       ...(opts.port ? { port: opts.port } : {}),
+      ...(opts.dynamicConfig
+        ? {
+            extraArgs: Object.entries(opts.dynamicConfig).flatMap(([k, v]) => [
+              '--dynamic-config-value',
+              `${k}=${JSON.stringify(v)}`,
+            ]),
+          }
+        : {}),
     },
   });
 }
