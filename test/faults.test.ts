@@ -101,9 +101,7 @@ describe('a faulty model endpoint', () => {
       .filter((r) => r.goal === 'faulty-model' && r.facts.lastRole === 'tool')
       .map((r) => r.facts.lastContent);
     expect(repairs[0]).toMatch(/^error: the arguments are not valid JSON/);
-    expect(repairs[1]).toMatch(
-      /^error: there is no tool "drop_database"; available tools: lookup_customer, issue_refund/,
-    );
+    expect(repairs[1]).toMatch(/^error: there is no tool "drop_database"; your tools: lookup_customer, issue_refund/);
   });
 
   it.each([

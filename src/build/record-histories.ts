@@ -52,7 +52,8 @@ try {
   for (const file of files) {
     if (!existsSync(join(goalsDir, file.replace(/\.yaml$/, '.script.yaml')))) continue;
     const loaded = await loadBlueprint(join(goalsDir, file));
-    const id = `record-${loaded.blueprint.name}`;
+    // The workflow id is the file name: replay derives child workflow ids from it.
+    const id = loaded.blueprint.name;
     const handle = await startGoal(env.client, {
       loaded,
       input: {},
