@@ -1,12 +1,16 @@
 /** The `baton` command line (DESIGN §2.2). */
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import { AUDIT_FORMATS, renderJsonl, renderMarkdown, renderTable, type AuditFormat } from '../audit/format.js';
+import { text as str } from '../audit/history.js';
+import { auditGoal, verifyJsonl, type AuditRecord, type VerifyResult } from '../audit/index.js';
 import { BlueprintError, formatProblem } from '../blueprint/errors.js';
 import { blueprintJsonSchema, loadBlueprint } from '../blueprint/load.js';
 import { loadConfig, type BatonConfig } from '../config.js';
-import type { ApprovalRecord, GoalState } from '../workflows/definitions.js';
+import type { ApprovalRecord, GoalResult, GoalState } from '../workflows/definitions.js';
 import { runDev } from './dev.js';
 import {
+  cancelGoal,
   connectClient,
   decideApproval,
   GoalCommandError,
@@ -17,6 +21,15 @@ import {
   startGoal,
 } from './goals.js';
 import { resolveModel } from './model-endpoint.js';
+import { age, statusColor, styleFor, table, type Style } from './output.js';
+import { watchGoal, type WatchOutcome } from './watch.js';
+
+/** The goal id the help examples use; `test/cli-help.test.ts` runs every example with a real id in its place. */
+const EXAMPLE_ID = 'refund-request-1a2b3c4d';
+
+function examples(...lines: string[]): string {
+  return `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
+}
 
 interface JsonFlag {
   json?: boolean;
@@ -26,43 +39,26 @@ function out(opts: JsonFlag, data: unknown, human: () => string): void {
   process.stdout.write(opts.json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
 }
 
-function age(iso: string): string {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  if (s < 172800) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
 function describeApproval(a: ApprovalRecord): string {
   const votes = a.votes.map((v) => `${v.by} ${v.decision}d${v.comment ? ` ("${v.comment}")` : ''}`).join(', ');
   return `${a.id} ${a.status} · ${a.tool} ${JSON.stringify(a.args)} · by ${a.requestedBy} · approvers ${a.eligible.join(', ')}${votes ? ` · ${votes}` : ''}`;
 }
 
-function describeState(id: string, s: GoalState, config: BatonConfig): string {
+function describeState(id: string, s: GoalState, config: BatonConfig, style: Style): string {
   const lines = [
-    `goal      ${id} (${s.goal})`,
-    `status    ${s.status}`,
+    `goal      ${style.bold(id)} (${s.goal})`,
+    `status    ${statusColor(style, s.status)}`,
     `agent     ${s.agent}, step ${s.step}`,
     `usage     ${s.usage.inputTokens} in / ${s.usage.outputTokens} out tokens, $${s.usage.costUsd.toFixed(4)}`,
     `web ui    ${goalUrl(config, id)}`,
   ];
   for (const a of s.approvals) lines.push(`approval  ${describeApproval(a)}`);
   for (const r of s.refusedDecisions)
-    lines.push(`refused   ${r.by} → ${r.approvalId} (${r.via}, ${r.at}): ${r.reason}`);
-  if (s.result) lines.push(`result    ${s.result.status}: ${s.result.answer ?? s.result.reason ?? ''}`);
+    lines.push(style.red(`refused   ${r.by} → ${r.approvalId} (${r.via}, ${r.at}): ${r.reason}`));
+  if (s.result)
+    lines.push(`result    ${statusColor(style, s.result.status)}: ${s.result.answer ?? s.result.reason ?? ''}`);
+  if (s.pendingApprovals[0])
+    lines.push(style.dim(`decide    npx baton approve ${id} ${s.pendingApprovals[0].id} --comment "..."`));
   return lines.join('\n');
 }
 
@@ -105,13 +101,82 @@ async function startCommand(
     );
     return;
   }
-  if (!opts.json) process.stderr.write(`started goal ${handle.workflowId}, waiting for it to finish (${url})\n`);
-  const result = await handle.result();
-  out(
-    opts,
-    { goalId: handle.workflowId, result },
-    () => `${handle.workflowId}: ${result.status}: ${result.answer ?? result.reason ?? ''}`,
-  );
+  if (!opts.json) process.stdout.write(`started goal ${handle.workflowId}, waiting for it to finish (${url})\n`);
+  const outcome = await follow(client, handle.workflowId, { json: false, quiet: opts.json === true });
+  if (opts.json) {
+    const result = outcome.finished?.data as (Partial<GoalResult> & { status: string }) | undefined;
+    out(opts, { goalId: handle.workflowId, status: outcome.status, result: result ?? null }, () => '');
+  }
+  finishWith(handle.workflowId, outcome, opts.json === true);
+}
+
+/** Follows a goal: its steps as they happen and, on a terminal, a live progress line. */
+function follow(
+  client: Awaited<ReturnType<typeof connectClient>>,
+  goalId: string,
+  opts: { json: boolean; quiet?: boolean },
+): Promise<WatchOutcome> {
+  return watchGoal(client, goalId, {
+    json: opts.json,
+    ...(opts.quiet ? {} : { out: process.stdout }),
+    err: process.stderr,
+    progress: !opts.json && !opts.quiet && process.stderr.isTTY === true,
+    style: styleFor(process.stdout),
+  });
+}
+
+/** Prints how a followed goal ended (its result line, unless JSON); anything but completed exits 1 with the reason. */
+function finishWith(goalId: string, outcome: WatchOutcome, json: boolean): void {
+  const data = outcome.finished?.data;
+  const text = str(data?.answer) || str(data?.reason);
+  if (!json) {
+    const s = styleFor(process.stdout);
+    process.stdout.write(`${s.bold(goalId)}: ${statusColor(s, outcome.status)}${text ? `: ${text}` : ''}\n`);
+  }
+  if (outcome.status === 'completed') return;
+  process.stderr.write(`baton: goal ${goalId} ${outcome.status}${str(data?.reason) ? `: ${str(data?.reason)}` : ''}\n`);
+  process.exitCode = 1;
+}
+
+function printVerify(file: string, result: VerifyResult, json: boolean, against?: string): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ file, ...result, ...(against ? { against } : {}) }, null, 2)}\n`);
+  } else if (result.ok) {
+    process.stdout.write(
+      `${file}: ok, ${result.records} records of goal ${result.goalId}, chain intact${against ? `, identical to the history of ${against} on the server` : ''}${result.complete ? '' : ' (exported while the goal was running)'}\n  head hash ${result.head}\n`,
+    );
+  }
+  if (!result.ok) {
+    if (!json) process.stderr.write(`baton: ${file}: ${result.problem}\n`);
+    process.exitCode = 1;
+  }
+}
+
+/** Compares a verified export with the trail the server's history gives now. */
+function compareWithServer(result: VerifyResult & { ok: true }, text: string, records: AuditRecord[]): VerifyResult {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  for (let i = 0; i < lines.length; i++) {
+    const mine = JSON.parse(lines[i] ?? '{}') as AuditRecord;
+    const theirs = records[i];
+    if (mine.kind === 'audit.sealed' && !result.complete) break;
+    if (!theirs || theirs.hash !== mine.hash) {
+      return {
+        ok: false,
+        record: i + 1,
+        line: i + 1,
+        problem: `record ${i + 1} (${mine.kind}) differs from the goal's history on the server${theirs ? `, which has ${theirs.kind}: ${theirs.summary}` : ''}`,
+      };
+    }
+  }
+  if (result.complete && records.length !== lines.length) {
+    return {
+      ok: false,
+      record: lines.length,
+      line: lines.length,
+      problem: `the server's trail has ${records.length} records, the file ${lines.length}`,
+    };
+  }
+  return result;
 }
 
 /** Builds the CLI program. */
@@ -123,16 +188,19 @@ export function buildProgram(): Command {
       'after',
       `
 Examples:
-  $ npx baton dev                                   # dev server, Web UI on :8233, worker, scripted model
-  $ npx baton start goals/refund-request.yaml       # start a goal; prints its id
-  $ npx baton approvals                             # what waits on you (BATON_USER)
-  $ npx baton approve <goal-id> apr-1 --comment ok  # decide
+  $ npx baton dev                                              # dev server, Web UI on :8233, worker, scripted model
+  $ npx baton start goals/refund-request.yaml                  # start a goal; prints its id
+  $ npx baton approvals                                        # what waits on you (BATON_USER)
+  $ npx baton approve ${EXAMPLE_ID} apr-1 --comment ok   # decide
+  $ npx baton audit ${EXAMPLE_ID}                        # who did what, from Temporal's history
 
+Every command takes --json. Colour only on a terminal; NO_COLOR=1 turns it off.
 Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), BATON_USER, BATON_TASK_QUEUE,
-OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY.`,
+OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, BATON_UI_URL.`,
     );
   const json = new Option('--json', 'machine-readable output');
   const config = (): BatonConfig => loadConfig();
+  const style = (): Style => styleFor(process.stdout);
 
   program
     .command('dev')
@@ -144,7 +212,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .option('--start <file>', 'start this blueprint once the stack is up')
     .option('--input <json>', 'input for --start')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ npx baton dev --start goals/refund-request.yaml')
+    .addHelpText('after', examples('npx baton dev --start goals/refund-request.yaml'))
     .action(
       async (
         opts: JsonFlag & { port: string; uiPort: string; ip: string; data: string; start?: string; input?: string },
@@ -182,8 +250,11 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .description('run a worker against TEMPORAL_ADDRESS')
     .option('--scripted', 'use the scripted offline model (goals/*.script.yaml) when no OPENAI_* is set')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ TEMPORAL_ADDRESS=temporal:7233 OPENAI_API_KEY=sk-... npx baton worker')
-    .action(async (opts: { scripted?: boolean }) => {
+    .addHelpText(
+      'after',
+      examples('OPENAI_API_KEY=sk-... npx baton worker                # polls BATON_TASK_QUEUE on TEMPORAL_ADDRESS'),
+    )
+    .action(async (opts: JsonFlag & { scripted?: boolean }) => {
       const c = config();
       const { connectWorker, createBatonWorker } = await import('../worker.js');
       const model = await resolveModel(c, { allowScripted: opts.scripted === true, demoApi: opts.scripted === true });
@@ -198,7 +269,11 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
       const stop = (): void => worker.shutdown();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      process.stderr.write(`[baton] worker polling ${c.taskQueue} on ${c.address} (namespace ${c.namespace})\n`);
+      process.stderr.write(
+        opts.json
+          ? `${JSON.stringify({ event: 'worker.polling', taskQueue: c.taskQueue, address: c.address, namespace: c.namespace })}\n`
+          : `[baton] worker polling ${c.taskQueue} on ${c.address} (namespace ${c.namespace})\n`,
+      );
       await worker.run();
       await connection.close();
       await model.scripted?.close();
@@ -209,7 +284,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .description('check blueprints; problems print as FILE:LINE:COL message')
     .argument('<files...>', 'blueprint files')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ npx baton validate goals/*.yaml')
+    .addHelpText('after', examples('npx baton validate goals/refund-request.yaml'))
     .action(async (files: string[], opts: JsonFlag) => {
       const results: { file: string; ok: boolean; hash?: string; problems: BlueprintError['problems'] }[] = [];
       for (const file of files) {
@@ -230,7 +305,8 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
   program
     .command('schema')
     .description('print the JSON Schema of blueprints (for editors and CI)')
-    .addHelpText('after', '\nExample:\n  $ npx baton schema > blueprint.schema.json')
+    .addOption(new Option('--json', 'machine-readable output (the schema is JSON either way)'))
+    .addHelpText('after', examples('npx baton schema > blueprint.schema.json'))
     .action(() => {
       process.stdout.write(`${JSON.stringify(blueprintJsonSchema(), null, 2)}\n`);
     });
@@ -242,11 +318,17 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .option('--input <json>', 'goal input as JSON')
     .option('--input-file <file>', 'goal input from a JSON file')
     .option('--id <id>', 'goal id (default: <name>-<random>)')
-    .option('--wait', 'wait for the goal to finish and print its result')
+    .option(
+      '--wait',
+      'follow the goal: print its steps as they happen (a live progress line on a terminal), then its result; exit 1 unless it completes',
+    )
     .addOption(json)
     .addHelpText(
       'after',
-      `\nExample:\n  $ npx baton start goals/refund-request.yaml --input '{"customerId":"c-42","amount":120}'`,
+      examples(
+        `npx baton start goals/refund-request.yaml --input '{"customerId":"c-42","amount":120}'`,
+        'npx baton start goals/refund-request.yaml --id refund-4411 --wait',
+      ),
     )
     .action(
       async (file: string, opts: JsonFlag & { input?: string; inputFile?: string; id?: string; wait?: boolean }) => {
@@ -257,15 +339,29 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     );
 
   program
+    .command('watch')
+    .description(
+      "follow a goal: each step as it happens (from the goal's history), a live progress line on a terminal, then the result; exit 1 unless it completes",
+    )
+    .argument('<id>', 'goal id')
+    .addOption(new Option('--json', 'each step as a JSON line, the same records `baton audit --format jsonl` exports'))
+    .addHelpText('after', examples(`npx baton watch ${EXAMPLE_ID}`))
+    .action(async (id: string, opts: JsonFlag) => {
+      const client = await connectClient(config());
+      const outcome = await follow(client, id, { json: opts.json === true });
+      finishWith(id, outcome, opts.json === true);
+    });
+
+  program
     .command('status')
     .description("a goal's state: status, agent, step, approvals, usage, result")
     .argument('<id>', 'goal id')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ npx baton status refund-request-1a2b3c4d')
+    .addHelpText('after', examples(`npx baton status ${EXAMPLE_ID}`))
     .action(async (id: string, opts: JsonFlag) => {
       const c = config();
       const state = await goalState(await connectClient(c), id);
-      out(opts, { goalId: id, ...state }, () => describeState(id, state, c));
+      out(opts, { goalId: id, ...state }, () => describeState(id, state, c, style()));
     });
 
   program
@@ -282,19 +378,25 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     )
     .option('--limit <n>', 'at most this many', '50')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ npx baton list --status awaiting_approval')
+    .addHelpText('after', examples('npx baton list --status awaiting_approval'))
     .action(async (opts: JsonFlag & { status?: string; limit: string }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new GoalCommandError(`--limit must be a positive whole number, not ${opts.limit}`);
       const rows = await listGoals(await connectClient(config()), {
         ...(opts.status ? { status: opts.status } : {}),
-        limit: Number(opts.limit),
+        limit,
       });
+      const s = style();
       out(opts, rows, () =>
         rows.length
           ? table([
-              ['ID', 'GOAL', 'STATUS', 'STARTED'],
-              ...rows.map((r) => [r.id, r.goal, r.status, `${age(r.startTime)} ago`]),
+              ['ID', 'GOAL', 'STATUS', 'STARTED'].map((h) => s.bold(h)),
+              ...rows.map((r) => [r.id, r.goal, statusColor(s, r.status), `${age(r.startTime)} ago`]),
             ])
-          : 'no goals',
+          : opts.status
+            ? `no ${opts.status} goals`
+            : 'no goals yet; start one with `npx baton start goals/refund-request.yaml`',
       );
     });
 
@@ -303,17 +405,18 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .description('pending approvals you (BATON_USER) can act on, across goals or in one goal')
     .argument('[id]', 'only this goal')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ BATON_USER=alice npx baton approvals')
+    .addHelpText('after', examples('BATON_USER=alice npx baton approvals'))
     .action(async (id: string | undefined, opts: JsonFlag) => {
       const c = config();
       const list = await pendingApprovals(await connectClient(c), c.user, id);
+      const s = style();
       out(opts, list, () =>
         list.length
           ? table([
-              ['GOAL', 'APPROVAL', 'TOOL', 'ARGUMENTS', 'REASON', 'AGE', 'DEADLINE'],
+              ['GOAL', 'APPROVAL', 'TOOL', 'ARGUMENTS', 'REASON', 'AGE', 'DEADLINE'].map((h) => s.bold(h)),
               ...list.map((a) => [
                 a.goalId,
-                a.id,
+                s.yellow(a.id),
                 a.tool,
                 JSON.stringify(a.args),
                 a.reason.slice(0, 40),
@@ -335,7 +438,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
       .addOption(json)
       .addHelpText(
         'after',
-        `\nExample:\n  $ BATON_USER=alice npx baton ${verb} refund-request-1a2b3c4d apr-1 --comment "checked the order"`,
+        examples(`BATON_USER=alice npx baton ${verb} ${EXAMPLE_ID} apr-1 --comment "checked the order"`),
       )
       .action(async (id: string, approvalId: string, opts: JsonFlag & { comment?: string }) => {
         const c = config();
@@ -345,20 +448,79 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
           by: c.user,
           ...(opts.comment ? { comment: opts.comment } : {}),
         });
-        out(opts, record, () => `${verb === 'approve' ? 'approved' : 'rejected'}: ${describeApproval(record)}`);
+        const s = style();
+        out(
+          opts,
+          record,
+          () => `${verb === 'approve' ? s.green('approved') : s.red('rejected')}: ${describeApproval(record)}`,
+        );
       });
   }
+
+  program
+    .command('audit')
+    .description(
+      "the audit trail from Temporal's history alone, across continue-as-new runs: blueprint and hash, model calls, tool calls, decisions, reminders, escalations, timeouts, budget, result",
+    )
+    .argument('[id]', 'goal id (with --verify: also compare the file with the goal on the server)')
+    .addOption(
+      new Option('--format <format>', 'table, jsonl (hash-chained, to keep) or md')
+        .choices(AUDIT_FORMATS)
+        .default('table'),
+    )
+    .option('--verify <file>', 'check a jsonl export: exit 1 naming the record that was edited, dropped or reordered')
+    .addOption(new Option('--json', 'the records as one JSON array (with --verify: the verdict as JSON)'))
+    .addHelpText(
+      'after',
+      examples(
+        `npx baton audit ${EXAMPLE_ID}                              # a table`,
+        `npx baton audit ${EXAMPLE_ID} --format md                  # Markdown, for a report`,
+        `npx baton audit ${EXAMPLE_ID} --format jsonl > trail.jsonl # hash-chained JSON Lines`,
+        'npx baton audit --verify trail.jsonl                                   # exit 1 names a changed record',
+      ),
+    )
+    .action(async (id: string | undefined, opts: JsonFlag & { format: AuditFormat; verify?: string }) => {
+      if (opts.verify !== undefined) {
+        let text: string;
+        try {
+          text = await readFile(opts.verify, 'utf8');
+        } catch (err) {
+          throw new GoalCommandError(`cannot read ${opts.verify}: ${(err as Error).message}`);
+        }
+        let result = verifyJsonl(text);
+        if (result.ok && id !== undefined) {
+          if (result.goalId !== id)
+            throw new GoalCommandError(`${opts.verify} is the trail of ${result.goalId}, not ${id}`);
+          const { records } = await auditGoal(await connectClient(config()), id);
+          result = compareWithServer(result, text, records);
+        }
+        printVerify(opts.verify, result, opts.json === true, id);
+        return;
+      }
+      if (id === undefined)
+        throw new GoalCommandError('name the goal: baton audit ID (or check a file with --verify FILE)');
+      const { records, facts } = await auditGoal(await connectClient(config()), id);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+        return;
+      }
+      const text =
+        opts.format === 'jsonl'
+          ? renderJsonl(records)
+          : opts.format === 'md'
+            ? renderMarkdown(records, facts)
+            : renderTable(records, facts, style());
+      process.stdout.write(`${text}\n`);
+    });
 
   program
     .command('cancel')
     .description('cancel a goal cleanly')
     .argument('<id>', 'goal id')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ npx baton cancel refund-request-1a2b3c4d')
+    .addHelpText('after', examples(`npx baton cancel ${EXAMPLE_ID}`))
     .action(async (id: string, opts: JsonFlag) => {
-      const client = await connectClient(config());
-      await goalState(client, id); // names an unknown id clearly before cancelling
-      await client.workflow.getHandle(id).cancel();
+      await cancelGoal(await connectClient(config()), id);
       out(opts, { goalId: id, cancelled: true }, () => `cancellation requested for ${id}`);
     });
 

@@ -1,5 +1,6 @@
 /** Typed client helpers behind the CLI: start goals, read their state, find and decide approvals. */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import {
   Client,
   Connection,
@@ -28,11 +29,19 @@ export class GoalCommandError extends Error {
   override readonly name = 'GoalCommandError';
 }
 
+/**
+ * The identity the CLI gives Temporal: it is recorded in history beside every start, signal, update and
+ * cancellation, so the audit shows which client acted as well as whom the decision names.
+ */
+export function clientIdentity(config: BatonConfig): string {
+  return `baton-cli:${config.user}@${hostname()}`;
+}
+
 /** Connects a client, turning an unreachable server into a message that says how to get one. */
 export async function connectClient(config: BatonConfig): Promise<Client> {
   try {
     const connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: '5s' });
-    return new Client({ connection, namespace: config.namespace });
+    return new Client({ connection, namespace: config.namespace, identity: clientIdentity(config) });
   } catch (err) {
     throw new GoalCommandError(
       `cannot reach Temporal at ${config.address} (${(err as Error).message.split('\n')[0]}): start one with \`baton dev\`, or set TEMPORAL_ADDRESS`,
@@ -173,6 +182,20 @@ export async function pendingApprovals(client: Client, user: string, goalId?: st
     }
   }
   return found.sort((a, b) => a.openedAt.localeCompare(b.openedAt));
+}
+
+/** Requests cancellation of a running goal; a finished or unknown goal is a clear error. */
+export async function cancelGoal(client: Client, goalId: string): Promise<void> {
+  const handle = client.workflow.getHandle(goalId);
+  await withGoal(goalId, async () => {
+    const desc = await handle.describe();
+    if (desc.status.name !== 'RUNNING') {
+      throw new GoalCommandError(
+        `goal ${goalId} has already finished (${desc.status.name.toLowerCase()}); nothing to cancel`,
+      );
+    }
+    await handle.cancel();
+  });
 }
 
 /** Decides an approval through the `decide` update; a refusal comes back with the workflow's reason. */
