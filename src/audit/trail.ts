@@ -622,7 +622,7 @@ class TrailBuilder {
       loc,
       AuditKind.ToolCall,
       `agent:${c.agent}`,
-      `${c.agent}: ${c.call.name} ${compact(c.args, 60)} → ${outcome.replace('_', ' ')}${told ? `: ${clip(told, 90)}` : ''}`,
+      `${c.agent}: ${c.call.name} ${compact(c.args, 60)} → ${told ? clip(told, 100) : 'no outcome recorded (the goal ended first)'}`,
       {
         agent: c.agent,
         tool: c.call.name,

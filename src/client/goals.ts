@@ -10,6 +10,7 @@ import {
 } from '@temporalio/client';
 import { z } from 'zod';
 import type { LoadedBlueprint } from '../blueprint/load.js';
+import type { Blueprint } from '../blueprint/schema.js';
 import type { BatonConfig } from '../config.js';
 import { connectionOptions } from '../connection.js';
 import { mayDecide } from '../workflows/approvals.js';
@@ -71,6 +72,34 @@ export function checkInput(loaded: LoadedBlueprint, input: unknown): unknown {
   return parsed.data;
 }
 
+/**
+ * The Web UI's static details of a goal (Markdown): what it is for, who may do what, which calls wait for whom,
+ * the budget, and where its audit trail is.
+ */
+export function goalDetails(bp: Blueprint, hash: string, startedBy: string, goalId: string): string {
+  const toolNote = (name: string): string => {
+    const approval = bp.tools[name]?.approval;
+    if (!approval) return name;
+    const when = approval.when === undefined ? 'always' : `when \`${approval.when}\``;
+    return `${name} (approval ${when} by ${approval.approvers.join(', ')}${approval.quorum > 1 ? `, quorum ${approval.quorum}` : ''})`;
+  };
+  const budget = bp.budget;
+  return [
+    bp.description ? `**${bp.description}**` : `**${bp.name}**`,
+    '',
+    `Blueprint \`${bp.name}\`, sha256 \`${hash}\`, started by **${startedBy}**.`,
+    '',
+    ...Object.entries(bp.agents).map(([name, a]) => {
+      const may = [...a.tools.map(toolNote), ...a.handoffs.map((h) => `hand off to ${h}`)].join(', ');
+      return `- **${name}** (${a.role}${name === bp.entry ? ', starts' : ''}${name === bp.validator ? ', validates' : ''}): ${may || 'no tools'}`;
+    }),
+    '',
+    `Budget: ${budget.maxSteps} steps${budget.maxTokens === undefined ? '' : `, ${budget.maxTokens} tokens`}${budget.maxCostUsd === undefined ? '' : `, $${budget.maxCostUsd}`}; when exceeded: ${budget.onExceeded}.`,
+    '',
+    `Follow it with \`baton watch ${goalId}\`; its audit trail: \`baton audit ${goalId}\`.`,
+  ].join('\n');
+}
+
 export interface StartGoalOptions {
   loaded: LoadedBlueprint;
   input: unknown;
@@ -94,9 +123,7 @@ export async function startGoal(
       taskQueue: opts.taskQueue,
       args: [args],
       staticSummary: `${bp.name}: ${oneLine(input)}`,
-      staticDetails: [bp.description ?? '', `blueprint sha256 ${opts.loaded.hash}`, `started by ${opts.startedBy}`]
-        .filter(Boolean)
-        .join('\n'),
+      staticDetails: goalDetails(bp, opts.loaded.hash, opts.startedBy, workflowId),
       typedSearchAttributes: [
         { key: BatonGoal, value: bp.name },
         { key: BatonStatus, value: 'running' },
