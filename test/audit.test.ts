@@ -147,7 +147,10 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'audited-refund.yaml'), BLUEPRINT);
   vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue, BATON_USER: 'carol' };
 
-  const started = await baton(['start', join(dir, 'audited-refund.yaml'), '--input', '{"customerId":"c-42"}', '--json'], vars);
+  const started = await baton(
+    ['start', join(dir, 'audited-refund.yaml'), '--input', '{"customerId":"c-42"}', '--json'],
+    vars,
+  );
   expect(started.code, started.stderr).toBe(0);
   goalId = (JSON.parse(started.stdout) as { goalId: string }).goalId;
   await eventually(async () => {
@@ -231,8 +234,7 @@ describe('baton audit', () => {
       for (const e of events) {
         const id = Number(e.eventId);
         const scheduled = e.activityTaskScheduledEventAttributes as
-          | { activityType: { name: string }; input: { payloads: { data: string }[] } }
-          | undefined;
+          { activityType: { name: string }; input: { payloads: { data: string }[] } } | undefined;
         if (scheduled && (scheduled.activityType.name === 'callModel' || scheduled.activityType.name === 'runTool')) {
           const input = decode(scheduled.input.payloads[0]) as { agent: string; tool?: string };
           const record = at(scheduled.activityType.name === 'callModel' ? 'model.call' : 'tool.call', id);
@@ -247,24 +249,29 @@ describe('baton audit', () => {
           );
           const closed = events.find(
             (c) =>
-              (c.activityTaskCompletedEventAttributes as { scheduledEventId?: string } | undefined)?.scheduledEventId ===
-              e.eventId,
+              (c.activityTaskCompletedEventAttributes as { scheduledEventId?: string } | undefined)
+                ?.scheduledEventId === e.eventId,
           );
           expect(record!.data.startedAt).toBe(started?.eventTime);
           expect(record!.data.closedAt).toBe(closed?.eventTime);
-          expect(record!.data.attempts).toBe((started?.activityTaskStartedEventAttributes as { attempt: number }).attempt);
+          expect(record!.data.attempts).toBe(
+            (started?.activityTaskStartedEventAttributes as { attempt: number }).attempt,
+          );
           expect(record!.events).toEqual([id, Number(started!.eventId), Number(closed!.eventId)]);
           linked.push(record!.seq);
         }
         const signal = e.workflowExecutionSignaledEventAttributes as
-          | { signalName: string; identity: string; input: { payloads: { data: string }[] } }
-          | undefined;
+          { signalName: string; identity: string; input: { payloads: { data: string }[] } } | undefined;
         if (signal) {
           const payload = decode(signal.input.payloads[0]) as { by: string; approvalId: string };
           const record = at('approval.decision', id);
           expect(record, `a record for signal event ${id}`).toBeDefined();
           expect(record!).toMatchObject({ at: e.eventTime, actor: `user:${payload.by}` });
-          expect(record!.data).toMatchObject({ via: 'signal', approvalId: payload.approvalId, identity: signal.identity });
+          expect(record!.data).toMatchObject({
+            via: 'signal',
+            approvalId: payload.approvalId,
+            identity: signal.identity,
+          });
           linked.push(record!.seq);
         }
         const update = e.workflowExecutionUpdateAcceptedEventAttributes as
@@ -469,7 +476,10 @@ describe('baton audit --verify', () => {
       r.hash = recordHash(r);
       prev = r.hash;
     }
-    const file = write('forged.jsonl', forged.map((r) => JSON.stringify(r)));
+    const file = write(
+      'forged.jsonl',
+      forged.map((r) => JSON.stringify(r)),
+    );
     expect((await baton(['audit', '--verify', file])).code).toBe(0);
     const against = await baton(['audit', goalId, '--verify', file], vars);
     expect(against.code).toBe(1);

@@ -3,7 +3,7 @@
  * that `temporal workflow show --output json` writes. Both arrive in one shape, with payloads decoded, so the
  * audit is built the same way from either.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 
 /** One history event. */
 export interface HistoryEvent {
@@ -184,7 +184,7 @@ export async function fetchRunChain(
     }
     latest = desc.runId;
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError || (err as Error).name === 'WorkflowNotFoundError') {
+    if ((err as Error).name === 'WorkflowNotFoundError') {
       throw new AuditError(`no goal with id ${goalId}; \`baton list\` shows the goals`);
     }
     throw err;

@@ -1,28 +1,26 @@
 /** The `baton` command line (DESIGN §2.2). */
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import type { Client } from '@temporalio/client';
 import { AUDIT_FORMATS, renderJsonl, renderMarkdown, renderTable, type AuditFormat } from '../audit/format.js';
 import { text as str } from '../audit/history.js';
-import { auditGoal, verifyJsonl, type AuditRecord, type VerifyResult } from '../audit/index.js';
+import type { AuditRecord, VerifyResult } from '../audit/index.js';
 import { BlueprintError, formatProblem } from '../blueprint/errors.js';
 import { blueprintJsonSchema, loadBlueprint } from '../blueprint/load.js';
 import { loadConfig, type BatonConfig } from '../config.js';
 import type { ApprovalRecord, GoalResult, GoalState } from '../workflows/definitions.js';
-import { runDev } from './dev.js';
-import {
-  cancelGoal,
-  connectClient,
-  decideApproval,
-  GoalCommandError,
-  goalState,
-  goalUrl,
-  listGoals,
-  pendingApprovals,
-  startGoal,
-} from './goals.js';
-import { resolveModel } from './model-endpoint.js';
+import { GoalCommandError } from './errors.js';
 import { age, statusColor, styleFor, table, type Style } from './output.js';
-import { watchGoal, type WatchOutcome } from './watch.js';
+import type { WatchOutcome } from './watch.js';
+
+// The Temporal client, the worker and the dev server load native code and take a while: `--help`, `validate` and
+// `schema` do without them, and each command loads only what it uses.
+const goals = () => import('./goals.js');
+const audit = () => import('../audit/index.js');
+
+async function connect(config: BatonConfig): Promise<Client> {
+  return (await goals()).connectClient(config);
+}
 
 /** The goal id the help examples use; `test/cli-help.test.ts` runs every example with a real id in its place. */
 const EXAMPLE_ID = 'refund-request-1a2b3c4d';
@@ -44,13 +42,13 @@ function describeApproval(a: ApprovalRecord): string {
   return `${a.id} ${a.status} · ${a.tool} ${JSON.stringify(a.args)} · by ${a.requestedBy} · approvers ${a.eligible.join(', ')}${votes ? ` · ${votes}` : ''}`;
 }
 
-function describeState(id: string, s: GoalState, config: BatonConfig, style: Style): string {
+function describeState(id: string, s: GoalState, url: string, style: Style): string {
   const lines = [
     `goal      ${style.bold(id)} (${s.goal})`,
     `status    ${statusColor(style, s.status)}`,
     `agent     ${s.agent}, step ${s.step}`,
     `usage     ${s.usage.inputTokens} in / ${s.usage.outputTokens} out tokens, $${s.usage.costUsd.toFixed(4)}`,
-    `web ui    ${goalUrl(config, id)}`,
+    `web ui    ${url}`,
   ];
   for (const a of s.approvals) lines.push(`approval  ${describeApproval(a)}`);
   for (const r of s.refusedDecisions)
@@ -81,6 +79,7 @@ async function startCommand(
 ) {
   const loaded = await loadBlueprint(file);
   const input = await readInput(opts);
+  const { connectClient, goalUrl, startGoal } = await goals();
   const client = await connectClient(config);
   const handle = await startGoal(client, {
     loaded,
@@ -111,11 +110,8 @@ async function startCommand(
 }
 
 /** Follows a goal: its steps as they happen and, on a terminal, a live progress line. */
-function follow(
-  client: Awaited<ReturnType<typeof connectClient>>,
-  goalId: string,
-  opts: { json: boolean; quiet?: boolean },
-): Promise<WatchOutcome> {
+async function follow(client: Client, goalId: string, opts: { json: boolean; quiet?: boolean }): Promise<WatchOutcome> {
+  const { watchGoal } = await import('./watch.js');
   return watchGoal(client, goalId, {
     json: opts.json,
     ...(opts.quiet ? {} : { out: process.stdout }),
@@ -188,9 +184,9 @@ export function buildProgram(): Command {
       'after',
       `
 Examples:
-  $ npx baton dev                                              # dev server, Web UI on :8233, worker, scripted model
-  $ npx baton start goals/refund-request.yaml                  # start a goal; prints its id
-  $ npx baton approvals                                        # what waits on you (BATON_USER)
+  $ npx baton dev --start goals/refund-request.yaml               # dev server, Web UI, worker, a first goal
+  $ npx baton start goals/refund-request.yaml                     # start a goal; prints its id
+  $ npx baton approvals                                           # what waits on you (BATON_USER)
   $ npx baton approve ${EXAMPLE_ID} apr-1 --comment ok   # decide
   $ npx baton audit ${EXAMPLE_ID}                        # who did what, from Temporal's history
 
@@ -218,6 +214,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
         opts: JsonFlag & { port: string; uiPort: string; ip: string; data: string; start?: string; input?: string },
       ) => {
         const c = config();
+        const { runDev } = await import('./dev.js');
         await runDev(
           { ...c, address: `${opts.ip}:${opts.port}`, uiUrl: `http://${opts.ip}:${opts.uiPort}` },
           {
@@ -257,6 +254,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .action(async (opts: JsonFlag & { scripted?: boolean }) => {
       const c = config();
       const { connectWorker, createBatonWorker } = await import('../worker.js');
+      const { resolveModel } = await import('./model-endpoint.js');
       const model = await resolveModel(c, { allowScripted: opts.scripted === true, demoApi: opts.scripted === true });
       const connection = await connectWorker(c);
       const worker = await createBatonWorker({
@@ -318,10 +316,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .option('--input <json>', 'goal input as JSON')
     .option('--input-file <file>', 'goal input from a JSON file')
     .option('--id <id>', 'goal id (default: <name>-<random>)')
-    .option(
-      '--wait',
-      'follow the goal: print its steps as they happen (a live progress line on a terminal), then its result; exit 1 unless it completes',
-    )
+    .option('--wait', 'follow the goal like `baton watch`: its steps, a live progress line, then its result')
     .addOption(json)
     .addHelpText(
       'after',
@@ -340,6 +335,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
 
   program
     .command('watch')
+    .summary('follow a goal live: its steps as they happen, then its result')
     .description(
       "follow a goal: each step as it happens (from the goal's history), a live progress line on a terminal, then the result; exit 1 unless it completes",
     )
@@ -347,8 +343,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .addOption(new Option('--json', 'each step as a JSON line, the same records `baton audit --format jsonl` exports'))
     .addHelpText('after', examples(`npx baton watch ${EXAMPLE_ID}`))
     .action(async (id: string, opts: JsonFlag) => {
-      const client = await connectClient(config());
-      const outcome = await follow(client, id, { json: opts.json === true });
+      const outcome = await follow(await connect(config()), id, { json: opts.json === true });
       finishWith(id, outcome, opts.json === true);
     });
 
@@ -360,8 +355,9 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .addHelpText('after', examples(`npx baton status ${EXAMPLE_ID}`))
     .action(async (id: string, opts: JsonFlag) => {
       const c = config();
-      const state = await goalState(await connectClient(c), id);
-      out(opts, { goalId: id, ...state }, () => describeState(id, state, c, style()));
+      const { goalState, goalUrl } = await goals();
+      const state = await goalState(await connect(c), id);
+      out(opts, { goalId: id, ...state }, () => describeState(id, state, goalUrl(c, id), style()));
     });
 
   program
@@ -383,7 +379,9 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1)
         throw new GoalCommandError(`--limit must be a positive whole number, not ${opts.limit}`);
-      const rows = await listGoals(await connectClient(config()), {
+      const rows = await (
+        await goals()
+      ).listGoals(await connect(config()), {
         ...(opts.status ? { status: opts.status } : {}),
         limit,
       });
@@ -408,7 +406,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .addHelpText('after', examples('BATON_USER=alice npx baton approvals'))
     .action(async (id: string | undefined, opts: JsonFlag) => {
       const c = config();
-      const list = await pendingApprovals(await connectClient(c), c.user, id);
+      const list = await (await goals()).pendingApprovals(await connect(c), c.user, id);
       const s = style();
       out(opts, list, () =>
         list.length
@@ -442,7 +440,9 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
       )
       .action(async (id: string, approvalId: string, opts: JsonFlag & { comment?: string }) => {
         const c = config();
-        const record = await decideApproval(await connectClient(c), id, {
+        const record = await (
+          await goals()
+        ).decideApproval(await connect(c), id, {
           approvalId,
           decision: verb,
           by: c.user,
@@ -459,6 +459,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
 
   program
     .command('audit')
+    .summary("a goal's audit trail from Temporal's history (table, jsonl, md); --verify checks an export")
     .description(
       "the audit trail from Temporal's history alone, across continue-as-new runs: blueprint and hash, model calls, tool calls, decisions, reminders, escalations, timeouts, budget, result",
     )
@@ -487,11 +488,12 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
         } catch (err) {
           throw new GoalCommandError(`cannot read ${opts.verify}: ${(err as Error).message}`);
         }
+        const { auditGoal, verifyJsonl } = await audit();
         let result = verifyJsonl(text);
         if (result.ok && id !== undefined) {
           if (result.goalId !== id)
             throw new GoalCommandError(`${opts.verify} is the trail of ${result.goalId}, not ${id}`);
-          const { records } = await auditGoal(await connectClient(config()), id);
+          const { records } = await auditGoal(await connect(config()), id);
           result = compareWithServer(result, text, records);
         }
         printVerify(opts.verify, result, opts.json === true, id);
@@ -499,7 +501,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
       }
       if (id === undefined)
         throw new GoalCommandError('name the goal: baton audit ID (or check a file with --verify FILE)');
-      const { records, facts } = await auditGoal(await connectClient(config()), id);
+      const { records, facts } = await (await audit()).auditGoal(await connect(config()), id);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
         return;
@@ -520,7 +522,7 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .addOption(json)
     .addHelpText('after', examples(`npx baton cancel ${EXAMPLE_ID}`))
     .action(async (id: string, opts: JsonFlag) => {
-      await cancelGoal(await connectClient(config()), id);
+      await (await goals()).cancelGoal(await connect(config()), id);
       out(opts, { goalId: id, cancelled: true }, () => `cancellation requested for ${id}`);
     });
 

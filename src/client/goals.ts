@@ -10,6 +10,7 @@ import {
 } from '@temporalio/client';
 import { z } from 'zod';
 import type { LoadedBlueprint } from '../blueprint/load.js';
+import { GoalCommandError } from './errors.js';
 import type { Blueprint } from '../blueprint/schema.js';
 import type { BatonConfig } from '../config.js';
 import { connectionOptions } from '../connection.js';
@@ -25,10 +26,7 @@ import {
 import type { goalWorkflow } from '../workflows/goal.js';
 import { BatonGoal, BatonStatus } from '../workflows/search-attributes.js';
 
-/** A CLI-level failure whose message is the one line the user sees. */
-export class GoalCommandError extends Error {
-  override readonly name = 'GoalCommandError';
-}
+export { GoalCommandError };
 
 /**
  * The identity the CLI gives Temporal: it is recorded in history beside every start, signal, update and
