@@ -15,6 +15,7 @@ import type { Blueprint } from '../blueprint/schema.js';
 import type { BatonConfig } from '../config.js';
 import { connectionOptions } from '../connection.js';
 import { mayDecide } from '../workflows/approvals.js';
+import { inlineValue } from '../workflows/summaries.js';
 import {
   decideUpdate,
   stateQuery,
@@ -51,11 +52,6 @@ export async function connectClient(config: BatonConfig): Promise<Client> {
 /** The Web UI page of a goal. */
 export function goalUrl(config: BatonConfig, goalId: string): string {
   return `${config.uiUrl}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(goalId)}`;
-}
-
-function oneLine(input: unknown, max = 100): string {
-  const text = JSON.stringify(input ?? {}) ?? '';
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** Checks goal input against the blueprint's input schema and fills its defaults; errors name each failing field. */
@@ -120,7 +116,7 @@ export async function startGoal(
       workflowId,
       taskQueue: opts.taskQueue,
       args: [args],
-      staticSummary: `${bp.name}: ${oneLine(input)}`,
+      staticSummary: `${bp.name}: ${inlineValue(input ?? {}, 100)}`,
       staticDetails: goalDetails(bp, opts.loaded.hash, opts.startedBy, workflowId),
       typedSearchAttributes: [
         { key: BatonGoal, value: bp.name },

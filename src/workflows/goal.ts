@@ -37,6 +37,7 @@ import {
 import { durationMs } from './durations.js';
 import { needsApproval } from './policy.js';
 import { BatonApprovers, BatonCostUsd, BatonGoal, BatonStatus } from './search-attributes.js';
+import { inlineValue } from './summaries.js';
 
 /** Retry profile of model calls: transient endpoint failures retry with backoff; bad requests do not. */
 const modelCall = {
@@ -69,11 +70,6 @@ export const GoalFailure = {
   ModelOutput: 'ModelOutputInvalid',
   Cancelled: 'GoalCancelled',
 } as const;
-
-function compact(value: unknown, max = 80): string {
-  const text = JSON.stringify(value) ?? '';
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
 
 function toolRetry(spec: ToolSpec): ActivityOptions['retry'] {
   const attempts = spec.sideEffect === 'unsafe' ? 1 : (spec.retry?.maximumAttempts ?? toolCall.retry.maximumAttempts);
@@ -150,7 +146,7 @@ class Goal {
     const lines = [
       `**${this.bp.name}** · ${this.status} · agent ${this.agent} · step ${this.step}`,
       `tokens ${this.usage.inputTokens} in / ${this.usage.outputTokens} out · $${this.usage.costUsd.toFixed(4)}`,
-      ...pending.map((a) => `waiting: ${a.id} ${a.tool} ${compact(a.args, 60)} for ${a.eligible.join(', ')}`),
+      ...pending.map((a) => `waiting: ${a.id} ${a.tool} ${inlineValue(a.args, 60)} for ${a.eligible.join(', ')}`),
     ];
     if (this.result) lines.push(`result: ${this.result.answer ?? this.result.reason ?? this.result.status}`);
     setCurrentDetails(lines.join('\n'));
@@ -382,7 +378,7 @@ class Goal {
       const result = await runTool.executeWithOptions(
         {
           activityId: `tool-${this.step}-${call.name}`,
-          summary: `${this.agent}: ${call.name} ${compact(args)}`,
+          summary: `${this.agent}: ${call.name} ${inlineValue(args)}`,
           startToCloseTimeout: durationMs(spec.timeout) + 5_000,
           retry: toolRetry(spec),
         },
