@@ -269,9 +269,13 @@ class TrailBuilder {
           if (info) info.closed = loc;
           break;
         }
-        case 'WorkflowExecutionUpdateCompleted':
-          this.updateOutcomes.set(this.key(loc, int(a.acceptedEventId)), loc);
+        case 'WorkflowExecutionUpdateCompleted': {
+          // Servers differ in which link they fill: the accepted event's id, or the update id.
+          const updateId = (a.meta as { updateId?: string } | undefined)?.updateId;
+          if (int(a.acceptedEventId) > 0) this.updateOutcomes.set(this.key(loc, int(a.acceptedEventId)), loc);
+          if (updateId) this.updateOutcomes.set(`${loc.run}:update:${updateId}`, loc);
           break;
+        }
         case 'TimerStarted':
           this.timersStarted.set(`${loc.run}:${String(a.timerId)}`, loc);
           break;
@@ -771,7 +775,7 @@ class TrailBuilder {
   /** The record a later `decide` update returned for an approval of `tool` opened at `loc`: the workflow's own. */
   private reportedRecord(loc: Located, tool: string): ApprovalRecord | undefined {
     const known = new Set(this.approvals.map((r) => r.id));
-    for (const done of this.updateOutcomes.values()) {
+    for (const done of new Set(this.updateOutcomes.values())) {
       if (done.pos < loc.pos) continue;
       const record = firstPayload((done.ev.attrs.outcome as { success?: unknown } | undefined)?.success) as
         ApprovalRecord | undefined;
@@ -846,7 +850,9 @@ class TrailBuilder {
     const name = String(request?.input?.name ?? '');
     const args = decodePayloads(request?.input?.args);
     const identity = request?.meta?.identity ?? null;
-    const done = this.updateOutcomes.get(this.key(loc, loc.ev.id));
+    const done =
+      this.updateOutcomes.get(this.key(loc, loc.ev.id)) ??
+      this.updateOutcomes.get(`${loc.run}:update:${request?.meta?.updateId ?? ''}`);
     const outcomeAttr = done?.ev.attrs.outcome as { success?: unknown; failure?: unknown } | undefined;
     const success = outcomeAttr?.success ? firstPayload(outcomeAttr.success) : undefined;
     const failure = outcomeAttr?.failure ? failureInfo(outcomeAttr.failure) : undefined;

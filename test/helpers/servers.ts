@@ -53,7 +53,18 @@ export function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflo
   });
 }
 
-/** The time-skipping test server: timers of days pass in milliseconds while no work is pending. */
-export function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: executable('test-server') } });
+/** The proto enum of each search attribute type (temporal.api.enums.v1.IndexedValueType). */
+const INDEXED_VALUE_TYPE = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 } as const;
+
+/**
+ * The time-skipping test server, with Baton's search attributes registered: timers of days pass in milliseconds
+ * while no work is pending.
+ */
+export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: executable('test-server') } });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(batonSearchAttributes.map((k) => [k.name, INDEXED_VALUE_TYPE[k.type]])),
+  });
+  return env;
 }
