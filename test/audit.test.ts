@@ -412,6 +412,9 @@ describe('baton audit', () => {
     expect(md.stdout.split('\n').filter((l) => /^\| \d+ \|/.test(l))).toHaveLength(records.length);
     const asJson = await baton(['audit', goalId, '--json'], vars);
     expect(JSON.parse(asJson.stdout)).toEqual(records);
+    // `baton watch --json` streams the very records the export holds, seal included once the goal has ended.
+    const watched = await baton(['watch', goalId, '--json'], vars);
+    expect(watched.stdout).toBe(jsonl);
   });
 });
 
