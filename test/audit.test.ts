@@ -395,7 +395,8 @@ describe('baton audit', () => {
 
   it('ends with the result', () => {
     const finished = only('goal.finished');
-    expect(finished.data).toMatchObject({ status: 'completed', answer: expect.stringContaining('Refunded 120 USD') });
+    expect(finished.data.status).toBe('completed');
+    expect(finished.data.answer).toBe('Refunded 120 USD to c-42; closing the account is not mine to do.');
     expect(records.at(-2)).toEqual(finished);
   });
 
