@@ -6,7 +6,7 @@
  * detect a file whose whole chain was recomputed.
  */
 import { createHash } from 'node:crypto';
-import { AuditKind, type AuditEntry, type TrailFacts } from './trail.js';
+import { AuditKind, canonicalJson, type AuditEntry, type TrailFacts } from './entry.js';
 
 /** Format version, part of every hash. */
 export const AUDIT_VERSION = 'baton-audit/v1' as const;
@@ -20,23 +20,6 @@ export interface AuditRecord extends AuditEntry {
   /** `hash` of the previous record; for the first, the sha256 of `baton-audit/v1:<goalId>`. */
   prev: string;
   hash: string;
-}
-
-/** Keys sorted at every level: one byte sequence per value, whoever wrote the JSON. */
-export function canonicalJson(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v && typeof v === 'object') {
-      return Object.fromEntries(
-        Object.keys(v)
-          .sort()
-          .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
-      );
-    }
-    return v;
-  };
-  return JSON.stringify(sort(value)) ?? 'null';
 }
 
 function sha256(text: string): string {

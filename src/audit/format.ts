@@ -2,7 +2,7 @@
 import { makeStyle, table, type Style } from '../client/output.js';
 import type { AuditRecord } from './chain.js';
 import { text } from './history.js';
-import type { TrailFacts } from './trail.js';
+import type { TrailFacts } from './entry.js';
 
 export const AUDIT_FORMATS = ['table', 'jsonl', 'md'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];

@@ -2,7 +2,8 @@
 import type { Client } from '@temporalio/client';
 import { sealTrail, type AuditRecord } from './chain.js';
 import { fetchRunChain, type RunCache, type RunHistory } from './history.js';
-import { buildTrail, type AuditEntry, type TrailFacts } from './trail.js';
+import type { AuditEntry, TrailFacts } from './entry.js';
+import { buildTrail } from './trail.js';
 
 /** A goal's trail: the entries as derived, the sealed records as exported, and the facts about the goal. */
 export interface GoalAudit {
@@ -24,4 +25,4 @@ export async function auditGoal(client: Client, goalId: string, cache?: RunCache
 
 export { AuditError, type RunCache } from './history.js';
 export { verifyJsonl, type AuditRecord, type VerifyResult } from './chain.js';
-export { AuditKind, type AuditEntry, type TrailFacts } from './trail.js';
+export { AuditKind, type AuditEntry, type TrailFacts } from './entry.js';

@@ -11,92 +11,25 @@
  */
 import type { ModelReply, ModelRequest, ToolRequest, ToolResult } from '../activities/index.js';
 import { hashBlueprint } from '../blueprint/load.js';
-import type { ApprovalPolicy, Blueprint } from '../blueprint/schema.js';
-import { applyVote, refusalReason, resolveApprovers } from '../workflows/approvals.js';
-import type {
-  ApprovalDecision,
-  ApprovalRecord,
-  ChatMessage,
-  GoalArgs,
-  GoalResult,
-  ToolCallRequest,
-} from '../workflows/definitions.js';
-import { durationMs as blueprintDurationMs } from '../workflows/durations.js';
+import type { Blueprint } from '../blueprint/schema.js';
+import type { ChatMessage, GoalArgs, GoalResult, ToolCallRequest } from '../workflows/definitions.js';
 import { needsApproval } from '../workflows/policy.js';
+import { ApprovalTrail, type ClaimedCall } from './approvals.js';
 import {
-  decodePayloads,
-  durationMs,
-  firstPayload,
-  int,
-  msBetween,
-  text,
-  type HistoryEvent,
-  type RunHistory,
-} from './history.js';
+  AuditKind,
+  canonicalJson,
+  clip,
+  compact,
+  failureInfo,
+  type AuditEntry,
+  type AuditKindName,
+  type FailureInfo,
+  type Located,
+  type TrailFacts,
+} from './entry.js';
+import { decodePayloads, firstPayload, int, msBetween, text, type RunHistory } from './history.js';
 
-/** Kinds of audit records, in the order a goal usually produces them. */
-export const AuditKind = {
-  GoalStarted: 'goal.started',
-  ModelCall: 'model.call',
-  ToolCall: 'tool.call',
-  ApprovalRequested: 'approval.requested',
-  ApprovalDecision: 'approval.decision',
-  ApprovalReminder: 'approval.reminder',
-  ApprovalEscalation: 'approval.escalation',
-  ApprovalTimeout: 'approval.timeout',
-  BudgetExceeded: 'budget.exceeded',
-  Activity: 'activity',
-  Signal: 'signal',
-  Update: 'update',
-  Timer: 'timer',
-  ChildStarted: 'child.started',
-  ChildFinished: 'child.finished',
-  CancelRequested: 'goal.cancel_requested',
-  RunContinued: 'run.continued',
-  GoalFinished: 'goal.finished',
-  Sealed: 'audit.sealed',
-} as const;
-export type AuditKindName = (typeof AuditKind)[keyof typeof AuditKind];
-
-/** One fact of the trail, tied to the history event that records it. */
-export interface AuditEntry {
-  kind: AuditKindName;
-  /** Time of the anchoring history event, exactly as Temporal recorded it. */
-  at: string;
-  /** Who: `user:NAME` (a person, as they named themselves), `agent:NAME`, `baton` (the goal's rules), or a client identity. */
-  actor: string;
-  /** One readable line. */
-  summary: string;
-  /** 1-based position of the run in the goal's continue-as-new chain. */
-  run: number;
-  runId: string;
-  /** The anchoring event's id in that run. */
-  eventId: number;
-  /** Every event of that run this record draws on. */
-  events: number[];
-  data: Record<string, unknown>;
-}
-
-/** What the trail says about the goal as a whole. */
-export interface TrailFacts {
-  goalId: string;
-  goal: string;
-  blueprintHash: string;
-  runs: string[];
-  /** `running` until the last run closes. */
-  status: string;
-  /** True once the goal has ended. */
-  closed: boolean;
-  /** Latest BatonStatus / BatonApprovers / BatonCostUsd the goal published. */
-  published: { status?: string; approvers?: string[]; costUsd?: number };
-}
-
-interface Located {
-  run: number;
-  runId: string;
-  ev: HistoryEvent;
-  pos: number;
-}
+export { AuditKind, type AuditEntry, type AuditKindName, type TrailFacts } from './entry.js';
 
 interface ActivityInfo {
   scheduled: Located;
@@ -125,39 +58,6 @@ interface Batch {
   calls: CallState[];
 }
 
-interface OpenApproval {
-  record: ApprovalRecord;
-  policy?: ApprovalPolicy;
-  reminders: number;
-  escalations: number;
-}
-
-const BUDGET_TOOL = 'budget';
-
-function compact(value: unknown, max = 80): string {
-  const text = JSON.stringify(value) ?? 'undefined';
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-function clip(value: string, max: number): string {
-  const one = value.replace(/\s+/g, ' ').trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
-}
-
-function canonical(value: unknown): string {
-  const sort = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(sort)
-      : v && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.keys(v)
-              .sort()
-              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
-          )
-        : v;
-  return JSON.stringify(sort(value)) ?? '';
-}
-
 function parseArguments(raw: string): unknown {
   if (raw.trim() === '') return {};
   try {
@@ -174,30 +74,6 @@ function seconds(ms: number | undefined): string {
 
 function usd(value: number): string {
   return `$${value.toFixed(6).replace(/0{1,4}$/, '')}`;
-}
-
-interface FailureInfo {
-  message: string;
-  type?: string;
-  nonRetryable?: boolean;
-}
-
-/** A Temporal failure (and its causes) as message and type; the innermost application failure names the cause. */
-function failureInfo(failure: unknown): FailureInfo | undefined {
-  if (!failure || typeof failure !== 'object') return undefined;
-  let f = failure as Record<string, unknown> | undefined;
-  let best: FailureInfo | undefined;
-  while (f) {
-    const app = f.applicationFailureInfo as { type?: string; nonRetryable?: boolean } | undefined;
-    const info: FailureInfo = {
-      message: text(f.message),
-      ...(app?.type ? { type: app.type } : {}),
-      ...(app?.nonRetryable ? { nonRetryable: true } : {}),
-    };
-    if (!best || app) best = info;
-    f = f.cause as Record<string, unknown> | undefined;
-  }
-  return best;
 }
 
 function failureDetails(failure: unknown): unknown[] {
@@ -219,12 +95,12 @@ class TrailBuilder {
   private readonly entries: AuditEntry[] = [];
   private bp: Blueprint | undefined;
   private args: GoalArgs | undefined;
-  private approvals: ApprovalRecord[] = [];
-  private open: OpenApproval[] = [];
   private batch: Batch | undefined;
-  private readonly published: TrailFacts['published'] = {};
+  private readonly approvals: ApprovalTrail;
   private status = 'running';
   private closed = false;
+  /** Set while the last run's close event is handled: outcomes still missing will never come. */
+  private closing = false;
 
   constructor(
     private readonly goalId: string,
@@ -234,6 +110,7 @@ class TrailBuilder {
       for (const ev of r.events) this.all.push({ run: i + 1, runId: r.runId, ev, pos: this.all.length });
     });
     this.index();
+    this.approvals = new ApprovalTrail((...args) => this.emit(...args), this.updateOutcomes, this.timersStarted);
   }
 
   private key(loc: Pick<Located, 'run'>, eventId: number): string {
@@ -296,7 +173,7 @@ class TrailBuilder {
         runs: this.runs.map((r) => r.runId),
         status: this.status,
         closed: this.closed,
-        published: this.published,
+        published: this.approvals.published,
       },
     };
   }
@@ -335,13 +212,13 @@ class TrailBuilder {
         return;
       }
       case 'UpsertWorkflowSearchAttributes':
-        return this.upsert(loc);
+        return this.approvals.upsert(loc, (at) => this.claimCall(at));
       case 'WorkflowExecutionSignaled':
-        return this.signaled(loc);
+        return this.approvals.signaled(loc);
       case 'WorkflowExecutionUpdateAccepted':
-        return this.updateAccepted(loc);
+        return this.approvals.updateAccepted(loc);
       case 'TimerFired':
-        return this.timerFired(loc);
+        return this.approvals.timerFired(loc);
       case 'WorkflowExecutionCancelRequested':
         return this.emit(
           loc,
@@ -399,25 +276,12 @@ class TrailBuilder {
     const a = loc.ev.attrs;
     const args = firstPayload(a.input) as GoalArgs | undefined;
     if (loc.run > 1) {
-      // The next run carries the approvals as the workflow knew them: the authoritative state at the boundary.
-      if (args?.carried?.approvals) {
-        this.approvals = args.carried.approvals.map((r) => ({ ...r, votes: [...r.votes], events: [...r.events] }));
-        this.open = this.approvals
-          .filter((r) => r.status === 'pending')
-          .map((record) => {
-            const policy = this.bp?.tools[record.tool]?.approval;
-            return {
-              record,
-              ...(policy ? { policy } : {}),
-              reminders: record.events.filter((e) => e.kind === 'reminder').length,
-              escalations: record.events.filter((e) => e.kind === 'escalation').length,
-            };
-          });
-      }
+      if (args?.carried?.approvals) this.approvals.carried(args.carried.approvals);
       return;
     }
     this.args = args;
     this.bp = args?.blueprint;
+    this.approvals.pin(this.bp);
     const computed = this.bp ? hashBlueprint(this.bp) : undefined;
     const startedBy = args?.startedBy ?? 'unknown';
     this.emit(
@@ -555,7 +419,7 @@ class TrailBuilder {
       if (info.type !== 'runTool' || info.scheduled.pos <= at || info.scheduled.pos >= end) continue;
       const req = info.input as ToolRequest | undefined;
       const free = calls.filter((c) => !c.activity && c.call.name === req?.tool);
-      const match = free.find((c) => canonical(c.args) === canonical(req?.args)) ?? free[0];
+      const match = free.find((c) => canonicalJson(c.args) === canonicalJson(req?.args)) ?? free[0];
       if (match) {
         match.activity = info;
         info.call = match;
@@ -611,22 +475,35 @@ class TrailBuilder {
     const spec = this.bp?.tools[c.call.name];
     const permitted = this.bp?.agents[c.agent]?.tools.includes(c.call.name) ?? false;
     const told = c.told;
-    const outcome =
-      told === undefined
-        ? 'unknown'
-        : /^refused/i.test(told)
-          ? 'refused'
-          : /^not run/i.test(told)
-            ? 'not_run'
-            : /^error/i.test(told)
-              ? 'invalid'
-              : 'handled';
+    // What the model was told says what became of the call. Before that is in history (the goal is still deciding,
+    // or it ended first), the pinned blueprint still says whether the call was allowed at all.
+    let outcome: string;
+    let why: string;
+    if (told !== undefined) {
+      outcome = /^refused/i.test(told)
+        ? 'refused'
+        : /^not run/i.test(told)
+          ? 'not_run'
+          : /^error/i.test(told)
+            ? 'invalid'
+            : 'handled';
+      why = clip(told, 100);
+    } else if (!spec) {
+      outcome = 'invalid';
+      why = `the blueprint has no tool ${c.call.name}`;
+    } else if (!permitted) {
+      outcome = 'refused';
+      why = `the blueprint does not let agent ${c.agent} use ${c.call.name}`;
+    } else {
+      outcome = this.closing ? 'unknown' : 'pending';
+      why = this.closing ? 'no outcome in history (the goal ended first)' : 'outcome not in history yet';
+    }
     const approvalId = c.approvalId ?? /approval (\S+) was/.exec(told ?? '')?.[1];
     this.emit(
       loc,
       AuditKind.ToolCall,
       `agent:${c.agent}`,
-      `${c.agent}: ${c.call.name} ${compact(c.args, 60)} → ${told ? clip(told, 100) : 'no outcome recorded (the goal ended first)'}`,
+      `${c.agent}: ${c.call.name} ${compact(c.args, 60)} → ${why}`,
       {
         agent: c.agent,
         tool: c.call.name,
@@ -662,7 +539,7 @@ class TrailBuilder {
       : failure
         ? `failed: ${failure.message}`
         : status;
-    const approvalId = this.approvalFor(call);
+    const approvalId = call?.approvalId;
     this.emit(
       loc,
       AuditKind.ToolCall,
@@ -685,344 +562,32 @@ class TrailBuilder {
     );
   }
 
-  private approvalFor(call: CallState | undefined): string | undefined {
-    return call?.approvalId;
-  }
-
-  private upsert(loc: Located): void {
-    const fields = (loc.ev.attrs.searchAttributes as { indexedFields?: Record<string, unknown> } | undefined)
-      ?.indexedFields;
-    if (!fields) return;
-    const before = this.published.status;
-    const read = (name: string): unknown =>
-      fields[name] === undefined ? undefined : firstPayload({ payloads: [fields[name]] });
-    const status = read('BatonStatus');
-    const approvers = read('BatonApprovers');
-    const cost = read('BatonCostUsd');
-    if (typeof status === 'string') this.published.status = status;
-    if (Array.isArray(approvers)) this.published.approvers = approvers.map(String);
-    if (typeof cost === 'number') this.published.costUsd = cost;
-    const now = this.published.status;
-    if (now === 'awaiting_approval' && before !== 'awaiting_approval') this.approvalOpened(loc);
-    else if (now === 'awaiting_approval' && Array.isArray(approvers)) {
-      const current = this.open.at(-1)?.record;
-      if (current) current.eligible = approvers.map(String);
-    } else if (before === 'awaiting_approval' && now !== 'awaiting_approval') {
-      // Status left awaiting_approval: whatever was open is settled, even where history does not say how.
-      this.open = [];
-    }
-  }
-
-  private approvalOpened(loc: Located): void {
+  /** The call an approval opened at `loc` is for: the next call of the batch the blueprint says needs approval. */
+  private claimCall(loc: Located): ClaimedCall | undefined {
     const batch = this.batch;
-    const input = this.args?.input;
     const candidate = batch?.calls.find((c) => {
       if (c.emitted || c.approvalId) return false;
       if (c.activity && c.activity.scheduled.pos < loc.pos) return false;
       const spec = this.bp?.tools[c.call.name];
       if (!spec?.approval || !this.bp?.agents[c.agent]?.tools.includes(c.call.name)) return false;
-      return needsApproval(spec.approval, c.args, input).required;
+      return needsApproval(spec.approval, c.args, this.args?.input).required;
     });
-    if (candidate) this.flushBatch(loc, candidate.index);
-    const tool = candidate?.call.name ?? BUDGET_TOOL;
-    const policy = candidate ? this.bp?.tools[candidate.call.name]?.approval : undefined;
-    const reported = this.reportedRecord(loc, tool);
-    const id =
-      /approval (\S+) was/.exec(candidate?.told ?? '')?.[1] ?? reported?.id ?? `apr-${this.approvals.length + 1}`;
-    if (candidate) candidate.approvalId = id;
-    const timeoutMs = policy?.timeout === undefined ? undefined : blueprintDurationMs(policy.timeout);
-    const deadline =
-      reported?.deadline ??
-      (timeoutMs === undefined ? undefined : new Date(Date.parse(loc.ev.time) + timeoutMs).toISOString());
-    const record: ApprovalRecord = {
-      id,
-      tool,
-      args: candidate?.args ?? reported?.args ?? null,
-      reason: batch?.reply.content ?? reported?.reason ?? '',
-      requestedBy: candidate?.agent ?? reported?.requestedBy ?? 'baton',
-      approvers: policy ? [...policy.approvers] : [...(reported?.approvers ?? [])],
-      eligible:
-        this.published.approvers ?? (policy && this.bp ? resolveApprovers(policy.approvers, this.bp.approvers) : []),
-      quorum: policy?.quorum ?? reported?.quorum ?? 1,
-      votes: [],
-      status: 'pending',
-      openedAt: reported?.openedAt ?? loc.ev.time,
-      ...(deadline === undefined ? {} : { deadline }),
-      events: [],
+    if (!batch || !candidate) return undefined;
+    this.flushBatch(loc, candidate.index);
+    return {
+      tool: candidate.call.name,
+      args: candidate.args,
+      agent: candidate.agent,
+      ...(candidate.told === undefined ? {} : { told: candidate.told }),
+      reason: batch.reply.content ?? '',
+      assign: (id) => {
+        candidate.approvalId = id;
+      },
     };
-    this.approvals.push(record);
-    this.open.push({ record, ...(policy ? { policy } : {}), reminders: 0, escalations: 0 });
-    this.emit(
-      loc,
-      AuditKind.ApprovalRequested,
-      candidate ? `agent:${candidate.agent}` : 'baton',
-      `${id}: ${tool} ${compact(record.args, 60)} waits for ${record.eligible.join(', ') || 'an approver'}${record.quorum > 1 ? ` (quorum ${record.quorum})` : ''}${record.deadline ? `, deadline ${record.deadline}` : ''}`,
-      {
-        approvalId: id,
-        tool,
-        args: record.args,
-        reason: record.reason,
-        requestedBy: record.requestedBy,
-        approvers: record.approvers,
-        eligible: record.eligible,
-        quorum: record.quorum,
-        deadline: record.deadline ?? null,
-        policy: policy ?? null,
-      },
-    );
-  }
-
-  /** The record a later `decide` update returned for an approval of `tool` opened at `loc`: the workflow's own. */
-  private reportedRecord(loc: Located, tool: string): ApprovalRecord | undefined {
-    const known = new Set(this.approvals.map((r) => r.id));
-    for (const done of new Set(this.updateOutcomes.values())) {
-      if (done.pos < loc.pos) continue;
-      const record = firstPayload((done.ev.attrs.outcome as { success?: unknown } | undefined)?.success) as
-        ApprovalRecord | undefined;
-      if (record?.id && record.tool === tool && !known.has(record.id)) return record;
-    }
-    return undefined;
-  }
-
-  private decisionSummary(d: ApprovalDecision, via: string, outcome: string, reason?: string, status?: string): string {
-    const verb = d?.decision === 'reject' ? 'rejected' : d?.decision === 'approve' ? 'approved' : String(d?.decision);
-    const what = `${String(d?.by)} ${outcome === 'accepted' ? verb : `tried to ${String(d?.decision)}`} ${String(d?.approvalId)} (${via})`;
-    const comment = d?.comment ? `: "${d.comment}"` : '';
-    if (outcome !== 'accepted') return `${what}${comment} → refused: ${reason ?? 'unknown reason'}`;
-    return `${what}${comment}${status && status !== 'pending' ? ` → ${status}` : ' → vote counted'}`;
-  }
-
-  private signaled(loc: Located): void {
-    const a = loc.ev.attrs;
-    const name = text(a.signalName);
-    const payloads = decodePayloads(a.input);
-    if (name !== 'approval') {
-      return this.emit(
-        loc,
-        AuditKind.Signal,
-        text(a.identity, 'unknown client'),
-        `signal ${name} ${compact(payloads[0], 60)}`,
-        {
-          name,
-          input: payloads,
-          identity: a.identity ?? null,
-        },
-      );
-    }
-    const d = payloads[0] as ApprovalDecision;
-    const reason = refusalReason(this.approvals, d);
-    const record = reason === undefined ? this.approvals.find((r) => r.id === d.approvalId) : undefined;
-    if (record) {
-      applyVote(record, {
-        by: d.by,
-        decision: d.decision,
-        ...(d.comment ? { comment: d.comment } : {}),
-        at: loc.ev.time,
-        via: 'signal',
-      });
-      this.settled(record);
-    }
-    const outcome = record ? 'accepted' : 'refused';
-    this.emit(
-      loc,
-      AuditKind.ApprovalDecision,
-      `user:${String(d?.by)}`,
-      this.decisionSummary(d, 'signal', outcome, reason, record?.status),
-      {
-        via: 'signal',
-        approvalId: d?.approvalId ?? null,
-        decision: d?.decision ?? null,
-        by: d?.by ?? null,
-        comment: d?.comment ?? null,
-        identity: a.identity ?? null,
-        outcome,
-        ...(reason === undefined ? {} : { refusal: reason }),
-        approvalStatus: record?.status ?? null,
-        derived: 'outcome replayed from history with the approval rules',
-      },
-    );
-  }
-
-  private updateAccepted(loc: Located): void {
-    const a = loc.ev.attrs;
-    const request = a.acceptedRequest as
-      { meta?: { updateId?: string; identity?: string }; input?: { name?: string; args?: unknown } } | undefined;
-    const name = String(request?.input?.name ?? '');
-    const args = decodePayloads(request?.input?.args);
-    const identity = request?.meta?.identity ?? null;
-    const done =
-      this.updateOutcomes.get(this.key(loc, loc.ev.id)) ??
-      this.updateOutcomes.get(`${loc.run}:update:${request?.meta?.updateId ?? ''}`);
-    const outcomeAttr = done?.ev.attrs.outcome as { success?: unknown; failure?: unknown } | undefined;
-    const success = outcomeAttr?.success ? firstPayload(outcomeAttr.success) : undefined;
-    const failure = outcomeAttr?.failure ? failureInfo(outcomeAttr.failure) : undefined;
-    const events = [loc.ev.id, ...(done ? [done.ev.id] : [])];
-    if (name !== 'decide') {
-      return this.emit(
-        loc,
-        AuditKind.Update,
-        identity ?? 'unknown client',
-        `update ${name} ${compact(args[0], 60)}${failure ? ` → failed: ${failure.message}` : ''}`,
-        {
-          name,
-          input: args,
-          identity,
-          updateId: request?.meta?.updateId ?? null,
-          result: success ?? null,
-          failure: failure ?? null,
-        },
-        events,
-      );
-    }
-    const d = args[0] as ApprovalDecision;
-    let status: string | undefined;
-    if (success && typeof success === 'object' && 'id' in success) {
-      const record = success as ApprovalRecord;
-      const index = this.approvals.findIndex((r) => r.id === record.id);
-      const copy = { ...record, votes: [...record.votes], events: [...record.events] };
-      if (index >= 0) this.approvals[index] = copy;
-      else this.approvals.push(copy);
-      const open = this.open.find((o) => o.record.id === record.id);
-      if (open) open.record = copy;
-      status = record.status;
-      this.settled(copy);
-    }
-    const outcome = !done ? 'pending' : failure ? 'refused' : 'accepted';
-    this.emit(
-      loc,
-      AuditKind.ApprovalDecision,
-      `user:${String(d?.by)}`,
-      outcome === 'pending'
-        ? `${String(d?.by)} ${String(d?.decision)}s ${String(d?.approvalId)} (update, in progress)`
-        : this.decisionSummary(d, 'update', outcome, failure?.message, status),
-      {
-        via: 'update',
-        approvalId: d?.approvalId ?? null,
-        decision: d?.decision ?? null,
-        by: d?.by ?? null,
-        comment: d?.comment ?? null,
-        identity,
-        updateId: request?.meta?.updateId ?? null,
-        outcome,
-        ...(failure ? { refusal: failure.message } : {}),
-        approvalStatus: status ?? null,
-        completedAt: done?.ev.time ?? null,
-      },
-      events,
-    );
-  }
-
-  private settled(record: ApprovalRecord): void {
-    if (record.status === 'pending') return;
-    this.open = this.open.filter((o) => o.record.id !== record.id);
-  }
-
-  /** A timer fired: while an approval waits, the workflow's schedule says whether it was a reminder, escalation or deadline. */
-  private timerFired(loc: Located): void {
-    const startedLoc = this.timersStarted.get(`${loc.run}:${String(loc.ev.attrs.timerId)}`);
-    const summary = startedLoc?.ev.summary;
-    const waitedMs = durationMs(startedLoc?.ev.attrs.startToFireTimeout);
-    const events = [...(startedLoc ? [startedLoc.ev.id] : []), loc.ev.id];
-    const open = this.open.at(-1);
-    const kind = open ? this.classifyTimer(open, summary, loc) : undefined;
-    if (!open || !kind) {
-      if (summary) {
-        this.emit(
-          loc,
-          AuditKind.Timer,
-          'baton',
-          `timer fired: ${summary}`,
-          { summary, waitedMs: waitedMs ?? null },
-          events,
-        );
-      }
-      return;
-    }
-    const record = open.record;
-    const common = {
-      approvalId: record.id,
-      tool: record.tool,
-      waitedMs: waitedMs ?? null,
-      timerSummary: summary ?? null,
-    };
-    if (kind === 'reminder') {
-      open.reminders += 1;
-      record.events.push({ kind: 'reminder', at: loc.ev.time, to: [...record.eligible] });
-      this.emit(
-        loc,
-        AuditKind.ApprovalReminder,
-        'baton',
-        `${record.id}: reminder ${open.reminders} to ${record.eligible.join(', ')}`,
-        {
-          ...common,
-          to: [...record.eligible],
-          count: open.reminders,
-        },
-        events,
-      );
-    } else if (kind === 'escalation') {
-      const step = open.policy?.escalate[open.escalations];
-      open.escalations += 1;
-      const to = step?.to ?? [];
-      record.approvers = [...new Set([...record.approvers, ...to])];
-      if (this.bp) record.eligible = resolveApprovers(record.approvers, this.bp.approvers);
-      record.events.push({ kind: 'escalation', at: loc.ev.time, to: [...to] });
-      this.emit(
-        loc,
-        AuditKind.ApprovalEscalation,
-        'baton',
-        `${record.id}: escalated after ${step?.after ?? '?'} to ${to.join(', ')}`,
-        {
-          ...common,
-          to,
-          after: step?.after ?? null,
-          eligible: [...record.eligible],
-        },
-        events,
-      );
-    } else {
-      record.status = 'timed_out';
-      record.decidedAt = loc.ev.time;
-      record.events.push({ kind: 'timeout', at: loc.ev.time });
-      this.settled(record);
-      const onTimeout = open.policy?.onTimeout ?? 'reject';
-      this.emit(
-        loc,
-        AuditKind.ApprovalTimeout,
-        'baton',
-        `${record.id}: nobody decided by the deadline; ${onTimeout === 'cancel' ? 'the goal is cancelled' : 'treated as rejected'}`,
-        {
-          ...common,
-          deadline: record.deadline ?? null,
-          onTimeout,
-        },
-        events,
-      );
-    }
-  }
-
-  private classifyTimer(open: OpenApproval, summary: string | undefined, loc: Located): string | undefined {
-    if (summary) {
-      if (/remind/i.test(summary)) return 'reminder';
-      if (/escalat/i.test(summary)) return 'escalation';
-      if (/timeout|deadline|timed out/i.test(summary)) return 'timeout';
-    }
-    const policy = open.policy;
-    if (!policy) return undefined;
-    // The same schedule the workflow keeps: the earliest of the next reminder, next escalation and the deadline.
-    const remind = policy.remind === undefined ? Infinity : blueprintDurationMs(policy.remind);
-    const nextReminder = remind === Infinity ? Infinity : (open.reminders + 1) * remind;
-    const step = policy.escalate[open.escalations];
-    const nextEscalation = step ? blueprintDurationMs(step.after) : Infinity;
-    const deadline = policy.timeout === undefined ? Infinity : blueprintDurationMs(policy.timeout);
-    const wake = Math.min(nextReminder, nextEscalation, deadline);
-    if (wake === Infinity) return undefined;
-    const elapsed = msBetween(open.record.openedAt, loc.ev.time);
-    if (Math.abs(elapsed - wake) > Math.max(5_000, wake * 0.02)) return undefined;
-    return wake === deadline ? 'timeout' : wake === nextEscalation ? 'escalation' : 'reminder';
   }
 
   private closeRun(loc: Located): void {
+    this.closing = loc.ev.type !== 'WorkflowExecutionContinuedAsNew';
     this.flushBatch(loc);
     const a = loc.ev.attrs;
     if (loc.ev.type === 'WorkflowExecutionContinuedAsNew') {
