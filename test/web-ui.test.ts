@@ -4,7 +4,7 @@
  * workflow list by `BatonGoal`, opens the finished goal, reads the activity summaries in its history and its
  * summary and details, and saves screenshots under test-results/web-ui/.
  */
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,9 @@ let finished: string;
 let waiting: string;
 
 beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`headless Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (as .ci/run does)`);
+  }
   const uiPort = await freePort();
   env = await startDevServer({ uiPort });
   ui = `http://127.0.0.1:${uiPort}`;

@@ -94,8 +94,9 @@ async function startCommand(
       [
         `started goal ${handle.workflowId}`,
         `  web ui     ${url}`,
-        `  status     npx baton status ${handle.workflowId}`,
+        `  follow     npx baton watch ${handle.workflowId}`,
         `  approvals  npx baton approvals`,
+        `  audit      npx baton audit ${handle.workflowId}`,
       ].join('\n'),
     );
     return;
