@@ -161,7 +161,7 @@ function compareWithServer(result: VerifyResult & { ok: true }, text: string, re
         ok: false,
         record: i + 1,
         line: i + 1,
-        problem: `record ${i + 1} (${mine.kind}) differs from the goal's history on the server${theirs ? `, which has ${theirs.kind}: ${theirs.summary}` : ''}`,
+        problem: `record ${i + 1} (${mine.kind}) differs from the goal's history on the server${theirs ? `, which has ${theirs.kind}: ${theirs.summary}` : ''}${result.complete ? '' : ' (the file was exported while the goal ran; export it again once it has ended)'}`,
       };
     }
   }
