@@ -2,7 +2,11 @@
  * The CLI as a user runs it, against a real dev server: start, approvals, approve, status, list, and the same
  * decision sent with plain `temporal workflow signal`; `temporal workflow show` tells the story.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,18 +18,43 @@ import { startDevServer } from './helpers/servers.js';
 let env: TestWorkflowEnvironment;
 let h: Harness;
 let vars: Record<string, string>;
+let dir: string;
 
 beforeAll(async () => {
   env = await startDevServer();
   const script = parse(await readFile('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
   h = await createHarness(env, { scripts: [script] });
   vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue, BATON_USER: 'alice' };
+  dir = mkdtempSync(join(tmpdir(), 'baton-cli-test-'));
 });
 
 afterAll(async () => {
   await h?.close();
   await env?.teardown();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[/;
+// eslint-disable-next-line no-control-regex
+const plain = (text: string): string => text.replace(/\u001b\[[0-9;]*[mK]/g, '');
+
+/** Runs `baton ARGS` on a pseudo-terminal (util-linux `script`), as in an interactive shell; resolves on exit. */
+function onTerminal(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): { output: () => string; exited: Promise<number | null> } {
+  const command = [process.execPath, 'bin/baton.js', ...args].map((a) => `'${a}'`).join(' ');
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    env: { ...process.env, ...vars, ...extraEnv, TERM: 'xterm' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { output: () => out, exited };
+}
 
 async function startRefund(): Promise<string> {
   const started = await baton(['start', 'goals/refund-request.yaml', '--json'], vars);
@@ -130,5 +159,76 @@ describe('baton CLI', () => {
 
     const ok = await baton(['validate', 'goals/refund-request.yaml']);
     expect(ok).toMatchObject({ code: 0, stdout: 'goals/refund-request.yaml: ok\n' });
+  });
+
+  it('says a finished goal cannot be cancelled or decided', async () => {
+    const goalId = await startRefund();
+    await pendingFor(goalId);
+    expect((await baton(['approve', goalId, 'apr-1'], vars)).code).toBe(0);
+    await eventually(async () => {
+      const r = await baton(['status', goalId, '--json'], vars);
+      return (JSON.parse(r.stdout) as { status: string }).status === 'completed' ? true : undefined;
+    }, 'the goal to complete');
+    const cancel = await baton(['cancel', goalId], vars);
+    expect(cancel.code).toBe(1);
+    expect(cancel.stderr.trim()).toBe(`baton: goal ${goalId} has already finished (completed); nothing to cancel`);
+    const again = await baton(['reject', goalId, 'apr-1'], vars);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toBe(`baton: goal ${goalId} has already finished (completed); nothing to decide`);
+    const unknown = await baton(['watch', 'no-such-goal'], vars);
+    expect(unknown.stderr.trim()).toBe('baton: no goal with id no-such-goal; `baton list` shows the goals');
+  });
+});
+
+describe('baton output on a terminal', () => {
+  it('colours only on a terminal, and never with NO_COLOR', async () => {
+    const goalId = await startRefund();
+    const piped = await baton(['status', goalId], vars);
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout).not.toMatch(ANSI);
+    const tty = onTerminal(['status', goalId]);
+    expect(await tty.exited).toBe(0);
+    expect(tty.output()).toMatch(ANSI);
+    expect(plain(tty.output())).toContain(`goal      ${goalId} (refund-request)`);
+    const noColor = onTerminal(['status', goalId], { NO_COLOR: '1' });
+    expect(await noColor.exited).toBe(0);
+    expect(noColor.output()).not.toMatch(ANSI);
+    expect(noColor.output()).toContain(`goal      ${goalId} (refund-request)`);
+  });
+
+  it('`baton watch` draws a live progress line, prints each step as it happens, then the result', async () => {
+    const goalId = await startRefund();
+    await pendingFor(goalId);
+    const watching = onTerminal(['watch', goalId]);
+    await eventually(
+      () => (/awaiting_approval · waiting for \* · 3 steps/.test(plain(watching.output())) ? true : undefined),
+      'the progress line to show the wait',
+    );
+    expect(plain(watching.output())).toMatch(
+      /agent:billing.*billing: lookup_customer \{"customerId":"c-42"\} → HTTP 200/,
+    );
+    const approved = await baton(['approve', goalId, 'apr-1', '--comment', 'watched'], vars);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(await watching.exited).toBe(0);
+    expect(watching.output()).toContain('\r\u001b[2K'); // the progress line is redrawn in place, and cleared at the end
+    const out = plain(watching.output());
+    expect(out).toMatch(/user:alice.*alice approved apr-1 \(update\): "watched" → approved/);
+    expect(out).toMatch(/issue_refund .* → HTTP 201/);
+    expect(out).toMatch(new RegExp(`${goalId}.*: .*completed.*: Refunded 120 USD`));
+  });
+
+  it('`baton start --wait` follows the goal and exits 1 with the reason when it fails', async () => {
+    const tight = (await readFile('goals/refund-request.yaml', 'utf8')).replace(/maxSteps: \d+/, 'maxSteps: 2');
+    const file = join(dir, 'tight.yaml');
+    writeFileSync(file, tight);
+    const r = await baton(['start', file, '--wait'], vars);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^started goal refund-request-\w+, waiting for it to finish/);
+    expect(r.stdout).toMatch(/billing: lookup_customer .* → HTTP 200/);
+    expect(r.stdout).toMatch(/budget exceeded: step budget of 2 used up/);
+    expect(r.stderr).toMatch(/^baton: goal refund-request-\w+ failed: step budget of 2 used up at step 2/m);
+    const json = await baton(['start', file, '--wait', '--json'], vars);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'failed', result: { failureType: 'BudgetExceeded' } });
   });
 });

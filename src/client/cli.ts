@@ -1,22 +1,33 @@
 /** The `baton` command line (DESIGN §2.2). */
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import type { Client } from '@temporalio/client';
+import { AUDIT_FORMATS, renderJsonl, renderMarkdown, renderTable, type AuditFormat } from '../audit/format.js';
+import { text as str } from '../audit/history.js';
+import type { AuditRecord, VerifyResult } from '../audit/index.js';
 import { BlueprintError, formatProblem } from '../blueprint/errors.js';
-import { batonDataConverter } from '../codec/data-converter.js';
 import { blueprintJsonSchema, loadBlueprint } from '../blueprint/load.js';
 import { loadConfig, type BatonConfig } from '../config.js';
-import type { ApprovalRecord, GoalState } from '../workflows/definitions.js';
-import { runDev } from './dev.js';
-import {
-  connectClient,
-  decideApproval,
-  GoalCommandError,
-  goalState,
-  goalUrl,
-  listGoals,
-  pendingApprovals,
-  startGoal,
-} from './goals.js';
+import type { ApprovalRecord, GoalResult, GoalState } from '../workflows/definitions.js';
+import { GoalCommandError } from './errors.js';
+import { age, clip, statusColor, styleFor, table, until, type Style } from './output.js';
+import type { WatchOutcome } from './watch.js';
+
+// The Temporal client, the worker and the dev server load native code and take a while: `--help`, `validate` and
+// `schema` do without them, and each command loads only what it uses.
+const goals = () => import('./goals.js');
+const audit = () => import('../audit/index.js');
+
+async function connect(config: BatonConfig): Promise<Client> {
+  return (await goals()).connectClient(config);
+}
+
+/** The goal id the help examples use; `test/cli-help.test.ts` runs every example with a real id in its place. */
+const EXAMPLE_ID = 'refund-request-1a2b3c4d';
+
+function examples(...lines: string[]): string {
+  return `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
+}
 
 interface JsonFlag {
   json?: boolean;
@@ -24,42 +35,6 @@ interface JsonFlag {
 
 function out(opts: JsonFlag, data: unknown, human: () => string): void {
   process.stdout.write(opts.json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
-}
-
-function span(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  if (s < 172800) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
-}
-
-function age(iso: string): string {
-  return span(Date.now() - Date.parse(iso));
-}
-
-/** A deadline as people read it: how long is left, and when (UTC, to the minute). */
-function until(iso: string | undefined): string {
-  if (!iso) return 'none';
-  const left = Date.parse(iso) - Date.now();
-  const when = `${iso.slice(0, 16).replace('T', ' ')}Z`;
-  return left > 0 ? `in ${span(left)} (${when})` : `passed (${when})`;
-}
-
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 function describeApproval(a: ApprovalRecord): string {
@@ -82,21 +57,24 @@ function approvalHistory(a: ApprovalRecord): string[] {
   return lines;
 }
 
-function describeState(id: string, s: GoalState, config: BatonConfig): string {
+function describeState(id: string, s: GoalState, url: string, style: Style): string {
   const lines = [
-    `goal      ${id} (${s.goal})`,
-    `status    ${s.status}`,
+    `goal      ${style.bold(id)} (${s.goal})`,
+    `status    ${statusColor(style, s.status)}`,
     `agent     ${s.agent}, step ${s.step}`,
     `usage     ${s.usage.inputTokens} in / ${s.usage.outputTokens} out tokens, $${s.usage.costUsd.toFixed(4)}`,
-    `web ui    ${goalUrl(config, id)}`,
+    `web ui    ${url}`,
   ];
   for (const a of s.approvals) {
     lines.push(`approval  ${describeApproval(a)}`);
     for (const h of approvalHistory(a)) lines.push(`            ${h}`);
   }
   for (const r of s.refusedDecisions)
-    lines.push(`refused   ${r.by} → ${r.approvalId} (${r.via}, ${r.at}): ${r.reason}`);
-  if (s.result) lines.push(`result    ${s.result.status}: ${s.result.answer ?? s.result.reason ?? ''}`);
+    lines.push(style.red(`refused   ${r.by} → ${r.approvalId} (${r.via}, ${r.at}): ${r.reason}`));
+  if (s.result)
+    lines.push(`result    ${statusColor(style, s.result.status)}: ${s.result.answer ?? s.result.reason ?? ''}`);
+  if (s.pendingApprovals[0])
+    lines.push(style.dim(`decide    npx baton approve ${id} ${s.pendingApprovals[0].id} --comment "..."`));
   return lines.join('\n');
 }
 
@@ -119,6 +97,7 @@ async function startCommand(
 ) {
   const loaded = await loadBlueprint(file);
   const input = await readInput(opts);
+  const { connectClient, goalUrl, startGoal } = await goals();
   const client = await connectClient(config);
   const handle = await startGoal(client, {
     loaded,
@@ -133,19 +112,86 @@ async function startCommand(
       [
         `started goal ${handle.workflowId}`,
         `  web ui     ${url}`,
-        `  status     npx baton status ${handle.workflowId}`,
+        `  follow     npx baton watch ${handle.workflowId}`,
         `  approvals  npx baton approvals`,
+        `  audit      npx baton audit ${handle.workflowId}`,
       ].join('\n'),
     );
     return;
   }
-  if (!opts.json) process.stderr.write(`started goal ${handle.workflowId}, waiting for it to finish (${url})\n`);
-  const result = await handle.result();
-  out(
-    opts,
-    { goalId: handle.workflowId, result },
-    () => `${handle.workflowId}: ${result.status}: ${result.answer ?? result.reason ?? ''}`,
-  );
+  if (!opts.json) process.stdout.write(`started goal ${handle.workflowId}, waiting for it to finish (${url})\n`);
+  const outcome = await follow(client, handle.workflowId, { json: false, quiet: opts.json === true });
+  if (opts.json) {
+    const result = outcome.finished?.data as (Partial<GoalResult> & { status: string }) | undefined;
+    out(opts, { goalId: handle.workflowId, status: outcome.status, result: result ?? null }, () => '');
+  }
+  finishWith(handle.workflowId, outcome, opts.json === true);
+}
+
+/** Follows a goal: its steps as they happen and, on a terminal, a live progress line. */
+async function follow(client: Client, goalId: string, opts: { json: boolean; quiet?: boolean }): Promise<WatchOutcome> {
+  const { watchGoal } = await import('./watch.js');
+  return watchGoal(client, goalId, {
+    json: opts.json,
+    ...(opts.quiet ? {} : { out: process.stdout }),
+    err: process.stderr,
+    progress: !opts.json && !opts.quiet && process.stderr.isTTY === true,
+    style: styleFor(process.stdout),
+  });
+}
+
+/** Prints how a followed goal ended (its result line, unless JSON); anything but completed exits 1 with the reason. */
+function finishWith(goalId: string, outcome: WatchOutcome, json: boolean): void {
+  const data = outcome.finished?.data;
+  const text = str(data?.answer) || str(data?.reason);
+  if (!json) {
+    const s = styleFor(process.stdout);
+    process.stdout.write(`${s.bold(goalId)}: ${statusColor(s, outcome.status)}${text ? `: ${text}` : ''}\n`);
+  }
+  if (outcome.status === 'completed') return;
+  process.stderr.write(`baton: goal ${goalId} ${outcome.status}${str(data?.reason) ? `: ${str(data?.reason)}` : ''}\n`);
+  process.exitCode = 1;
+}
+
+function printVerify(file: string, result: VerifyResult, json: boolean, against?: string): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ file, ...result, ...(against ? { against } : {}) }, null, 2)}\n`);
+  } else if (result.ok) {
+    process.stdout.write(
+      `${file}: ok, ${result.records} records of goal ${result.goalId}, chain intact${against ? `, identical to the history of ${against} on the server` : ''}${result.complete ? '' : ' (exported while the goal was running)'}\n  head hash ${result.head}\n`,
+    );
+  }
+  if (!result.ok) {
+    if (!json) process.stderr.write(`baton: ${file}: ${result.problem}\n`);
+    process.exitCode = 1;
+  }
+}
+
+/** Compares a verified export with the trail the server's history gives now. */
+function compareWithServer(result: VerifyResult & { ok: true }, text: string, records: AuditRecord[]): VerifyResult {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  for (let i = 0; i < lines.length; i++) {
+    const mine = JSON.parse(lines[i] ?? '{}') as AuditRecord;
+    const theirs = records[i];
+    if (mine.kind === 'audit.sealed' && !result.complete) break;
+    if (!theirs || theirs.hash !== mine.hash) {
+      return {
+        ok: false,
+        record: i + 1,
+        line: i + 1,
+        problem: `record ${i + 1} (${mine.kind}) differs from the goal's history on the server${theirs ? `, which has ${theirs.kind}: ${theirs.summary}` : ''}${result.complete ? '' : ' (the file was exported while the goal ran; export it again once it has ended)'}`,
+      };
+    }
+  }
+  if (result.complete && records.length !== lines.length) {
+    return {
+      ok: false,
+      record: lines.length,
+      line: lines.length,
+      problem: `the server's trail has ${records.length} records, the file ${lines.length}`,
+    };
+  }
+  return result;
 }
 
 /** Builds the CLI program. */
@@ -157,16 +203,19 @@ export function buildProgram(): Command {
       'after',
       `
 Examples:
-  $ npx baton dev                                   # dev server, Web UI on :8233, worker, scripted model
-  $ npx baton start goals/refund-request.yaml       # start a goal; prints its id
-  $ npx baton approvals                             # what waits on you (BATON_USER)
-  $ npx baton approve <goal-id> apr-1 --comment ok  # decide
+  $ npx baton dev --start goals/refund-request.yaml               # dev server, Web UI, worker, a first goal
+  $ npx baton start goals/refund-request.yaml                     # start a goal; prints its id
+  $ npx baton approvals                                           # what waits on you (BATON_USER)
+  $ npx baton approve ${EXAMPLE_ID} apr-1 --comment ok   # decide
+  $ npx baton audit ${EXAMPLE_ID}                        # who did what, from Temporal's history
 
+Every command takes --json. Colour only on a terminal; NO_COLOR=1 turns it off.
 Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), BATON_USER, BATON_TASK_QUEUE,
-OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY.`,
+OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, BATON_UI_URL.`,
     );
   const json = new Option('--json', 'machine-readable output');
   const config = (): BatonConfig => loadConfig();
+  const style = (): Style => styleFor(process.stdout);
 
   program
     .command('dev')
@@ -178,12 +227,13 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
     .option('--start <file>', 'start this blueprint once the stack is up')
     .option('--input <json>', 'input for --start')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ npx baton dev --start goals/refund-request.yaml')
+    .addHelpText('after', examples('npx baton dev --start goals/refund-request.yaml'))
     .action(
       async (
         opts: JsonFlag & { port: string; uiPort: string; ip: string; data: string; start?: string; input?: string },
       ) => {
         const c = config();
+        const { runDev } = await import('./dev.js');
         await runDev(
           { ...c, address: `${opts.ip}:${opts.port}`, uiUrl: `http://${opts.ip}:${opts.uiPort}` },
           {
@@ -221,38 +271,36 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
       `
 Serves /metrics, /healthz and /readyz on BATON_METRICS_PORT (9464); logs JSON lines (BATON_LOG_FORMAT=pretty for
 people); on SIGTERM stops polling and lets running activities finish within BATON_SHUTDOWN_GRACE_TIME (30s).
-
-Example:
-  $ TEMPORAL_ADDRESS=temporal:7233 OPENAI_API_KEY=sk-... npx baton worker`,
+${examples('OPENAI_API_KEY=sk-... npx baton worker                # polls BATON_TASK_QUEUE on TEMPORAL_ADDRESS')}`,
     )
-    .action(async (opts: { scripted?: boolean }) => {
+    .action(async (opts: JsonFlag & { scripted?: boolean }) => {
       const { runWorker } = await import('../worker-main.js');
       await runWorker({ scripted: opts.scripted === true });
     });
 
   program
     .command('codec-server')
-    .description(
-      'serve the Temporal codec endpoints (/encode, /decode) so the Web UI and CLI can read encrypted payloads',
-    )
+    .description('serve the Temporal codec endpoints (/encode, /decode) so the Web UI and CLI read encrypted payloads')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port', '8081')
     .option('--origin <url...>', 'Web UI origins allowed by CORS', ['http://localhost:8233', 'http://127.0.0.1:8233'])
     .addHelpText(
       'after',
       `
-Needs BATON_ENCRYPTION_KEYS; requests must carry "Authorization: Bearer $BATON_CODEC_TOKEN" (a token is required
-unless --host is loopback). Example:
-  $ BATON_CODEC_TOKEN=... npx baton codec-server --port 8081
-  $ temporal workflow show -w ID --codec-endpoint http://127.0.0.1:8081 --codec-auth "Bearer $BATON_CODEC_TOKEN"`,
+Needs BATON_ENCRYPTION_KEYS (the worker's keys); requests must carry "Authorization: Bearer $BATON_CODEC_TOKEN" (a
+token is required unless --host is loopback). Then: temporal workflow show -w ID --codec-endpoint http://127.0.0.1:8081
+--codec-auth "Bearer $BATON_CODEC_TOKEN", or set the endpoint in the Web UI's codec settings.
+${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --port 8081')}`,
     )
     .action(async (opts: { host: string; port: string; origin: string[] }) => {
       const c = config();
+      const { batonDataConverter } = await import('../codec/data-converter.js');
       const codec = batonDataConverter(c.encryptionKeys)?.payloadCodecs?.[0];
-      if (!codec)
+      if (!codec) {
         throw new GoalCommandError(
           'set BATON_ENCRYPTION_KEYS: the codec server decrypts with the same keys as the worker',
         );
+      }
       const { startCodecServer } = await import('../codec/server.js');
       const server = await startCodecServer({
         codec,
@@ -276,7 +324,7 @@ unless --host is loopback). Example:
     .description('check blueprints; problems print as FILE:LINE:COL message')
     .argument('<files...>', 'blueprint files')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ npx baton validate goals/*.yaml')
+    .addHelpText('after', examples('npx baton validate goals/refund-request.yaml'))
     .action(async (files: string[], opts: JsonFlag) => {
       const results: { file: string; ok: boolean; hash?: string; problems: BlueprintError['problems'] }[] = [];
       for (const file of files) {
@@ -297,7 +345,8 @@ unless --host is loopback). Example:
   program
     .command('schema')
     .description('print the JSON Schema of blueprints (for editors and CI)')
-    .addHelpText('after', '\nExample:\n  $ npx baton schema > blueprint.schema.json')
+    .addOption(new Option('--json', 'machine-readable output (the schema is JSON either way)'))
+    .addHelpText('after', examples('npx baton schema > blueprint.schema.json'))
     .action(() => {
       process.stdout.write(`${JSON.stringify(blueprintJsonSchema(), null, 2)}\n`);
     });
@@ -309,11 +358,14 @@ unless --host is loopback). Example:
     .option('--input <json>', 'goal input as JSON')
     .option('--input-file <file>', 'goal input from a JSON file')
     .option('--id <id>', 'goal id (default: <name>-<random>)')
-    .option('--wait', 'wait for the goal to finish and print its result')
+    .option('--wait', 'follow the goal like `baton watch`: its steps, a live progress line, then its result')
     .addOption(json)
     .addHelpText(
       'after',
-      `\nExample:\n  $ npx baton start goals/refund-request.yaml --input '{"customerId":"c-42","amount":120}'`,
+      examples(
+        `npx baton start goals/refund-request.yaml --input '{"customerId":"c-42","amount":120}'`,
+        'npx baton start goals/refund-request.yaml --id refund-4411 --wait',
+      ),
     )
     .action(
       async (file: string, opts: JsonFlag & { input?: string; inputFile?: string; id?: string; wait?: boolean }) => {
@@ -324,15 +376,30 @@ unless --host is loopback). Example:
     );
 
   program
+    .command('watch')
+    .summary('follow a goal live: its steps as they happen, then its result')
+    .description(
+      "follow a goal: each step as it happens (from the goal's history), a live progress line on a terminal, then the result; exit 1 unless it completes",
+    )
+    .argument('<id>', 'goal id')
+    .addOption(new Option('--json', 'each step as a JSON line, the same records `baton audit --format jsonl` exports'))
+    .addHelpText('after', examples(`npx baton watch ${EXAMPLE_ID}`))
+    .action(async (id: string, opts: JsonFlag) => {
+      const outcome = await follow(await connect(config()), id, { json: opts.json === true });
+      finishWith(id, outcome, opts.json === true);
+    });
+
+  program
     .command('status')
     .description("a goal's state: status, agent, step, approvals, usage, result")
     .argument('<id>', 'goal id')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ npx baton status refund-request-1a2b3c4d')
+    .addHelpText('after', examples(`npx baton status ${EXAMPLE_ID}`))
     .action(async (id: string, opts: JsonFlag) => {
       const c = config();
-      const state = await goalState(await connectClient(c), id);
-      out(opts, { goalId: id, ...state }, () => describeState(id, state, c));
+      const { goalState, goalUrl } = await goals();
+      const state = await goalState(await connect(c), id);
+      out(opts, { goalId: id, ...state }, () => describeState(id, state, goalUrl(c, id), style()));
     });
 
   program
@@ -349,19 +416,27 @@ unless --host is loopback). Example:
     )
     .option('--limit <n>', 'at most this many', '50')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ npx baton list --status awaiting_approval')
+    .addHelpText('after', examples('npx baton list --status awaiting_approval'))
     .action(async (opts: JsonFlag & { status?: string; limit: string }) => {
-      const rows = await listGoals(await connectClient(config()), {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new GoalCommandError(`--limit must be a positive whole number, not ${opts.limit}`);
+      const rows = await (
+        await goals()
+      ).listGoals(await connect(config()), {
         ...(opts.status ? { status: opts.status } : {}),
-        limit: Number(opts.limit),
+        limit,
       });
+      const s = style();
       out(opts, rows, () =>
         rows.length
           ? table([
-              ['ID', 'GOAL', 'STATUS', 'STARTED'],
-              ...rows.map((r) => [r.id, r.goal, r.status, `${age(r.startTime)} ago`]),
+              ['ID', 'GOAL', 'STATUS', 'STARTED'].map((h) => s.bold(h)),
+              ...rows.map((r) => [r.id, r.goal, statusColor(s, r.status), `${age(r.startTime)} ago`]),
             ])
-          : 'no goals',
+          : opts.status
+            ? `no ${opts.status} goals`
+            : 'no goals yet; start one with `npx baton start goals/refund-request.yaml`',
       );
     });
 
@@ -370,17 +445,18 @@ unless --host is loopback). Example:
     .description('pending approvals waiting on you (BATON_USER), across goals or in one goal')
     .argument('[id]', 'only this goal')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ BATON_USER=alice npx baton approvals')
+    .addHelpText('after', examples('BATON_USER=alice npx baton approvals'))
     .action(async (id: string | undefined, opts: JsonFlag) => {
       const c = config();
-      const list = await pendingApprovals(await connectClient(c), c.user, id);
+      const list = await (await goals()).pendingApprovals(await connect(c), c.user, id);
+      const s = style();
       out(opts, list, () =>
         list.length
           ? table([
-              ['GOAL', 'APPROVAL', 'TOOL', 'ARGUMENTS', 'REASON', 'AGE', 'DEADLINE'],
+              ['GOAL', 'APPROVAL', 'TOOL', 'ARGUMENTS', 'REASON', 'AGE', 'DEADLINE'].map((h) => s.bold(h)),
               ...list.map((a) => [
                 a.goalId,
-                a.id,
+                s.yellow(a.id),
                 a.tool,
                 clip(JSON.stringify(a.args), 60),
                 clip(a.reason, 40),
@@ -402,30 +478,93 @@ unless --host is loopback). Example:
       .addOption(json)
       .addHelpText(
         'after',
-        `\nExample:\n  $ BATON_USER=alice npx baton ${verb} refund-request-1a2b3c4d apr-1 --comment "checked the order"`,
+        examples(`BATON_USER=alice npx baton ${verb} ${EXAMPLE_ID} apr-1 --comment "checked the order"`),
       )
       .action(async (id: string, approvalId: string, opts: JsonFlag & { comment?: string }) => {
         const c = config();
-        const record = await decideApproval(await connectClient(c), id, {
+        const record = await (
+          await goals()
+        ).decideApproval(await connect(c), id, {
           approvalId,
           decision: verb,
           by: c.user,
           ...(opts.comment ? { comment: opts.comment } : {}),
         });
-        out(opts, record, () => `${verb === 'approve' ? 'approved' : 'rejected'}: ${describeApproval(record)}`);
+        const s = style();
+        out(
+          opts,
+          record,
+          () => `${verb === 'approve' ? s.green('approved') : s.red('rejected')}: ${describeApproval(record)}`,
+        );
       });
   }
+
+  program
+    .command('audit')
+    .summary("a goal's audit trail from Temporal's history (table, jsonl, md); --verify checks an export")
+    .description(
+      "the audit trail from Temporal's history alone, across continue-as-new runs: blueprint and hash, model calls, tool calls, decisions, reminders, escalations, timeouts, budget, result",
+    )
+    .argument('[id]', 'goal id (with --verify: also compare the file with the goal on the server)')
+    .addOption(
+      new Option('--format <format>', 'table, jsonl (hash-chained, to keep) or md')
+        .choices(AUDIT_FORMATS)
+        .default('table'),
+    )
+    .option('--verify <file>', 'check a jsonl export: exit 1 naming the record that was edited, dropped or reordered')
+    .addOption(new Option('--json', 'the records as one JSON array (with --verify: the verdict as JSON)'))
+    .addHelpText(
+      'after',
+      examples(
+        `npx baton audit ${EXAMPLE_ID}                              # a table`,
+        `npx baton audit ${EXAMPLE_ID} --format md                  # Markdown, for a report`,
+        `npx baton audit ${EXAMPLE_ID} --format jsonl > trail.jsonl # hash-chained JSON Lines`,
+        'npx baton audit --verify trail.jsonl                                   # exit 1 names a changed record',
+      ),
+    )
+    .action(async (id: string | undefined, opts: JsonFlag & { format: AuditFormat; verify?: string }) => {
+      if (opts.verify !== undefined) {
+        let text: string;
+        try {
+          text = await readFile(opts.verify, 'utf8');
+        } catch (err) {
+          throw new GoalCommandError(`cannot read ${opts.verify}: ${(err as Error).message}`);
+        }
+        const { auditGoal, verifyJsonl } = await audit();
+        let result = verifyJsonl(text);
+        if (result.ok && id !== undefined) {
+          if (result.goalId !== id)
+            throw new GoalCommandError(`${opts.verify} is the trail of ${result.goalId}, not ${id}`);
+          const { records } = await auditGoal(await connect(config()), id);
+          result = compareWithServer(result, text, records);
+        }
+        printVerify(opts.verify, result, opts.json === true, id);
+        return;
+      }
+      if (id === undefined)
+        throw new GoalCommandError('name the goal: baton audit ID (or check a file with --verify FILE)');
+      const { records, facts } = await (await audit()).auditGoal(await connect(config()), id);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+        return;
+      }
+      const text =
+        opts.format === 'jsonl'
+          ? renderJsonl(records)
+          : opts.format === 'md'
+            ? renderMarkdown(records, facts)
+            : renderTable(records, facts, style());
+      process.stdout.write(`${text}\n`);
+    });
 
   program
     .command('cancel')
     .description('cancel a goal cleanly')
     .argument('<id>', 'goal id')
     .addOption(json)
-    .addHelpText('after', '\nExample:\n  $ npx baton cancel refund-request-1a2b3c4d')
+    .addHelpText('after', examples(`npx baton cancel ${EXAMPLE_ID}`))
     .action(async (id: string, opts: JsonFlag) => {
-      const client = await connectClient(config());
-      await goalState(client, id); // names an unknown id clearly before cancelling
-      await client.workflow.getHandle(id).cancel();
+      await (await goals()).cancelGoal(await connect(config()), id);
       out(opts, { goalId: id, cancelled: true }, () => `cancellation requested for ${id}`);
     });
 

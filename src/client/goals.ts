@@ -1,5 +1,6 @@
 /** Typed client helpers behind the CLI: start goals, read their state, find and decide approvals. */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import {
   Client,
   Connection,
@@ -10,10 +11,13 @@ import {
 import { z } from 'zod';
 import type { LoadedBlueprint } from '../blueprint/load.js';
 import { batonDataConverter } from '../codec/data-converter.js';
+import { GoalCommandError } from './errors.js';
+import type { Blueprint } from '../blueprint/schema.js';
 import type { BatonConfig } from '../config.js';
 import { connectionOptions } from '../connection.js';
 import { waitsOn } from '../workflows/approvals.js';
 import { clientTracingInterceptors } from '../observability/tracing.js';
+import { inlineValue } from '../workflows/summaries.js';
 import {
   decideUpdate,
   stateQuery,
@@ -25,9 +29,14 @@ import {
 import type { goalWorkflow } from '../workflows/goal.js';
 import { BatonGoal, BatonStatus } from '../workflows/search-attributes.js';
 
-/** A CLI-level failure whose message is the one line the user sees. */
-export class GoalCommandError extends Error {
-  override readonly name = 'GoalCommandError';
+export { GoalCommandError };
+
+/**
+ * The identity the CLI gives Temporal: it is recorded in history beside every start, signal, update and
+ * cancellation, so the audit shows which client acted as well as whom the decision names.
+ */
+export function clientIdentity(config: BatonConfig): string {
+  return `baton-cli:${config.user}@${hostname()}`;
 }
 
 /** Connects a client, turning an unreachable server into a message that says how to get one. */
@@ -37,6 +46,7 @@ export async function connectClient(config: BatonConfig): Promise<Client> {
     return new Client({
       connection,
       namespace: config.namespace,
+      identity: clientIdentity(config),
       dataConverter: batonDataConverter(config.encryptionKeys),
       interceptors: { workflow: await clientTracingInterceptors() },
     });
@@ -52,11 +62,6 @@ export function goalUrl(config: BatonConfig, goalId: string): string {
   return `${config.uiUrl}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(goalId)}`;
 }
 
-function oneLine(input: unknown, max = 100): string {
-  const text = JSON.stringify(input ?? {}) ?? '';
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
 /** Checks goal input against the blueprint's input schema and fills its defaults; errors name each failing field. */
 export function checkInput(loaded: LoadedBlueprint, input: unknown): unknown {
   const schema = loaded.blueprint.input;
@@ -67,6 +72,34 @@ export function checkInput(loaded: LoadedBlueprint, input: unknown): unknown {
     throw new GoalCommandError(`input does not match ${loaded.file}'s input schema: ${details}`);
   }
   return parsed.data;
+}
+
+/**
+ * The Web UI's static details of a goal (Markdown): what it is for, who may do what, which calls wait for whom,
+ * the budget, and where its audit trail is.
+ */
+export function goalDetails(bp: Blueprint, hash: string, startedBy: string, goalId: string): string {
+  const toolNote = (name: string): string => {
+    const approval = bp.tools[name]?.approval;
+    if (!approval) return name;
+    const when = approval.when === undefined ? 'always' : `when \`${approval.when}\``;
+    return `${name} (approval ${when} by ${approval.approvers.join(', ')}${approval.quorum > 1 ? `, quorum ${approval.quorum}` : ''})`;
+  };
+  const budget = bp.budget;
+  return [
+    bp.description ? `**${bp.description}**` : `**${bp.name}**`,
+    '',
+    `Blueprint \`${bp.name}\`, sha256 \`${hash}\`, started by **${startedBy}**.`,
+    '',
+    ...Object.entries(bp.agents).map(([name, a]) => {
+      const may = [...a.tools.map(toolNote), ...a.handoffs.map((h) => `hand off to ${h}`)].join(', ');
+      return `- **${name}** (${a.role}${name === bp.entry ? ', starts' : ''}${name === bp.validator ? ', validates' : ''}): ${may || 'no tools'}`;
+    }),
+    '',
+    `Budget: ${budget.maxSteps} steps${budget.maxTokens === undefined ? '' : `, ${budget.maxTokens} tokens`}${budget.maxCostUsd === undefined ? '' : `, $${budget.maxCostUsd}`}; when exceeded: ${budget.onExceeded}.`,
+    '',
+    `Follow it with \`baton watch ${goalId}\`; its audit trail: \`baton audit ${goalId}\`.`,
+  ].join('\n');
 }
 
 export interface StartGoalOptions {
@@ -101,10 +134,8 @@ export async function startGoal(
       workflowId,
       taskQueue: opts.taskQueue,
       args: [args],
-      staticSummary: `${bp.name}: ${oneLine(input)}`,
-      staticDetails: [bp.description ?? '', `blueprint sha256 ${opts.loaded.hash}`, `started by ${opts.startedBy}`]
-        .filter(Boolean)
-        .join('\n'),
+      staticSummary: `${bp.name}: ${inlineValue(input ?? {}, 100)}`,
+      staticDetails: goalDetails(bp, opts.loaded.hash, opts.startedBy, workflowId),
       typedSearchAttributes: [
         { key: BatonGoal, value: bp.name },
         { key: BatonStatus, value: 'running' },
@@ -190,6 +221,20 @@ export async function pendingApprovals(client: Client, user: string, goalId?: st
     }
   }
   return found.sort((a, b) => a.openedAt.localeCompare(b.openedAt));
+}
+
+/** Requests cancellation of a running goal; a finished or unknown goal is a clear error. */
+export async function cancelGoal(client: Client, goalId: string): Promise<void> {
+  const handle = client.workflow.getHandle(goalId);
+  await withGoal(goalId, async () => {
+    const desc = await handle.describe();
+    if (desc.status.name !== 'RUNNING') {
+      throw new GoalCommandError(
+        `goal ${goalId} has already finished (${desc.status.name.toLowerCase()}); nothing to cancel`,
+      );
+    }
+    await handle.cancel();
+  });
 }
 
 /** Decides an approval through the `decide` update; a refusal comes back with the workflow's reason. */

@@ -72,6 +72,7 @@ import { replyRefusalReason } from './questions.js';
 import { BatonApprovers, BatonCostUsd, BatonGoal, BatonStatus } from './search-attributes.js';
 import { contextWindow, openingMessage, systemPrompt } from './transcript.js';
 import { judge, propose } from './validation.js';
+import { inlineValue } from './summaries.js';
 
 /** Retry profile of model calls: transient endpoint failures retry with backoff; bad requests do not. */
 const modelCall = {
@@ -104,11 +105,6 @@ export const GoalFailure = {
 } as const;
 
 const FINAL: readonly GoalStatus[] = ['completed', 'failed', 'cancelled'];
-
-function compact(value: unknown, max = 80): string {
-  const text = JSON.stringify(value) ?? '';
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
 
 function toolRetry(spec: ToolSpec): ActivityOptions['retry'] {
   const attempts = spec.sideEffect === 'unsafe' ? 1 : (spec.retry?.maximumAttempts ?? toolCall.retry.maximumAttempts);
@@ -270,8 +266,8 @@ class Goal {
     const lines = [
       `**${this.bp.name}** · ${this.status} · agent ${this.agent} · step ${this.step} · run ${this.runIndex}`,
       `tokens ${this.usage.inputTokens} in / ${this.usage.outputTokens} out · $${this.usage.costUsd.toFixed(4)}`,
-      ...pending.map((a) => `waiting: ${a.id} ${a.tool} ${compact(a.args, 60)} for ${a.eligible.join(', ')}`),
-      ...asked.map((q) => `asking: ${q.id} ${compact(q.question, 60)} of ${q.eligible.join(', ')}`),
+      ...pending.map((a) => `waiting: ${a.id} ${a.tool} ${inlineValue(a.args, 60)} for ${a.eligible.join(', ')}`),
+      ...asked.map((q) => `asking: ${q.id} ${inlineValue(q.question, 60)} of ${q.eligible.join(', ')}`),
       ...this.tasks.map((t) => `task ${t.id} ${t.agent} · ${t.status} · ${t.workflowId}`),
     ];
     if (this.plan)
@@ -569,7 +565,7 @@ class Goal {
       const result = await runTool.executeWithOptions(
         {
           activityId: `tool-${this.step}-${call.name}`,
-          summary: `${actor}: ${call.name} ${compact(args)}`,
+          summary: `${actor}: ${call.name} ${inlineValue(args)}`,
           startToCloseTimeout: durationMs(spec.timeout) + 5_000,
           retry: toolRetry(spec),
         },
@@ -647,7 +643,7 @@ class Goal {
     const outcomes = await runTasks(
       records.map((r) => ({
         workflowId: r.workflowId,
-        summary: `${r.agent}: ${compact(r.task, 100)}`,
+        summary: `${r.agent}: ${inlineValue(r.task, 100)}`,
         args: {
           blueprint: this.bp,
           input: this.args.input,

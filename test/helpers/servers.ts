@@ -2,7 +2,7 @@
  * Real Temporal servers for tests: the dev server (from the Temporal CLI) and the time-skipping test server, both
  * found the way Baton finds them (env, .tools/temporal, PATH) and started on loopback.
  */
-import { temporal } from '@temporalio/proto';
+import { createServer, type AddressInfo } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalBinary } from '../../src/runtime/temporal-binaries.js';
 import { batonSearchAttributes } from '../../src/workflows/search-attributes.js';
@@ -12,10 +12,33 @@ function executable(kind: 'cli' | 'test-server') {
   return found ? ({ type: 'existing-path', path: found.path } as const) : ({ type: 'cached-download' } as const);
 }
 
-/** A Temporal dev server with Baton's search attributes registered, and optional dynamic config values. */
-export function startDevServer(
-  opts: { dbFilename?: string; port?: number; dynamicConfig?: Record<string, string | number> } = {},
-): Promise<TestWorkflowEnvironment> {
+/** A free TCP port on loopback (for a server that needs its port named up front, such as the Web UI). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface DevServerOptions {
+  dbFilename?: string;
+  port?: number;
+  /** Serve the Web UI on this loopback port. */
+  uiPort?: number;
+  /** Dynamic config, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 40 }`. */
+  dynamicConfig?: Record<string, string | number | boolean>;
+}
+
+/** A Temporal dev server with Baton's search attributes registered. */
+export function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
+  const extraArgs = Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(value)}`,
+  ]);
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: executable('cli'),
@@ -24,31 +47,24 @@ export function startDevServer(
       log: { format: 'pretty', level: 'error' },
       ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}),
       ...(opts.port ? { port: opts.port } : {}),
-      ...(opts.dynamicConfig
-        ? {
-            extraArgs: Object.entries(opts.dynamicConfig).flatMap(([k, v]) => [
-              '--dynamic-config-value',
-              `${k}=${JSON.stringify(v)}`,
-            ]),
-          }
-        : {}),
+      ...(opts.uiPort ? { ui: true, uiPort: opts.uiPort } : {}),
+      ...(extraArgs.length ? { extraArgs } : {}),
     },
   });
 }
 
+/** The proto enum of each search attribute type (temporal.api.enums.v1.IndexedValueType). */
+const INDEXED_VALUE_TYPE = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 } as const;
+
 /**
- * The time-skipping test server: timers of days pass in milliseconds while no work is pending. Baton's search
- * attributes are registered through the operator service, as on a real cluster (the test server has no command-line
- * flag for them, and it refuses undeclared ones just as a real server does).
+ * The time-skipping test server, with Baton's search attributes registered: timers of days pass in milliseconds
+ * while no work is pending.
  */
 export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: executable('test-server') } });
-  const types = temporal.api.enums.v1.IndexedValueType;
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      batonSearchAttributes.map((key) => [key.name, types[`INDEXED_VALUE_TYPE_${key.type}`]]),
-    ),
+    searchAttributes: Object.fromEntries(batonSearchAttributes.map((k) => [k.name, INDEXED_VALUE_TYPE[k.type]])),
   });
   return env;
 }

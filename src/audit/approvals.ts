@@ -1,0 +1,400 @@
+/**
+ * Approvals in the audit trail, from history: an approval opens when the goal publishes `BatonStatus`
+ * `awaiting_approval`; `approval` signals and `decide` updates decide it; timers that fire while it waits are its
+ * reminders, escalations and deadline. What history does not state (whether a signalled decision counted, what a
+ * timer was for) is replayed with the workflow's own pure rules over the pinned blueprint; what it does state (the
+ * record a `decide` update returned, the approvals carried into a new run) replaces what was replayed.
+ */
+import type { ApprovalPolicy, Blueprint } from '../blueprint/schema.js';
+import { applyVote, refusalReason, resolveApprovers } from '../workflows/approvals.js';
+import type { ApprovalDecision, ApprovalRecord } from '../workflows/definitions.js';
+import { durationMs as blueprintDurationMs } from '../workflows/durations.js';
+import { AuditKind, compact, failureInfo, type Emit, type Located, type TrailFacts } from './entry.js';
+import { decodePayloads, durationMs, firstPayload, msBetween, text } from './history.js';
+
+/** The tool an approval is asked for when no tool call is waiting: a budget extension. */
+const BUDGET_TOOL = 'budget';
+
+/** The tool call an approval opened for, as the trail's current batch of tool calls knows it. */
+export interface ClaimedCall {
+  tool: string;
+  args: unknown;
+  agent: string;
+  /** What the workflow later told the model about the call, when history has it. */
+  told?: string;
+  /** What the agent said when it made the call. */
+  reason: string;
+  assign(approvalId: string): void;
+}
+
+interface OpenApproval {
+  record: ApprovalRecord;
+  policy?: ApprovalPolicy;
+  reminders: number;
+  escalations: number;
+}
+
+/** Follows a goal's approvals through its history, emitting their audit entries. */
+export class ApprovalTrail {
+  /** Latest BatonStatus / BatonApprovers / BatonCostUsd the goal published. */
+  readonly published: TrailFacts['published'] = {};
+  private approvals: ApprovalRecord[] = [];
+  private open: OpenApproval[] = [];
+  private bp: Blueprint | undefined;
+
+  constructor(
+    private readonly emit: Emit,
+    /** `decide` completions, by `run:acceptedEventId` and by `run:update:updateId`. */
+    private readonly updateOutcomes: ReadonlyMap<string, Located>,
+    /** Timers started, by `run:timerId`. */
+    private readonly timersStarted: ReadonlyMap<string, Located>,
+  ) {}
+
+  /** The blueprint pinned in the goal's first event. */
+  pin(bp: Blueprint | undefined): void {
+    this.bp = bp;
+  }
+
+  /** A new run starts with the approvals the previous one carried: the workflow's own record at the boundary. */
+  carried(approvals: ApprovalRecord[]): void {
+    this.approvals = approvals.map((r) => ({ ...r, votes: [...r.votes], events: [...r.events] }));
+    this.open = this.approvals
+      .filter((r) => r.status === 'pending')
+      .map((record) => {
+        const policy = this.bp?.tools[record.tool]?.approval;
+        return {
+          record,
+          ...(policy ? { policy } : {}),
+          reminders: record.events.filter((e) => e.kind === 'reminder').length,
+          escalations: record.events.filter((e) => e.kind === 'escalation').length,
+        };
+      });
+  }
+
+  /** A search attribute upsert: `BatonStatus` turning to `awaiting_approval` opens an approval. */
+  upsert(loc: Located, claim: (loc: Located) => ClaimedCall | undefined): void {
+    const fields = (loc.ev.attrs.searchAttributes as { indexedFields?: Record<string, unknown> } | undefined)
+      ?.indexedFields;
+    if (!fields) return;
+    const before = this.published.status;
+    const read = (name: string): unknown =>
+      fields[name] === undefined ? undefined : firstPayload({ payloads: [fields[name]] });
+    const status = read('BatonStatus');
+    const approvers = read('BatonApprovers');
+    const cost = read('BatonCostUsd');
+    if (typeof status === 'string') this.published.status = status;
+    if (Array.isArray(approvers)) this.published.approvers = approvers.map(String);
+    if (typeof cost === 'number') this.published.costUsd = cost;
+    const now = this.published.status;
+    if (now === 'awaiting_approval' && before !== 'awaiting_approval') this.opened(loc, claim);
+    else if (now === 'awaiting_approval' && Array.isArray(approvers)) {
+      const current = this.open.at(-1)?.record;
+      if (current) current.eligible = approvers.map(String);
+    } else if (before === 'awaiting_approval' && now !== 'awaiting_approval') {
+      // Status left awaiting_approval: whatever was open is settled, even where history does not say how.
+      this.open = [];
+    }
+  }
+
+  private opened(loc: Located, claim: (loc: Located) => ClaimedCall | undefined): void {
+    const candidate = claim(loc);
+    const tool = candidate?.tool ?? BUDGET_TOOL;
+    const policy = candidate ? this.bp?.tools[candidate.tool]?.approval : undefined;
+    const reported = this.reportedRecord(loc, tool);
+    const id =
+      /approval (\S+) was/.exec(candidate?.told ?? '')?.[1] ?? reported?.id ?? `apr-${this.approvals.length + 1}`;
+    candidate?.assign(id);
+    const timeoutMs = policy?.timeout === undefined ? undefined : blueprintDurationMs(policy.timeout);
+    const deadline =
+      reported?.deadline ??
+      (timeoutMs === undefined ? undefined : new Date(Date.parse(loc.ev.time) + timeoutMs).toISOString());
+    const record: ApprovalRecord = {
+      id,
+      tool,
+      args: candidate?.args ?? reported?.args ?? null,
+      reason: candidate?.reason ?? reported?.reason ?? '',
+      requestedBy: candidate?.agent ?? reported?.requestedBy ?? 'baton',
+      approvers: policy ? [...policy.approvers] : [...(reported?.approvers ?? [])],
+      eligible:
+        this.published.approvers ?? (policy && this.bp ? resolveApprovers(policy.approvers, this.bp.approvers) : []),
+      quorum: policy?.quorum ?? reported?.quorum ?? 1,
+      votes: [],
+      status: 'pending',
+      openedAt: reported?.openedAt ?? loc.ev.time,
+      ...(deadline === undefined ? {} : { deadline }),
+      events: [],
+    };
+    this.approvals.push(record);
+    this.open.push({ record, ...(policy ? { policy } : {}), reminders: 0, escalations: 0 });
+    this.emit(
+      loc,
+      AuditKind.ApprovalRequested,
+      candidate ? `agent:${candidate.agent}` : 'baton',
+      `${id}: ${tool} ${compact(record.args, 60)} waits for ${record.eligible.join(', ') || 'an approver'}${record.quorum > 1 ? ` (quorum ${record.quorum})` : ''}${record.deadline ? `, deadline ${record.deadline}` : ''}`,
+      {
+        approvalId: id,
+        tool,
+        args: record.args,
+        reason: record.reason,
+        requestedBy: record.requestedBy,
+        approvers: record.approvers,
+        eligible: record.eligible,
+        quorum: record.quorum,
+        deadline: record.deadline ?? null,
+        policy: policy ?? null,
+      },
+    );
+  }
+
+  /** The record a later `decide` update returned for an approval of `tool` opened at `loc`: the workflow's own. */
+  private reportedRecord(loc: Located, tool: string): ApprovalRecord | undefined {
+    const known = new Set(this.approvals.map((r) => r.id));
+    for (const done of new Set(this.updateOutcomes.values())) {
+      if (done.pos < loc.pos) continue;
+      const record = firstPayload((done.ev.attrs.outcome as { success?: unknown } | undefined)?.success) as
+        ApprovalRecord | undefined;
+      if (record?.id && record.tool === tool && !known.has(record.id)) return record;
+    }
+    return undefined;
+  }
+
+  private decisionSummary(d: ApprovalDecision, via: string, outcome: string, reason?: string, status?: string): string {
+    const verb = d?.decision === 'reject' ? 'rejected' : d?.decision === 'approve' ? 'approved' : String(d?.decision);
+    const what = `${String(d?.by)} ${outcome === 'accepted' ? verb : `tried to ${String(d?.decision)}`} ${String(d?.approvalId)} (${via})`;
+    const comment = d?.comment ? `: "${d.comment}"` : '';
+    if (outcome !== 'accepted') return `${what}${comment} → refused: ${reason ?? 'unknown reason'}`;
+    return `${what}${comment}${status && status !== 'pending' ? ` → ${status}` : ' → vote counted'}`;
+  }
+
+  /** A signal: `approval` decisions are checked with the approval rules; others are recorded as sent. */
+  signaled(loc: Located): void {
+    const a = loc.ev.attrs;
+    const name = text(a.signalName);
+    const payloads = decodePayloads(a.input);
+    if (name !== 'approval') {
+      return this.emit(
+        loc,
+        AuditKind.Signal,
+        text(a.identity, 'unknown client'),
+        `signal ${name} ${compact(payloads[0], 60)}`,
+        {
+          name,
+          input: payloads,
+          identity: a.identity ?? null,
+        },
+      );
+    }
+    const d = payloads[0] as ApprovalDecision;
+    const reason = refusalReason(this.approvals, d);
+    const record = reason === undefined ? this.approvals.find((r) => r.id === d.approvalId) : undefined;
+    if (record) {
+      applyVote(record, {
+        by: d.by,
+        decision: d.decision,
+        ...(d.comment ? { comment: d.comment } : {}),
+        at: loc.ev.time,
+        via: 'signal',
+      });
+      this.settled(record);
+    }
+    const outcome = record ? 'accepted' : 'refused';
+    this.emit(
+      loc,
+      AuditKind.ApprovalDecision,
+      `user:${String(d?.by)}`,
+      this.decisionSummary(d, 'signal', outcome, reason, record?.status),
+      {
+        via: 'signal',
+        approvalId: d?.approvalId ?? null,
+        decision: d?.decision ?? null,
+        by: d?.by ?? null,
+        comment: d?.comment ?? null,
+        identity: a.identity ?? null,
+        outcome,
+        ...(reason === undefined ? {} : { refusal: reason }),
+        approvalStatus: record?.status ?? null,
+        derived: 'outcome replayed from history with the approval rules',
+      },
+    );
+  }
+
+  /** An accepted update: `decide` with the outcome the workflow returned; others as recorded. */
+  updateAccepted(loc: Located): void {
+    const a = loc.ev.attrs;
+    const request = a.acceptedRequest as
+      { meta?: { updateId?: string; identity?: string }; input?: { name?: string; args?: unknown } } | undefined;
+    const name = text(request?.input?.name);
+    const args = decodePayloads(request?.input?.args);
+    const identity = request?.meta?.identity ?? null;
+    const done =
+      this.updateOutcomes.get(`${loc.run}:${loc.ev.id}`) ??
+      this.updateOutcomes.get(`${loc.run}:update:${request?.meta?.updateId ?? ''}`);
+    const outcomeAttr = done?.ev.attrs.outcome as { success?: unknown; failure?: unknown } | undefined;
+    const success = outcomeAttr?.success ? firstPayload(outcomeAttr.success) : undefined;
+    const failure = outcomeAttr?.failure ? failureInfo(outcomeAttr.failure) : undefined;
+    const events = [loc.ev.id, ...(done ? [done.ev.id] : [])];
+    if (name !== 'decide') {
+      return this.emit(
+        loc,
+        AuditKind.Update,
+        identity ?? 'unknown client',
+        `update ${name} ${compact(args[0], 60)}${failure ? ` → failed: ${failure.message}` : ''}`,
+        {
+          name,
+          input: args,
+          identity,
+          updateId: request?.meta?.updateId ?? null,
+          result: success ?? null,
+          failure: failure ?? null,
+        },
+        events,
+      );
+    }
+    const d = args[0] as ApprovalDecision;
+    let status: string | undefined;
+    if (success && typeof success === 'object' && 'id' in success) {
+      const record = success as ApprovalRecord;
+      const index = this.approvals.findIndex((r) => r.id === record.id);
+      const copy = { ...record, votes: [...record.votes], events: [...record.events] };
+      if (index >= 0) this.approvals[index] = copy;
+      else this.approvals.push(copy);
+      const open = this.open.find((o) => o.record.id === record.id);
+      if (open) open.record = copy;
+      status = record.status;
+      this.settled(copy);
+    }
+    const outcome = !done ? 'pending' : failure ? 'refused' : 'accepted';
+    this.emit(
+      loc,
+      AuditKind.ApprovalDecision,
+      `user:${String(d?.by)}`,
+      outcome === 'pending'
+        ? `${String(d?.by)} ${String(d?.decision)}s ${String(d?.approvalId)} (update, in progress)`
+        : this.decisionSummary(d, 'update', outcome, failure?.message, status),
+      {
+        via: 'update',
+        approvalId: d?.approvalId ?? null,
+        decision: d?.decision ?? null,
+        by: d?.by ?? null,
+        comment: d?.comment ?? null,
+        identity,
+        updateId: request?.meta?.updateId ?? null,
+        outcome,
+        ...(failure ? { refusal: failure.message } : {}),
+        approvalStatus: status ?? null,
+        completedAt: done?.ev.time ?? null,
+      },
+      events,
+    );
+  }
+
+  private settled(record: ApprovalRecord): void {
+    if (record.status === 'pending') return;
+    this.open = this.open.filter((o) => o.record.id !== record.id);
+  }
+
+  /** A timer fired: while an approval waits, the workflow's schedule says whether it was a reminder, escalation or deadline. */
+  timerFired(loc: Located): void {
+    const startedLoc = this.timersStarted.get(`${loc.run}:${String(loc.ev.attrs.timerId)}`);
+    const summary = startedLoc?.ev.summary;
+    const waitedMs = durationMs(startedLoc?.ev.attrs.startToFireTimeout);
+    const events = [...(startedLoc ? [startedLoc.ev.id] : []), loc.ev.id];
+    const open = this.open.at(-1);
+    const kind = open ? this.classifyTimer(open, summary, loc) : undefined;
+    if (!open || !kind) {
+      if (summary) {
+        this.emit(
+          loc,
+          AuditKind.Timer,
+          'baton',
+          `timer fired: ${summary}`,
+          { summary, waitedMs: waitedMs ?? null },
+          events,
+        );
+      }
+      return;
+    }
+    const record = open.record;
+    const common = {
+      approvalId: record.id,
+      tool: record.tool,
+      waitedMs: waitedMs ?? null,
+      timerSummary: summary ?? null,
+    };
+    if (kind === 'reminder') {
+      open.reminders += 1;
+      record.events.push({ kind: 'reminder', at: loc.ev.time, to: [...record.eligible] });
+      this.emit(
+        loc,
+        AuditKind.ApprovalReminder,
+        'baton',
+        `${record.id}: reminder ${open.reminders} to ${record.eligible.join(', ')}`,
+        {
+          ...common,
+          to: [...record.eligible],
+          count: open.reminders,
+        },
+        events,
+      );
+    } else if (kind === 'escalation') {
+      const step = open.policy?.escalate[open.escalations];
+      open.escalations += 1;
+      const to = step?.to ?? [];
+      record.approvers = [...new Set([...record.approvers, ...to])];
+      if (this.bp) record.eligible = resolveApprovers(record.approvers, this.bp.approvers);
+      record.events.push({ kind: 'escalation', at: loc.ev.time, to: [...to] });
+      this.emit(
+        loc,
+        AuditKind.ApprovalEscalation,
+        'baton',
+        `${record.id}: escalated after ${step?.after ?? '?'} to ${to.join(', ')}`,
+        {
+          ...common,
+          to,
+          after: step?.after ?? null,
+          eligible: [...record.eligible],
+        },
+        events,
+      );
+    } else {
+      record.status = 'timed_out';
+      record.decidedAt = loc.ev.time;
+      record.events.push({ kind: 'timeout', at: loc.ev.time });
+      this.settled(record);
+      const onTimeout = open.policy?.onTimeout ?? 'reject';
+      this.emit(
+        loc,
+        AuditKind.ApprovalTimeout,
+        'baton',
+        `${record.id}: nobody decided by the deadline; ${onTimeout === 'cancel' ? 'the goal is cancelled' : 'treated as rejected'}`,
+        {
+          ...common,
+          deadline: record.deadline ?? null,
+          onTimeout,
+        },
+        events,
+      );
+    }
+  }
+
+  private classifyTimer(open: OpenApproval, summary: string | undefined, loc: Located): string | undefined {
+    if (summary) {
+      if (/remind/i.test(summary)) return 'reminder';
+      if (/escalat/i.test(summary)) return 'escalation';
+      if (/timeout|deadline|timed out/i.test(summary)) return 'timeout';
+    }
+    const policy = open.policy;
+    if (!policy) return undefined;
+    // The same schedule the workflow keeps: the earliest of the next reminder, next escalation and the deadline.
+    const remind = policy.remind === undefined ? Infinity : blueprintDurationMs(policy.remind);
+    const nextReminder = remind === Infinity ? Infinity : (open.reminders + 1) * remind;
+    const step = policy.escalate[open.escalations];
+    const nextEscalation = step ? blueprintDurationMs(step.after) : Infinity;
+    const deadline = policy.timeout === undefined ? Infinity : blueprintDurationMs(policy.timeout);
+    const wake = Math.min(nextReminder, nextEscalation, deadline);
+    if (wake === Infinity) return undefined;
+    const elapsed = msBetween(open.record.openedAt, loc.ev.time);
+    if (Math.abs(elapsed - wake) > Math.max(5_000, wake * 0.02)) return undefined;
+    return wake === deadline ? 'timeout' : wake === nextEscalation ? 'escalation' : 'reminder';
+  }
+}

@@ -1,0 +1,131 @@
+/** What an audit trail is made of: its record kinds, the entry shape, and the small helpers that word them. */
+import { text, type HistoryEvent } from './history.js';
+
+/** Kinds of audit records, in the order a goal usually produces them. */
+export const AuditKind = {
+  GoalStarted: 'goal.started',
+  ModelCall: 'model.call',
+  ToolCall: 'tool.call',
+  ApprovalRequested: 'approval.requested',
+  ApprovalDecision: 'approval.decision',
+  ApprovalReminder: 'approval.reminder',
+  ApprovalEscalation: 'approval.escalation',
+  ApprovalTimeout: 'approval.timeout',
+  BudgetExceeded: 'budget.exceeded',
+  Activity: 'activity',
+  Signal: 'signal',
+  Update: 'update',
+  Timer: 'timer',
+  ChildStarted: 'child.started',
+  ChildFinished: 'child.finished',
+  CancelRequested: 'goal.cancel_requested',
+  RunContinued: 'run.continued',
+  GoalFinished: 'goal.finished',
+  Sealed: 'audit.sealed',
+} as const;
+export type AuditKindName = (typeof AuditKind)[keyof typeof AuditKind];
+
+/** One fact of the trail, tied to the history event that records it. */
+export interface AuditEntry {
+  kind: AuditKindName;
+  /** Time of the anchoring history event, exactly as Temporal recorded it. */
+  at: string;
+  /** Who: `user:NAME` (a person, as they named themselves), `agent:NAME`, `baton` (the goal's rules), or a client identity. */
+  actor: string;
+  /** One readable line. */
+  summary: string;
+  /** 1-based position of the run in the goal's continue-as-new chain. */
+  run: number;
+  runId: string;
+  /** The anchoring event's id in that run. */
+  eventId: number;
+  /** Every event of that run this record draws on. */
+  events: number[];
+  data: Record<string, unknown>;
+}
+
+/** A history event in its place: which run of the chain, and its position across all runs. */
+export interface Located {
+  run: number;
+  runId: string;
+  ev: HistoryEvent;
+  pos: number;
+}
+
+/** Appends an entry anchored at `loc`. */
+export type Emit = (
+  loc: Located,
+  kind: AuditKindName,
+  actor: string,
+  summary: string,
+  data: Record<string, unknown>,
+  events?: number[],
+) => void;
+
+/** A value as compact JSON, cut at `max` characters. */
+export function compact(value: unknown, max = 80): string {
+  const text = JSON.stringify(value) ?? 'undefined';
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** Text on one line, cut at `max` characters. */
+export function clip(value: string, max: number): string {
+  const one = value.replace(/\s+/g, ' ').trim();
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
+/** A failure as the audit reports it. */
+export interface FailureInfo {
+  message: string;
+  type?: string;
+  nonRetryable?: boolean;
+}
+
+/** A Temporal failure (and its causes) as message and type; the innermost application failure names the cause. */
+export function failureInfo(failure: unknown): FailureInfo | undefined {
+  if (!failure || typeof failure !== 'object') return undefined;
+  let f = failure as Record<string, unknown> | undefined;
+  let best: FailureInfo | undefined;
+  while (f) {
+    const app = f.applicationFailureInfo as { type?: string; nonRetryable?: boolean } | undefined;
+    const info: FailureInfo = {
+      message: text(f.message),
+      ...(app?.type ? { type: app.type } : {}),
+      ...(app?.nonRetryable ? { nonRetryable: true } : {}),
+    };
+    if (!best || app) best = info;
+    f = f.cause as Record<string, unknown> | undefined;
+  }
+  return best;
+}
+
+/** What the trail says about the goal as a whole. */
+export interface TrailFacts {
+  goalId: string;
+  goal: string;
+  blueprintHash: string;
+  runs: string[];
+  /** `running` until the last run closes. */
+  status: string;
+  /** True once the goal has ended. */
+  closed: boolean;
+  /** Latest BatonStatus / BatonApprovers / BatonCostUsd the goal published. */
+  published: { status?: string; approvers?: string[]; costUsd?: number };
+}
+
+/** Keys sorted at every level: one byte sequence per value, whoever wrote the JSON. */
+export function canonicalJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+      );
+    }
+    return v;
+  };
+  return JSON.stringify(sort(value)) ?? 'null';
+}
