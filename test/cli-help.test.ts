@@ -122,13 +122,13 @@ async function commands(): Promise<string[]> {
   return section
     .split('\n')
     .slice(1)
-    .map((l) => /^ {2}([a-z]+)\b/.exec(l)?.[1])
+    .map((l) => /^ {2}([a-z][a-z-]*)\b/.exec(l)?.[1])
     .filter((c): c is string => c !== undefined && c !== 'help');
 }
 
 /** Runs one example as a user would, with a goal id that makes sense for the command. */
 async function tryExample(line: string): Promise<void> {
-  const command = /npx baton (\w+)/.exec(line)?.[1] ?? '';
+  const command = /npx baton ([\w-]+)/.exec(line)?.[1] ?? '';
   let text = line;
   if (text.includes(EXAMPLE_ID)) {
     const id = ['approve', 'reject', 'cancel'].includes(command) ? (await waitingGoal()).workflowId : finished;
@@ -146,6 +146,12 @@ async function tryExample(line: string): Promise<void> {
     run = await runExample(text, {
       until: /worker polling/,
       extraEnv: { BATON_TASK_QUEUE: `help-worker-${Date.now()}` },
+    });
+  } else if (command === 'codec-server') {
+    const port = await freePort();
+    run = await runExample(text.replace('--port 8081', `--port ${port}`), {
+      until: /codec server on http/,
+      extraEnv: { BATON_ENCRYPTION_KEYS: `k1=${Buffer.alloc(32, 7).toString('base64')}` },
     });
   } else if (command === 'start' && text.includes('--wait')) {
     const id = /--id (\S+)/.exec(text)?.[1] ?? '';
@@ -179,7 +185,7 @@ describe('help', () => {
       const own = exampleLines(text);
       expect(own.length, `examples of baton ${c}`).toBeGreaterThan(0);
       for (const line of own) {
-        expect(line).toMatch(new RegExp(`npx baton ${c}\\b`));
+        expect(line).toMatch(new RegExp(`npx baton ${c}(?![\\w-])`));
         lines.add(line);
       }
     }

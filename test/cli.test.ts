@@ -226,7 +226,7 @@ describe('baton output on a terminal', () => {
     expect(r.stdout).toMatch(/^started goal refund-request-\w+, waiting for it to finish/);
     expect(r.stdout).toMatch(/billing: lookup_customer .* → HTTP 200/);
     expect(r.stdout).toMatch(/budget exceeded: step budget of 2 used up/);
-    expect(r.stderr).toMatch(/^baton: goal refund-request-\w+ failed: step budget of 2 used up at step 2/m);
+    expect(r.stderr).toMatch(/^baton: goal refund-request-\w+ failed: step budget of 2 used up \(2 steps\) at step 2/m);
     const json = await baton(['start', file, '--wait', '--json'], vars);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ status: 'failed', result: { failureType: 'BudgetExceeded' } });

@@ -284,6 +284,7 @@ ${examples('OPENAI_API_KEY=sk-... npx baton worker                # polls BATON_
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port', '8081')
     .option('--origin <url...>', 'Web UI origins allowed by CORS', ['http://localhost:8233', 'http://127.0.0.1:8233'])
+    .addOption(json)
     .addHelpText(
       'after',
       `
@@ -292,7 +293,7 @@ token is required unless --host is loopback). Then: temporal workflow show -w ID
 --codec-auth "Bearer $BATON_CODEC_TOKEN", or set the endpoint in the Web UI's codec settings.
 ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --port 8081')}`,
     )
-    .action(async (opts: { host: string; port: string; origin: string[] }) => {
+    .action(async (opts: JsonFlag & { host: string; port: string; origin: string[] }) => {
       const c = config();
       const { batonDataConverter } = await import('../codec/data-converter.js');
       const codec = batonDataConverter(c.encryptionKeys)?.payloadCodecs?.[0];
@@ -309,13 +310,13 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
         origins: opts.origin,
         ...(c.codecToken ? { token: c.codecToken } : {}),
       });
-      process.stdout.write(
-        `codec server on ${server.url} (${c.codecToken ? 'bearer token required' : 'no token: loopback only'})\n`,
-      );
-      await new Promise<void>((resolve) => {
+      const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      const auth = c.codecToken ? 'bearer token required' : 'no token: loopback only';
+      out(opts, { url: server.url, auth, origins: opts.origin }, () => `codec server on ${server.url} (${auth})`);
+      await stopped;
       await server.close();
     });
 
