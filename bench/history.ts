@@ -35,9 +35,47 @@ export interface RunSize {
   runId: string;
   events: number;
   bytes: number;
-  /** Of which: the inputs of model calls, which carry the transcript. */
-  modelInputBytes: number;
+  /** Of which: copies of the transcript, in model-call inputs and in the run's input and continue-as-new input. */
+  transcriptBytes: number;
   continuedAsNew: boolean;
+}
+
+/** Pages small enough for the client's 4 MB message limit when model inputs carry a long transcript. */
+const PAGE_SIZE = 20;
+
+/** Reads one run's history page by page, keeping only what the size figures need. */
+async function scanRun(
+  client: Client,
+  workflowId: string,
+  runId: string,
+): Promise<{ transcriptBytes: number; next: string | undefined }> {
+  let transcriptBytes = 0;
+  let last: HistoryEvent | undefined;
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId, runId },
+      maximumPageSize: PAGE_SIZE,
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    for (const e of page.history?.events ?? []) {
+      const carriers = [
+        scheduled(e, 'callModel') ? e.activityTaskScheduledEventAttributes?.input : undefined,
+        e.workflowExecutionStartedEventAttributes?.input,
+        e.workflowExecutionContinuedAsNewEventAttributes?.input,
+      ];
+      for (const payloads of carriers) {
+        for (const p of payloads?.payloads ?? []) transcriptBytes += p.data?.length ?? 0;
+      }
+      last = e;
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+  return {
+    transcriptBytes,
+    next: last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined,
+  };
 }
 
 /** Every run of a workflow, first to last. */
@@ -46,22 +84,16 @@ export async function runSizes(client: Client, workflowId: string, firstRunId: s
   let runId: string | undefined = firstRunId;
   while (runId) {
     const handle: WorkflowHandle = client.workflow.getHandle(workflowId, runId);
-    const [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
-    const events: HistoryEvent[] = history.events ?? [];
-    const modelInputBytes = events
-      .filter((e) => scheduled(e, 'callModel'))
-      .flatMap((e) => e.activityTaskScheduledEventAttributes?.input?.payloads ?? [])
-      .reduce((n, p) => n + (p.data?.length ?? 0), 0);
-    const next: string | undefined =
-      events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    const description = await handle.describe();
+    const scan: { transcriptBytes: number; next: string | undefined } = await scanRun(client, workflowId, runId);
     runs.push({
       runId,
       events: description.historyLength,
       bytes: description.historySize ?? Number.NaN,
-      modelInputBytes,
-      continuedAsNew: next !== undefined,
+      transcriptBytes: scan.transcriptBytes,
+      continuedAsNew: scan.next !== undefined,
     });
-    runId = next;
+    runId = scan.next;
   }
   return runs;
 }

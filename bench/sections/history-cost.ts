@@ -22,8 +22,8 @@ interface Cost {
   bytes: number;
   eventsPerStep: number;
   bytesPerStep: number;
-  /** Bytes per step without the model-call inputs (which carry the whole transcript). */
-  bytesPerStepWithoutModelInput: number;
+  /** Bytes per step without the copies of the transcript (model-call inputs, run inputs). */
+  bytesPerStepWithoutTranscript: number;
   largestRunEvents: number;
   largestRunBytes: number;
   seconds: number;
@@ -32,7 +32,7 @@ interface Cost {
 function cost(steps: number, runs: RunSize[], seconds: number): Cost {
   const events = runs.reduce((n, r) => n + r.events, 0);
   const total = runs.reduce((n, r) => n + r.bytes, 0);
-  const modelInput = runs.reduce((n, r) => n + r.modelInputBytes, 0);
+  const transcript = runs.reduce((n, r) => n + r.transcriptBytes, 0);
   return {
     steps,
     runs: runs.length,
@@ -40,7 +40,7 @@ function cost(steps: number, runs: RunSize[], seconds: number): Cost {
     bytes: total,
     eventsPerStep: round(events / steps, 2),
     bytesPerStep: round(total / steps, 1),
-    bytesPerStepWithoutModelInput: round((total - modelInput) / steps, 1),
+    bytesPerStepWithoutTranscript: round((total - transcript) / steps, 1),
     largestRunEvents: Math.max(...runs.map((r) => r.events)),
     largestRunBytes: Math.max(...runs.map((r) => r.bytes)),
     seconds: round(seconds, 1),
@@ -55,7 +55,7 @@ export async function historyCost(ctx: BenchContext): Promise<SectionResult> {
     // History sizes do not depend on timing, so all the goals run at once: the run takes as long as the longest.
     const agents = ctx.config.history.steps.map((steps) => benchAgent(`bench-steps-${steps}`, steps));
     for (const agent of agents) ctx.model.load(agent.script);
-    const measured = await Promise.all(
+    const settled = await Promise.allSettled(
       agents.flatMap((agent) =>
         (['baton', 'raw'] as const).map(async (flavor) => {
           const id = `history-${flavor}-${agent.steps}`;
@@ -68,7 +68,10 @@ export async function historyCost(ctx: BenchContext): Promise<SectionResult> {
         }),
       ),
     );
-    for (const m of measured) costs[m.flavor].push(m.cost);
+    for (const m of settled) {
+      if (m.status === 'rejected') throw m.reason;
+      costs[m.value.flavor].push(m.value.cost);
+    }
   } finally {
     await Promise.all([baton.worker.stop(), raw.worker.stop()]);
   }
@@ -90,10 +93,10 @@ export async function historyCost(ctx: BenchContext): Promise<SectionResult> {
         ratio: ratio(b.bytesPerStep, r.bytesPerStep),
       },
       {
-        metric: `${b.steps} steps: bytes per step without model inputs`,
-        baton: bytes(b.bytesPerStepWithoutModelInput),
-        reference: bytes(r.bytesPerStepWithoutModelInput),
-        ratio: ratio(b.bytesPerStepWithoutModelInput, r.bytesPerStepWithoutModelInput),
+        metric: `${b.steps} steps: bytes per step without transcript copies`,
+        baton: bytes(b.bytesPerStepWithoutTranscript),
+        reference: bytes(r.bytesPerStepWithoutTranscript),
+        ratio: ratio(b.bytesPerStepWithoutTranscript, r.bytesPerStepWithoutTranscript),
       },
       {
         metric: `${b.steps} steps: runs; largest run`,
@@ -108,7 +111,7 @@ export async function historyCost(ctx: BenchContext): Promise<SectionResult> {
   const last = costs.baton.at(-1);
   if (first && last && last !== first) {
     const growth = ratio(last.bytesPerStep, first.bytesPerStep);
-    const growthWithout = ratio(last.bytesPerStepWithoutModelInput, first.bytesPerStepWithoutModelInput);
+    const growthWithout = ratio(last.bytesPerStepWithoutTranscript, first.bytesPerStepWithoutTranscript);
     rows.push(
       {
         metric: `bytes per step, ${last.steps} vs ${first.steps} steps`,
@@ -118,8 +121,8 @@ export async function historyCost(ctx: BenchContext): Promise<SectionResult> {
         met: growth <= FLAT,
       },
       {
-        metric: `  the same without model inputs`,
-        baton: `${bytes(last.bytesPerStepWithoutModelInput)} / ${bytes(first.bytesPerStepWithoutModelInput)}`,
+        metric: `  the same without transcript copies`,
+        baton: `${bytes(last.bytesPerStepWithoutTranscript)} / ${bytes(first.bytesPerStepWithoutTranscript)}`,
         ratio: growthWithout,
         target: `<= ${FLAT} (flat)`,
         met: growthWithout <= FLAT,
@@ -133,7 +136,7 @@ export async function historyCost(ctx: BenchContext): Promise<SectionResult> {
     rows,
     notes: [
       'bytes and events as the server counts them (DescribeWorkflowExecution), summed over runs',
-      'model inputs = the callModel activity inputs: each carries the whole transcript so far, so they grow with the step count',
+      'transcript copies = callModel inputs and run inputs: each carries the whole transcript so far, so they grow with the step count',
     ],
     data: { baton: costs.baton, raw: costs.raw, warnEvents: WARN_EVENTS, warnBytes: WARN_BYTES },
   };
