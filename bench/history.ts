@@ -37,6 +37,8 @@ export interface RunSize {
   bytes: number;
   /** Of which: copies of the transcript, in model-call inputs and in the run's input and continue-as-new input. */
   transcriptBytes: number;
+  /** UpsertWorkflowSearchAttributes events. */
+  upserts: number;
   continuedAsNew: boolean;
 }
 
@@ -48,8 +50,9 @@ async function scanRun(
   client: Client,
   workflowId: string,
   runId: string,
-): Promise<{ transcriptBytes: number; next: string | undefined }> {
+): Promise<{ transcriptBytes: number; upserts: number; next: string | undefined }> {
   let transcriptBytes = 0;
+  let upserts = 0;
   let last: HistoryEvent | undefined;
   let nextPageToken: Uint8Array | undefined;
   do {
@@ -68,12 +71,14 @@ async function scanRun(
       for (const payloads of carriers) {
         for (const p of payloads?.payloads ?? []) transcriptBytes += p.data?.length ?? 0;
       }
+      if (e.upsertWorkflowSearchAttributesEventAttributes) upserts += 1;
       last = e;
     }
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken);
   return {
     transcriptBytes,
+    upserts,
     next: last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined,
   };
 }
@@ -85,12 +90,13 @@ export async function runSizes(client: Client, workflowId: string, firstRunId: s
   while (runId) {
     const handle: WorkflowHandle = client.workflow.getHandle(workflowId, runId);
     const description = await handle.describe();
-    const scan: { transcriptBytes: number; next: string | undefined } = await scanRun(client, workflowId, runId);
+    const scan: Awaited<ReturnType<typeof scanRun>> = await scanRun(client, workflowId, runId);
     runs.push({
       runId,
       events: description.historyLength,
       bytes: description.historySize ?? Number.NaN,
       transcriptBytes: scan.transcriptBytes,
+      upserts: scan.upserts,
       continuedAsNew: scan.next !== undefined,
     });
     runId = scan.next;

@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { findTemporalBinary } from '../src/runtime/temporal-binaries.js';
 import { startScriptedModel } from '../src/scripted-model/server.js';
-import { startDevServer } from '../test/helpers/servers.js';
 import { BenchConfigError, loadBenchConfig, type SectionName } from './config.js';
 import type { BenchContext } from './context.js';
 import { childPid } from './proc.js';
 import { formatSection, type SectionResult } from './report.js';
+import { startBenchServer } from './server.js';
 import { startToolServer } from './tool-server.js';
 import { coldStart } from './sections/cold-start.js';
 import { historyCost } from './sections/history-cost.js';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const rawBundle = join(scratch, 'raw-agent-bundle.js');
   writeFileSync(rawBundle, code);
 
-  const env = await startDevServer(config.db === 'file' ? { dbFilename: join(scratch, 'temporal.db') } : {});
+  const env = await startBenchServer(config.db === 'file' ? join(scratch, 'temporal.db') : undefined);
   const model = await startScriptedModel({ quiet: true });
   const tools = await startToolServer();
   const ctx: BenchContext = {
@@ -94,6 +94,14 @@ async function main(): Promise<void> {
     log,
   };
   log(`dev server on ${env.address} (${config.db === 'file' ? 'SQLite file' : 'in memory'}), model ${model.baseURL}`);
+
+  // Ctrl-C: stop the server and let the worker processes see their driver go (they shut down on disconnect).
+  const interrupt = (): void => {
+    log('interrupted: stopping the dev server');
+    void env.teardown().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
 
   const results: SectionResult[] = [];
   const failures: { section: string; error: string }[] = [];

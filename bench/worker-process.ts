@@ -55,9 +55,13 @@ async function main(): Promise<void> {
   });
   const createMs = performance.now() - begin;
   const running = worker.run();
+  const stop = (): void => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  process.once('disconnect', stop);
   process.on('message', (message: DriverMessage) => {
     if (message.type === 'stop') {
-      worker.shutdown();
+      stop();
     } else if (message.type === 'memory') {
       (globalThis as { gc?: () => void }).gc?.();
       const m = process.memoryUsage();

@@ -24,6 +24,7 @@ interface Cost {
   bytesPerStep: number;
   /** Bytes per step without the copies of the transcript (model-call inputs, run inputs). */
   bytesPerStepWithoutTranscript: number;
+  searchAttributeUpdatesPerStep: number;
   largestRunEvents: number;
   largestRunBytes: number;
   seconds: number;
@@ -41,6 +42,7 @@ function cost(steps: number, runs: RunSize[], seconds: number): Cost {
     eventsPerStep: round(events / steps, 2),
     bytesPerStep: round(total / steps, 1),
     bytesPerStepWithoutTranscript: round((total - transcript) / steps, 1),
+    searchAttributeUpdatesPerStep: round(runs.reduce((n, r) => n + r.upserts, 0) / steps, 2),
     largestRunEvents: Math.max(...runs.map((r) => r.events)),
     largestRunBytes: Math.max(...runs.map((r) => r.bytes)),
     seconds: round(seconds, 1),
@@ -85,6 +87,11 @@ export async function historyCost(ctx: BenchContext): Promise<SectionResult> {
         baton: b.eventsPerStep.toFixed(1),
         reference: r.eventsPerStep.toFixed(1),
         ratio: ratio(b.eventsPerStep, r.eventsPerStep),
+      },
+      {
+        metric: `${b.steps} steps: search attribute updates per step`,
+        baton: b.searchAttributeUpdatesPerStep.toFixed(2),
+        reference: r.searchAttributeUpdatesPerStep.toFixed(2),
       },
       {
         metric: `${b.steps} steps: bytes per step`,

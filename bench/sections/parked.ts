@@ -1,8 +1,8 @@
 /**
- * §3 Parked goals: N goals waiting for approval on one worker process with a bounded workflow cache. Measures the
- * worker's resident memory (from /proc, after a full GC) and the approve→resume latency: from sending the `decide`
- * update to the approved HTTP tool's call arriving at the driver's tool server, for goals spread over all of them,
- * one at a time.
+ * §3 Parked goals: goals waiting for approval on one worker process with a bounded workflow cache, grown step by
+ * step to each count (1,000 then 5,000). At each count: the worker's resident memory (from /proc, after a GC) and
+ * the approve→resume latency, from sending the `decide` update to the approved HTTP tool's call arriving at the
+ * driver's tool server, for goals spread over all the parked ones, one at a time.
  */
 import { benchAgent, BENCH_APPROVER } from '../agent.js';
 import { mapLimit } from '../concurrency.js';
@@ -22,11 +22,8 @@ const BOUNDED = 1.25;
 
 interface Parked {
   goals: number;
-  cache: number;
-  secondsToPark: number;
-  idleRss: number;
-  parkedRss: number;
-  parkedHeap: number;
+  goalsParkedPerSecond: number;
+  rss: number;
   peakRss: number;
   serverRss: number;
   resume: Summary;
@@ -36,85 +33,91 @@ interface Parked {
 async function waitParked(ctx: BenchContext, taskQueue: string, goals: number): Promise<void> {
   const query = `TaskQueue = '${taskQueue}' AND BatonStatus = 'awaiting_approval'`;
   const deadline = Date.now() + 15 * 60_000;
-  let last = -1;
   for (;;) {
     const { count } = await ctx.client.workflow.count(query);
     if (count >= goals) return;
     if (Date.now() > deadline) throw new Error(`only ${count} of ${goals} goals reached awaiting_approval`);
-    if (count !== last && count > 0) ctx.log(`parked: ${count}/${goals} waiting`);
-    last = count;
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
-/** A deterministic sample of `k` of the ids, spread over all of them (mostly evicted from the worker's cache). */
-function sample(ids: string[], k: number): string[] {
-  const step = ids.length / Math.min(k, ids.length);
-  return Array.from({ length: Math.min(k, ids.length) }, (_, i) => ids[Math.floor(i * step + step / 2)]!);
-}
-
-async function parkAndResume(ctx: BenchContext, goals: number): Promise<Parked> {
-  const { cache, approvals } = ctx.config.parked;
-  const agent = benchAgent('bench-parked', 1, 1);
-  ctx.model.load(agent.script);
-  const { worker, taskQueue } = await startWorker(ctx, 'baton', { maxCachedWorkflows: cache });
-  try {
-    const idle = await worker.memory();
-    const ids = Array.from({ length: goals }, (_, i) => `parked-${goals}-${i}`);
-    const begin = performance.now();
-    await mapLimit(ids, STARTS_IN_FLIGHT, (id) => startAgent(ctx, 'baton', agent, taskQueue, id));
-    await waitParked(ctx, taskQueue, goals);
-    const secondsToPark = (performance.now() - begin) / 1000;
-    await new Promise((r) => setTimeout(r, 1000));
-    const parked = await worker.memory();
-    const server = ctx.serverPid === undefined ? Number.NaN : memoryOf(ctx.serverPid).rss;
-
-    const resume: number[] = [];
-    const roundTrip: number[] = [];
-    for (const id of sample(ids, approvals)) {
-      const handle = ctx.client.workflow.getHandle<typeof goalWorkflow>(id);
-      const sent = wallClock();
-      await handle.executeUpdate(decideUpdate, {
-        args: [{ approvalId: 'apr-1', decision: 'approve', by: BENCH_APPROVER }],
-      });
-      roundTrip.push(wallClock() - sent);
-      resume.push((await ctx.tools.arrival(id)) - sent);
-      expectDone(agent, id, await handle.result());
-    }
-    const after = await worker.memory();
-    return {
-      goals,
-      cache,
-      secondsToPark: round(secondsToPark, 1),
-      idleRss: idle.rss,
-      parkedRss: parked.rss,
-      parkedHeap: parked.heapUsed,
-      peakRss: after.peakRss,
-      serverRss: server,
-      resume: summarize(resume),
-      updateRoundTrip: summarize(roundTrip),
-    };
-  } finally {
-    await worker.stop();
-  }
+/** `k` of the ids, spread evenly over all of them (most of them long evicted from the worker's cache). */
+function spread(ids: string[], k: number): string[] {
+  const n = Math.min(k, ids.length);
+  const step = ids.length / n;
+  return Array.from({ length: n }, (_, i) => ids[Math.floor(i * step + step / 2)]!);
 }
 
 export async function parked(ctx: BenchContext): Promise<SectionResult> {
+  const { cache, approvals, counts } = ctx.config.parked;
+  const agent = benchAgent('bench-parked', 1, 1);
+  ctx.model.load(agent.script);
+  const { worker, taskQueue } = await startWorker(ctx, 'baton', { maxCachedWorkflows: cache });
   const results: Parked[] = [];
-  for (const goals of ctx.config.parked.counts) {
-    results.push(await parkAndResume(ctx, goals));
-    const r = results.at(-1)!;
-    ctx.log(`parked: ${goals} goals, worker RSS ${mib(r.parkedRss)}, resume p50 ${ms(r.resume.median)}`);
+  let idleRss: number | undefined;
+  try {
+    idleRss = (await worker.memory()).rss;
+    let waiting: string[] = [];
+    let next = 0;
+    for (const goals of [...counts].sort((a, b) => a - b)) {
+      // Goals arrive paced, at most half a cache of them between their start and their model call, as a steady
+      // stream would: a burst of thousands thrashes the cache and times out workflow tasks, not what is measured.
+      const window = Math.max(10, Math.floor(cache / 2));
+      const base = ctx.model.requests.length;
+      let started = 0;
+      const fresh = Array.from({ length: goals - waiting.length }, () => `parked-${next++}`);
+      const begin = performance.now();
+      await mapLimit(fresh, STARTS_IN_FLIGHT, async (id) => {
+        while (started - (ctx.model.requests.length - base) >= window) await new Promise((r) => setTimeout(r, 20));
+        started += 1;
+        await startAgent(ctx, 'baton', agent, taskQueue, id);
+      });
+      await waitParked(ctx, taskQueue, goals);
+      const parkSeconds = (performance.now() - begin) / 1000;
+      waiting = [...waiting, ...fresh];
+      await new Promise((r) => setTimeout(r, 1000));
+      const memory = await worker.memory();
+      const serverRss = ctx.serverPid === undefined ? Number.NaN : memoryOf(ctx.serverPid).rss;
+
+      const resume: number[] = [];
+      const roundTrip: number[] = [];
+      const decided = spread(waiting, approvals);
+      for (const id of decided) {
+        const handle = ctx.client.workflow.getHandle<typeof goalWorkflow>(id);
+        const sent = wallClock();
+        await handle.executeUpdate(decideUpdate, {
+          args: [{ approvalId: 'apr-1', decision: 'approve', by: BENCH_APPROVER }],
+        });
+        roundTrip.push(wallClock() - sent);
+        resume.push((await ctx.tools.arrival(id)) - sent);
+        expectDone(agent, id, await handle.result());
+      }
+      waiting = waiting.filter((id) => !decided.includes(id));
+      results.push({
+        goals,
+        goalsParkedPerSecond: round(fresh.length / parkSeconds, 1),
+        rss: memory.rss,
+        peakRss: memory.peakRss,
+        serverRss,
+        resume: summarize(resume),
+        updateRoundTrip: summarize(roundTrip),
+      });
+      ctx.log(
+        `parked: ${goals} goals, worker RSS ${mib(memory.rss)}, resume p50 ${ms(resume.length ? summarize(resume).median : NaN)}`,
+      );
+    }
+  } finally {
+    await worker.stop();
   }
-  const rows: Row[] = [];
+
+  const rows: Row[] = [{ metric: 'idle worker RSS', baton: mib(idleRss ?? Number.NaN) }];
   for (const r of results) {
     rows.push(
       {
-        metric: `${r.goals} parked: worker RSS (idle -> parked)`,
-        baton: `${mib(r.idleRss)} -> ${mib(r.parkedRss)}`,
-        target: `cache ${r.cache} workflows`,
+        metric: `${r.goals} parked: worker RSS (peak)`,
+        baton: `${mib(r.rss)} (${mib(r.peakRss)})`,
+        target: `bounded by cache of ${cache}`,
       },
-      { metric: `${r.goals} parked: worker heap used, peak RSS`, baton: `${mib(r.parkedHeap)}, ${mib(r.peakRss)}` },
       {
         metric: `${r.goals} parked: approve -> resume p50`,
         baton: ms(r.resume.median),
@@ -123,28 +126,29 @@ export async function parked(ctx: BenchContext): Promise<SectionResult> {
       },
       { metric: `${r.goals} parked: approve -> resume p99`, baton: ms(r.resume.p99) },
       { metric: `${r.goals} parked: decide update round trip p50`, baton: ms(r.updateRoundTrip.median) },
+      { metric: `${r.goals} parked: goals parked per second`, baton: r.goalsParkedPerSecond.toFixed(1) },
     );
   }
   const small = results[0];
   const large = results.at(-1);
   if (small && large && large !== small) {
-    const growth = ratio(large.parkedRss, small.parkedRss);
+    const growth = ratio(large.rss, small.rss);
     rows.push({
       metric: `worker RSS, ${large.goals} vs ${small.goals} parked`,
-      baton: `${mib(large.parkedRss)} / ${mib(small.parkedRss)}`,
+      baton: `${mib(large.rss)} / ${mib(small.rss)}`,
       ratio: growth,
-      target: `<= ${BOUNDED} (bounded by cache)`,
+      target: `<= ${BOUNDED} (bounded)`,
       met: growth <= BOUNDED,
     });
   }
   return {
     name: 'parked',
-    title: `3. Parked goals: waiting for approval on one worker (maxCachedWorkflows ${ctx.config.parked.cache})`,
+    title: `3. Parked goals waiting for approval, one worker process (maxCachedWorkflows ${cache})`,
     rows,
     notes: [
-      `approve -> resume: decide update sent -> the approved tool's HTTP call arrives, ${ctx.config.parked.approvals} goals spread over the parked ones, one at a time`,
-      'most sampled goals were evicted from the cache, so resuming them replays their history first',
+      `approve -> resume: decide update sent -> the approved tool's HTTP call arrives; ${approvals} goals spread over all parked ones, one at a time`,
+      'most of them were evicted from the cache long before, so resuming replays their history first',
     ],
-    data: { results },
+    data: { cache, approvals, idleRss, results },
   };
 }
