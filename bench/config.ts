@@ -77,7 +77,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
       cache: count(env, 'BENCH_CACHE', quick ? 50 : 200),
       approvals: count(env, 'BENCH_APPROVALS', quick ? 20 : 200),
     },
-    throughput: { goals: count(env, 'BENCH_THROUGHPUT_GOALS', quick ? 40 : 400), warmup: quick ? 5 : 20 },
+    throughput: { goals: count(env, 'BENCH_THROUGHPUT_GOALS', quick ? 40 : 300), warmup: quick ? 5 : 20 },
     coldStart: { reps: count(env, 'BENCH_COLD_REPS', quick ? 1 : 3) },
     peer: { agents: count(env, 'BENCH_PEER_AGENTS', quick ? 5 : 40), skip: env.BENCH_SKIP_PEER === '1' },
   };
