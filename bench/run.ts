@@ -65,8 +65,10 @@ async function main(): Promise<void> {
     loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
   };
   const meta = { startedAt: startedAt.toISOString(), quick: config.quick, machine, versions: versions(), config };
-  log(
-    `${config.quick ? 'QUICK run (small counts)' : 'full run'}: ${config.sections.join(', ')}; ${machine.cpus} cores, load ${machine.loadAverageAtStart.join(' ')}`,
+  log(`${config.quick ? 'QUICK run (small counts)' : 'full run'}: ${config.sections.join(', ')}`);
+  process.stdout.write(
+    `Baton benchmark: ${machine.cpus} cores (${machine.cpu}), ${machine.memoryGiB} GiB, load ${machine.loadAverageAtStart.join(' ')}; ` +
+      `Node ${meta.versions.node}, ${meta.versions.temporal}, @temporalio ${meta.versions['@temporalio/worker']}, openai ${meta.versions.openai}\n`,
   );
 
   const scratch = mkdtempSync(join(tmpdir(), 'baton-bench-'));
