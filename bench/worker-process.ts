@@ -1,7 +1,7 @@
 /**
  * One benchmark worker in its own process, so its memory and CPU are its own. It runs Baton's compiled worker
  * (dist/worker.js, what `baton worker` runs) with the given workflow code and the bench builtins, and talks to the
- * driver over the fork IPC channel: `ready` once polling, `memory` on request.
+ * driver over the fork IPC channel: `ready` once polling, `collected` after a GC the driver asks for.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,11 +25,11 @@ export interface WorkerSpec {
 /** Messages from the worker process to the driver. */
 export type WorkerMessage =
   | { type: 'ready'; createMs: number; sinceProcessStartMs: number }
-  | { type: 'memory'; rss: number; heapUsed: number; external: number }
+  | { type: 'collected' }
   | { type: 'error'; message: string };
 
 /** Messages from the driver to the worker process. */
-export type DriverMessage = { type: 'memory' } | { type: 'stop' };
+export type DriverMessage = { type: 'collect' } | { type: 'stop' };
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -62,10 +62,9 @@ async function main(): Promise<void> {
   process.on('message', (message: DriverMessage) => {
     if (message.type === 'stop') {
       stop();
-    } else if (message.type === 'memory') {
+    } else if (message.type === 'collect') {
       (globalThis as { gc?: () => void }).gc?.();
-      const m = process.memoryUsage();
-      send({ type: 'memory', rss: m.rss, heapUsed: m.heapUsed, external: m.external });
+      send({ type: 'collected' });
     }
   });
   send({ type: 'ready', createMs, sinceProcessStartMs: performance.now() });

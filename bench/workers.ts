@@ -8,7 +8,7 @@ const entry = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
 
 /** A running worker process. */
 export class BenchWorker {
-  private memoryWaiter: ((m: Extract<WorkerMessage, { type: 'memory' }>) => void) | undefined;
+  private collected: (() => void) | undefined;
   private exited: Promise<number | null>;
 
   private constructor(
@@ -18,9 +18,9 @@ export class BenchWorker {
   ) {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     child.on('message', (m: WorkerMessage) => {
-      if (m.type === 'memory') {
-        this.memoryWaiter?.(m);
-        this.memoryWaiter = undefined;
+      if (m.type === 'collected') {
+        this.collected?.();
+        this.collected = undefined;
       } else if (m.type === 'error') {
         process.stderr.write(`[bench] worker ${child.pid} failed: ${m.message}\n`);
       }
@@ -50,12 +50,12 @@ export class BenchWorker {
     return this.child.pid ?? -1;
   }
 
-  /** Memory after a full garbage collection: the process's RSS (from /proc) and its V8 heap. */
-  async memory(): Promise<{ rss: number; peakRss: number; heapUsed: number }> {
-    const reply = new Promise<Extract<WorkerMessage, { type: 'memory' }>>((resolve) => (this.memoryWaiter = resolve));
-    this.child.send({ type: 'memory' } satisfies DriverMessage);
-    const { heapUsed } = await reply;
-    return { ...memoryOf(this.pid), heapUsed };
+  /** Resident memory (from /proc) now and at its peak, after a full GC of the worker's main thread. */
+  async memory(): Promise<{ rss: number; peakRss: number }> {
+    const done = new Promise<void>((resolve) => (this.collected = resolve));
+    this.child.send({ type: 'collect' } satisfies DriverMessage);
+    await done;
+    return memoryOf(this.pid);
   }
 
   cpuMs(): number {

@@ -30,8 +30,12 @@ function ensurePeer(ctx: BenchContext): string | undefined {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const res = spawnSync(npm, ['ci', '--prefix', peerDir, '--no-audit', '--no-fund'], { encoding: 'utf8' });
   if (res.status === 0) return undefined;
-  const output = `${res.stderr ?? ''}${res.stdout ?? ''}${res.error?.message ?? ''}`.trim().split('\n');
-  return `npm ci --prefix bench/peer failed (exit ${res.status}): ${output.slice(-3).join(' | ')}`;
+  const errors = `${res.stderr ?? ''}${res.error?.message ?? ''}`
+    .split('\n')
+    .filter((l) => !l.startsWith('npm warn'))
+    .map((l) => l.replace(/^npm error\s*/, '').trim())
+    .filter(Boolean);
+  return `npm ci --prefix bench/peer failed (exit ${res.status}): ${errors.slice(0, 4).join(' | ')}`;
 }
 
 /** Runs the peer process and parses its one line of JSON. */
