@@ -1,0 +1,114 @@
+/**
+ * Reading measurements out of Temporal histories: when each model call was scheduled (the step clock, on the
+ * server), and each run's size, following continue-as-new from the first run to the last.
+ */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+
+type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+type HistoryEvent = NonNullable<History['events']>[number];
+
+/** An event's time in epoch milliseconds, sub-millisecond precise. */
+export function eventMs(event: HistoryEvent): number {
+  const t = event.eventTime;
+  if (!t) return Number.NaN;
+  const seconds = typeof t.seconds === 'number' ? t.seconds : (t.seconds?.toNumber() ?? 0);
+  return seconds * 1000 + (t.nanos ?? 0) / 1e6;
+}
+
+function scheduled(event: HistoryEvent, activity: string): boolean {
+  return event.activityTaskScheduledEventAttributes?.activityType?.name === activity;
+}
+
+/** When each `callModel` activity was scheduled: step k runs from model call k to model call k+1. */
+export function modelCallTimes(history: History): number[] {
+  return (history.events ?? []).filter((e) => scheduled(e, 'callModel')).map(eventMs);
+}
+
+/** The time of the run's first event (the workflow started). */
+export function startTime(history: History): number {
+  const first = history.events?.[0];
+  return first ? eventMs(first) : Number.NaN;
+}
+
+/** One run of a goal: its size as the server counts it, against the limits it warns at. */
+export interface RunSize {
+  runId: string;
+  events: number;
+  bytes: number;
+  /** Of which: copies of the transcript, in model-call inputs and in the run's input and continue-as-new input. */
+  transcriptBytes: number;
+  /** UpsertWorkflowSearchAttributes events. */
+  upserts: number;
+  continuedAsNew: boolean;
+}
+
+/** Pages small enough for the client's 4 MB message limit when model inputs carry a long transcript. */
+const PAGE_SIZE = 20;
+
+/** Reads one run's history page by page, keeping only what the size figures need. */
+async function scanRun(
+  client: Client,
+  workflowId: string,
+  runId: string,
+): Promise<{ transcriptBytes: number; upserts: number; next: string | undefined }> {
+  let transcriptBytes = 0;
+  let upserts = 0;
+  let last: HistoryEvent | undefined;
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId, runId },
+      maximumPageSize: PAGE_SIZE,
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    for (const e of page.history?.events ?? []) {
+      const carriers = [
+        scheduled(e, 'callModel') ? e.activityTaskScheduledEventAttributes?.input : undefined,
+        e.workflowExecutionStartedEventAttributes?.input,
+        e.workflowExecutionContinuedAsNewEventAttributes?.input,
+      ];
+      for (const payloads of carriers) {
+        for (const p of payloads?.payloads ?? []) transcriptBytes += p.data?.length ?? 0;
+      }
+      if (e.upsertWorkflowSearchAttributesEventAttributes) upserts += 1;
+      last = e;
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+  return {
+    transcriptBytes,
+    upserts,
+    next: last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined,
+  };
+}
+
+/** Every run of a workflow, first to last. */
+export async function runSizes(client: Client, workflowId: string, firstRunId: string): Promise<RunSize[]> {
+  const runs: RunSize[] = [];
+  let runId: string | undefined = firstRunId;
+  while (runId) {
+    const handle: WorkflowHandle = client.workflow.getHandle(workflowId, runId);
+    const description = await handle.describe();
+    const scan: Awaited<ReturnType<typeof scanRun>> = await scanRun(client, workflowId, runId);
+    runs.push({
+      runId,
+      events: description.historyLength,
+      bytes: description.historySize ?? Number.NaN,
+      transcriptBytes: scan.transcriptBytes,
+      upserts: scan.upserts,
+      continuedAsNew: scan.next !== undefined,
+    });
+    runId = scan.next;
+  }
+  return runs;
+}
+
+/** When the goal first published `BatonStatus = awaiting_approval`: the moment it parked. */
+export function parkedTime(history: History): number {
+  const event = (history.events ?? []).find((e) => {
+    const data = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.BatonStatus?.data;
+    return data !== undefined && data !== null && Buffer.from(data).toString('utf8') === '"awaiting_approval"';
+  });
+  return event ? eventMs(event) : Number.NaN;
+}

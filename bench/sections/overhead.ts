@@ -1,0 +1,103 @@
+/**
+ * §1 Overhead per agent step: the same N-step agent on Baton's goal loop and on the hand-written floor, one goal at
+ * a time, alternating flavors so drift on a shared machine hits both alike. A step runs from one model call being
+ * scheduled to the next (server timestamps): the model call, the workflow task, the tool call, the workflow task.
+ */
+import { benchAgent } from '../agent.js';
+import { expectDone, startAgent, startWorker, type BenchContext, type Flavor } from '../context.js';
+import { modelCallTimes, startTime } from '../history.js';
+import { ms, ratio, summarize } from '../stats.js';
+import type { SectionResult } from '../report.js';
+
+const TARGET = 1.15;
+
+interface Samples {
+  steps: number[];
+  firstModelCall: number[];
+  goal: number[];
+}
+
+export async function overhead(ctx: BenchContext): Promise<SectionResult> {
+  const { goals, steps, warmup } = ctx.config.overhead;
+  const agent = benchAgent(`bench-steps-${steps}`, steps);
+  ctx.model.load(agent.script);
+  const baton = await startWorker(ctx, 'baton');
+  const raw = await startWorker(ctx, 'raw');
+  const samples: Record<Flavor, Samples> = {
+    baton: { steps: [], firstModelCall: [], goal: [] },
+    raw: { steps: [], firstModelCall: [], goal: [] },
+  };
+  let seq = 0;
+  const runOne = async (flavor: Flavor, record: boolean): Promise<void> => {
+    const id = `overhead-${flavor}-${seq++}`;
+    const begin = performance.now();
+    const { handle } = await startAgent(ctx, flavor, agent, (flavor === 'baton' ? baton : raw).taskQueue, id);
+    expectDone(agent, id, await handle.result());
+    const elapsed = performance.now() - begin;
+    if (!record) return;
+    const history = await handle.fetchHistory();
+    const calls = modelCallTimes(history);
+    samples[flavor].goal.push(elapsed);
+    samples[flavor].firstModelCall.push(calls[0]! - startTime(history));
+    for (let k = 1; k < calls.length; k++) samples[flavor].steps.push(calls[k]! - calls[k - 1]!);
+  };
+  try {
+    for (let i = 0; i < warmup; i++) {
+      await runOne('baton', false);
+      await runOne('raw', false);
+    }
+    for (let i = 0; i < goals; i++) {
+      const order: Flavor[] = i % 2 === 0 ? ['baton', 'raw'] : ['raw', 'baton'];
+      for (const flavor of order) await runOne(flavor, true);
+      if ((i + 1) % 10 === 0) ctx.log(`overhead: ${i + 1}/${goals} goal pairs`);
+    }
+  } finally {
+    await Promise.all([baton.worker.stop(), raw.worker.stop()]);
+  }
+  const b = { steps: summarize(samples.baton.steps), first: summarize(samples.baton.firstModelCall) };
+  const r = { steps: summarize(samples.raw.steps), first: summarize(samples.raw.firstModelCall) };
+  const bGoal = summarize(samples.baton.goal);
+  const rGoal = summarize(samples.raw.goal);
+  const medianRatio = ratio(b.steps.median, r.steps.median);
+  const p99Ratio = ratio(b.steps.p99, r.steps.p99);
+  return {
+    name: 'overhead',
+    title: `1. Overhead per agent step (${goals} goals of ${steps} steps per flavor, one at a time, same worker options)`,
+    reference: 'raw Temporal',
+    rows: [
+      {
+        metric: 'step, median',
+        baton: ms(b.steps.median),
+        reference: ms(r.steps.median),
+        ratio: medianRatio,
+        target: `<= ${TARGET}`,
+        met: medianRatio <= TARGET,
+      },
+      {
+        metric: 'step, p99',
+        baton: ms(b.steps.p99),
+        reference: ms(r.steps.p99),
+        ratio: p99Ratio,
+        target: `<= ${TARGET}`,
+        met: p99Ratio <= TARGET,
+      },
+      {
+        metric: 'start -> first model call, median',
+        baton: ms(b.first.median),
+        reference: ms(r.first.median),
+        ratio: ratio(b.first.median, r.first.median),
+      },
+      {
+        metric: `whole ${steps}-step goal, median`,
+        baton: ms(bGoal.median),
+        reference: ms(rGoal.median),
+        ratio: ratio(bGoal.median, rGoal.median),
+      },
+    ],
+    notes: [
+      `${b.steps.n} Baton and ${r.steps.n} floor step samples; a step = model call + tool call + their two workflow tasks`,
+      'start -> first model call on Baton includes describeBuiltins, the activity that fetches builtin tool schemas',
+    ],
+    data: { goals, steps, baton: { ...b, goal: bGoal }, raw: { ...r, goal: rGoal }, medianRatio, p99Ratio },
+  };
+}

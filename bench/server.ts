@@ -1,0 +1,21 @@
+/**
+ * The benchmark's Temporal dev server, on 127.0.0.1, with Baton's search attributes, found the way Baton finds it.
+ * Its log is off unless BENCH_SERVER_LOG names a level: under load it reports every cancelled long poll.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { findTemporalBinary, missingBinaryMessage } from '../src/runtime/temporal-binaries.js';
+import { batonSearchAttributes } from '../src/workflows/search-attributes.js';
+
+export async function startBenchServer(dbFilename: string | undefined): Promise<TestWorkflowEnvironment> {
+  const found = findTemporalBinary('cli');
+  if (!found) throw new Error(missingBinaryMessage('cli'));
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: found.path },
+      ip: '127.0.0.1',
+      searchAttributes: batonSearchAttributes,
+      log: { format: 'pretty', level: process.env.BENCH_SERVER_LOG ?? 'never' },
+      ...(dbFilename ? { dbFilename } : {}),
+    },
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * The benchmark agent's tools. `step` is a builtin that returns at once, so what is measured is orchestration, not
+ * the tool. `guarded_step` is an HTTP tool that needs approval; it calls the driver's tool server (tool-server.ts).
+ */
+import { z } from 'zod';
+import type { BuiltinTool, ToolDescriptor } from '../src/activities/index.js';
+
+const StepArgs = z.object({ n: z.int().describe('which step this is') });
+
+/** `guarded_step`'s arguments, as the blueprint declares them. */
+export const guardedParameters = {
+  type: 'object',
+  required: ['n'],
+  properties: { n: { type: 'integer', description: 'which step this is' } },
+};
+
+export const toolDescriptions = {
+  step: 'Do one step of the work',
+  guarded_step: 'Do one step of the work that needs approval',
+} as const;
+
+/** The builtins a bench worker registers. */
+export function benchBuiltins(): Record<string, BuiltinTool> {
+  const step: BuiltinTool<typeof StepArgs> = {
+    description: toolDescriptions.step,
+    schema: StepArgs,
+    run: ({ n }) => Promise.resolve(`step ${n} done`),
+  };
+  return { bench_step: step };
+}
+
+/** The tools as the model sees them: what Baton's goal loop sends, for the floor and the peer to send too. */
+export function benchToolDescriptors(): ToolDescriptor[] {
+  return [
+    {
+      name: 'step',
+      description: toolDescriptions.step,
+      parameters: z.toJSONSchema(StepArgs, { io: 'input' }),
+    },
+    { name: 'guarded_step', description: toolDescriptions.guarded_step, parameters: guardedParameters },
+  ];
+}
