@@ -4,16 +4,20 @@ import { BlueprintError, formatProblem } from '../src/blueprint/errors.js';
 import { parseBlueprint } from '../src/blueprint/load.js';
 import type { ApprovalPolicy } from '../src/blueprint/schema.js';
 import {
+  advanceSchedule,
   applyVote,
   dueAt,
   mayDecide,
   nextWake,
+  readWakeSummary,
   refusalForAgent,
   refusalReason,
   remindersElapsed,
   resolveApprovers,
   waitingOn,
   waitsOn,
+  wakeSummary,
+  wakeWork,
 } from '../src/workflows/approvals.js';
 import type { ApprovalRecord } from '../src/workflows/definitions.js';
 import { durationMs } from '../src/workflows/durations.js';
@@ -147,6 +151,30 @@ describe('approval schedule', () => {
     });
     expect(remindersElapsed(policy, 0, 6 * DAY + 5)).toBe(6);
     expect(dueAt(policy, 0, { reminders: 13, escalations: 2 }, 14 * DAY).timeout).toBe(true);
+  });
+
+  it('does the timeout alone, else escalation steps then one reminder, and moves the schedule past them', () => {
+    const done = { reminders: 0, escalations: 0 };
+    const due = dueAt(policy, 0, done, 6 * DAY + 5);
+    expect(wakeWork(due)).toEqual([
+      { kind: 'escalation', step: 0 },
+      { kind: 'escalation', step: 1 },
+      { kind: 'reminder' },
+    ]);
+    advanceSchedule(policy, 0, done, due, 6 * DAY + 5);
+    expect(done).toEqual({ reminders: 6, escalations: 2 });
+    expect(nextWake(policy, 0, done)).toBe(7 * DAY);
+    expect(wakeWork(dueAt(policy, 0, { reminders: 2, escalations: 0 }, 15 * DAY))).toEqual([{ kind: 'timeout' }]);
+  });
+
+  it('names the work due in the timer summary, and reads it back', () => {
+    const work = wakeWork(dueAt(policy, 0, { reminders: 2, escalations: 0 }, 3 * DAY));
+    const summary = wakeSummary(record(), 3 * DAY, work);
+    expect(summary).toBe('apr-1 issue_refund: waiting until 1970-01-04T00:00:00.000Z for escalation 1, reminder');
+    expect(readWakeSummary(summary)).toEqual({ approvalId: 'apr-1', work });
+    expect(readWakeSummary('apr-1 issue_refund: waiting until 1970-01-04T00:00:00.000Z')).toBeUndefined();
+    expect(readWakeSummary('apr-1 issue_refund: waiting until 1970-01-04T00:00:00.000Z for lunch')).toBeUndefined();
+    expect(readWakeSummary(undefined)).toBeUndefined();
   });
 });
 

@@ -76,6 +76,9 @@ describe('audit of approval waits, quorum and budget', () => {
     ]);
     const derived = records.filter((r) => /^approval\.(reminder|escalation|timeout)$/.test(r.kind));
     expect(derived.map((r) => r.kind)).toEqual(recorded);
+    // Each timer's summary named the work due at its wake, and the audit's replay of the schedule agrees with it.
+    expect(derived.map((r) => r.data.derived)).toEqual(recorded.map(() => 'as the timer summary states'));
+    expect(derived[2]!.data.timerSummary).toMatch(/^apr-1 issue_refund: waiting until \S+ for escalation 1, reminder$/);
     const requested = records.find((r) => r.kind === 'approval.requested')!;
     const opened = Date.parse(requested.at);
     derived.forEach((r, i) => {
@@ -88,7 +91,7 @@ describe('audit of approval waits, quorum and budget', () => {
     expect(derived.at(-1)!.data).toMatchObject({ onTimeout: 'reject', approvalId: 'apr-1' });
     const refundCall = records.find((r) => r.kind === 'tool.call' && r.data.tool === 'issue_refund')!;
     expect(refundCall.data).toMatchObject({ outcome: 'not_run', ranActivity: false, approvalId: 'apr-1' });
-    expect(String(refundCall.data.told)).toContain('nobody decided before the deadline');
+    expect(String(refundCall.data.told)).toContain('approval apr-1 timed out after 5d with no decision');
     expect(kinds(records, 'goal.')).toEqual(['goal.started', 'goal.finished']);
   });
 

@@ -6,11 +6,22 @@
  * record a `decide` update returned, the approvals carried into a new run) replaces what was replayed.
  */
 import type { ApprovalPolicy, Blueprint } from '../blueprint/schema.js';
-import { applyVote, refusalReason, resolveApprovers } from '../workflows/approvals.js';
+import {
+  advanceSchedule,
+  applyVote,
+  dueAt,
+  readWakeSummary,
+  refusalReason,
+  resolveApprovers,
+  waitingOn,
+  wakeWork,
+  type ScheduleProgress,
+  type WakeWork,
+} from '../workflows/approvals.js';
 import type { ApprovalDecision, ApprovalRecord } from '../workflows/definitions.js';
 import { durationMs as blueprintDurationMs } from '../workflows/durations.js';
 import { AuditKind, compact, failureInfo, type Emit, type Located, type TrailFacts } from './entry.js';
-import { decodePayloads, durationMs, firstPayload, msBetween, text } from './history.js';
+import { decodePayloads, durationMs, firstPayload, text } from './history.js';
 
 /** The tool an approval is asked for when no tool call is waiting: a budget extension. */
 const BUDGET_TOOL = 'budget';
@@ -30,8 +41,10 @@ export interface ClaimedCall {
 interface OpenApproval {
   record: ApprovalRecord;
   policy?: ApprovalPolicy;
-  reminders: number;
-  escalations: number;
+  /** When the workflow opened it, by the workflow's clock: where its schedule counts from. */
+  openedMs: number;
+  /** How far its schedule has gone, as the desk keeps it. */
+  done: ScheduleProgress;
 }
 
 /** Follows a goal's approvals through its history, emitting their audit entries. */
@@ -48,6 +61,8 @@ export class ApprovalTrail {
     private readonly updateOutcomes: ReadonlyMap<string, Located>,
     /** Timers started, by `run:timerId`. */
     private readonly timersStarted: ReadonlyMap<string, Located>,
+    /** Every event of every run, in order: where the workflow's clock is read. */
+    private readonly history: readonly Located[],
   ) {}
 
   /** The blueprint pinned in the goal's first event. */
@@ -61,14 +76,38 @@ export class ApprovalTrail {
     this.open = this.approvals
       .filter((r) => r.status === 'pending')
       .map((record) => {
-        const policy = this.bp?.tools[record.tool]?.approval;
+        const policy = this.policyFor(record.tool);
         return {
           record,
           ...(policy ? { policy } : {}),
-          reminders: record.events.filter((e) => e.kind === 'reminder').length,
-          escalations: record.events.filter((e) => e.kind === 'escalation').length,
+          openedMs: Date.parse(record.openedAt),
+          done: {
+            reminders: record.events.filter((e) => e.kind === 'reminder').length,
+            escalations: record.events.filter((e) => e.kind === 'escalation').length,
+          },
         };
       });
+  }
+
+  /** The approval policy the pinned blueprint gives `tool` (`budget`: the budget extension's). */
+  private policyFor(tool: string): ApprovalPolicy | undefined {
+    return tool === BUDGET_TOOL ? this.bp?.budget.approval : this.bp?.tools[tool]?.approval;
+  }
+
+  /**
+   * The workflow's clock (what `Date.now()` returned in workflow code) in the workflow task that completed after
+   * `loc` (`handled`: the task that saw the event) or before it (`issued`: the task whose command it is): the start
+   * of that task, the last one started before it completed (earlier attempts failed or timed out).
+   */
+  private workflowClock(loc: Located, which: 'handled' | 'issued'): number {
+    const step = which === 'handled' ? 1 : -1;
+    const inRun = (i: number): boolean => i >= 0 && i < this.history.length && this.history[i]!.run === loc.run;
+    let completed = loc.pos + step;
+    while (inRun(completed) && this.history[completed]!.ev.type !== 'WorkflowTaskCompleted') completed += step;
+    for (let i = completed - 1; inRun(completed) && inRun(i); i--) {
+      if (this.history[i]!.ev.type === 'WorkflowTaskStarted') return Date.parse(this.history[i]!.ev.time);
+    }
+    return Date.parse(loc.ev.time);
   }
 
   /** A search attribute upsert: `BatonStatus` turning to `awaiting_approval` opens an approval. */
@@ -89,7 +128,8 @@ export class ApprovalTrail {
     if (now === 'awaiting_approval' && before !== 'awaiting_approval') this.opened(loc, claim);
     else if (now === 'awaiting_approval' && Array.isArray(approvers)) {
       const current = this.open.at(-1)?.record;
-      if (current) current.eligible = approvers.map(String);
+      // BatonApprovers says who is still waited on; who may decide comes from the blueprint when it is pinned.
+      if (current && !this.bp) current.eligible = approvers.map(String);
     } else if (before === 'awaiting_approval' && now !== 'awaiting_approval') {
       // Status left awaiting_approval: whatever was open is settled, even where history does not say how.
       this.open = [];
@@ -99,15 +139,15 @@ export class ApprovalTrail {
   private opened(loc: Located, claim: (loc: Located) => ClaimedCall | undefined): void {
     const candidate = claim(loc);
     const tool = candidate?.tool ?? BUDGET_TOOL;
-    const policy = candidate ? this.bp?.tools[candidate.tool]?.approval : undefined;
+    const policy = this.policyFor(tool);
     const reported = this.reportedRecord(loc, tool);
     const id =
       /approval (\S+) was/.exec(candidate?.told ?? '')?.[1] ?? reported?.id ?? `apr-${this.approvals.length + 1}`;
     candidate?.assign(id);
+    const openedMs = reported ? Date.parse(reported.openedAt) : this.workflowClock(loc, 'issued');
     const timeoutMs = policy?.timeout === undefined ? undefined : blueprintDurationMs(policy.timeout);
     const deadline =
-      reported?.deadline ??
-      (timeoutMs === undefined ? undefined : new Date(Date.parse(loc.ev.time) + timeoutMs).toISOString());
+      reported?.deadline ?? (timeoutMs === undefined ? undefined : new Date(openedMs + timeoutMs).toISOString());
     const record: ApprovalRecord = {
       id,
       tool,
@@ -116,16 +156,21 @@ export class ApprovalTrail {
       requestedBy: candidate?.agent ?? reported?.requestedBy ?? 'baton',
       approvers: policy ? [...policy.approvers] : [...(reported?.approvers ?? [])],
       eligible:
-        this.published.approvers ?? (policy && this.bp ? resolveApprovers(policy.approvers, this.bp.approvers) : []),
+        policy && this.bp ? resolveApprovers(policy.approvers, this.bp.approvers) : (this.published.approvers ?? []),
       quorum: policy?.quorum ?? reported?.quorum ?? 1,
       votes: [],
       status: 'pending',
-      openedAt: reported?.openedAt ?? loc.ev.time,
+      openedAt: new Date(openedMs).toISOString(),
       ...(deadline === undefined ? {} : { deadline }),
       events: [],
     };
     this.approvals.push(record);
-    this.open.push({ record, ...(policy ? { policy } : {}), reminders: 0, escalations: 0 });
+    this.open.push({
+      record,
+      ...(policy ? { policy } : {}),
+      openedMs,
+      done: { reminders: 0, escalations: 0 },
+    });
     this.emit(
       loc,
       AuditKind.ApprovalRequested,
@@ -293,15 +338,21 @@ export class ApprovalTrail {
     this.open = this.open.filter((o) => o.record.id !== record.id);
   }
 
-  /** A timer fired: while an approval waits, the workflow's schedule says whether it was a reminder, escalation or deadline. */
+  /**
+   * A timer fired. While an approval waits, its timer's summary names the approval and the work due at the wake
+   * (reminder, escalation steps, timeout). The workflow does what is due by its own clock when it handles the wake,
+   * which is later than the wake when no worker ran; so with the pinned policy the audit replays the desk's schedule
+   * at that clock, and says when that differs from the summary. Without the policy, the summary is the record.
+   */
   timerFired(loc: Located): void {
     const startedLoc = this.timersStarted.get(`${loc.run}:${String(loc.ev.attrs.timerId)}`);
     const summary = startedLoc?.ev.summary;
     const waitedMs = durationMs(startedLoc?.ev.attrs.startToFireTimeout);
     const events = [...(startedLoc ? [startedLoc.ev.id] : []), loc.ev.id];
-    const open = this.open.at(-1);
-    const kind = open ? this.classifyTimer(open, summary, loc) : undefined;
-    if (!open || !kind) {
+    const stated = readWakeSummary(summary);
+    const open = stated ? this.open.find((o) => o.record.id === stated.approvalId) : this.open.at(-1);
+    const { work, derived } = open ? this.wakeWork(open, stated?.work, loc) : { work: [], derived: '' };
+    if (!open || work.length === 0) {
       if (summary) {
         this.emit(
           loc,
@@ -320,81 +371,69 @@ export class ApprovalTrail {
       tool: record.tool,
       waitedMs: waitedMs ?? null,
       timerSummary: summary ?? null,
+      derived,
     };
-    if (kind === 'reminder') {
-      open.reminders += 1;
-      record.events.push({ kind: 'reminder', at: loc.ev.time, to: [...record.eligible] });
-      this.emit(
-        loc,
-        AuditKind.ApprovalReminder,
-        'baton',
-        `${record.id}: reminder ${open.reminders} to ${record.eligible.join(', ')}`,
-        {
-          ...common,
-          to: [...record.eligible],
-          count: open.reminders,
-        },
-        events,
-      );
-    } else if (kind === 'escalation') {
-      const step = open.policy?.escalate[open.escalations];
-      open.escalations += 1;
-      const to = step?.to ?? [];
-      record.approvers = [...new Set([...record.approvers, ...to])];
-      if (this.bp) record.eligible = resolveApprovers(record.approvers, this.bp.approvers);
-      record.events.push({ kind: 'escalation', at: loc.ev.time, to: [...to] });
-      this.emit(
-        loc,
-        AuditKind.ApprovalEscalation,
-        'baton',
-        `${record.id}: escalated after ${step?.after ?? '?'} to ${to.join(', ')}`,
-        {
-          ...common,
-          to,
-          after: step?.after ?? null,
-          eligible: [...record.eligible],
-        },
-        events,
-      );
-    } else {
-      record.status = 'timed_out';
-      record.decidedAt = loc.ev.time;
-      record.events.push({ kind: 'timeout', at: loc.ev.time });
-      this.settled(record);
-      const onTimeout = open.policy?.onTimeout ?? 'reject';
-      this.emit(
-        loc,
-        AuditKind.ApprovalTimeout,
-        'baton',
-        `${record.id}: nobody decided by the deadline; ${onTimeout === 'cancel' ? 'the goal is cancelled' : 'treated as rejected'}`,
-        {
-          ...common,
-          deadline: record.deadline ?? null,
-          onTimeout,
-        },
-        events,
-      );
+    for (const w of work) {
+      if (w.kind === 'reminder') {
+        const to = waitingOn(record);
+        record.events.push({ kind: 'reminder', at: loc.ev.time, to });
+        const count = record.events.filter((e) => e.kind === 'reminder').length;
+        this.emit(
+          loc,
+          AuditKind.ApprovalReminder,
+          'baton',
+          `${record.id}: reminder ${count} to ${to.join(', ')}`,
+          { ...common, to, count },
+          events,
+        );
+      } else if (w.kind === 'escalation') {
+        const step = open.policy?.escalate[w.step];
+        const to = step?.to ?? [];
+        record.approvers = [...new Set([...record.approvers, ...to])];
+        if (this.bp) record.eligible = resolveApprovers(record.approvers, this.bp.approvers);
+        record.events.push({ kind: 'escalation', at: loc.ev.time, to: [...to] });
+        this.emit(
+          loc,
+          AuditKind.ApprovalEscalation,
+          'baton',
+          `${record.id}: escalated after ${step?.after ?? '?'} to ${to.join(', ')}`,
+          { ...common, step: w.step + 1, to, after: step?.after ?? null, eligible: [...record.eligible] },
+          events,
+        );
+      } else {
+        record.events.push({ kind: 'timeout', at: loc.ev.time, to: waitingOn(record) });
+        record.status = 'timed_out';
+        record.decidedAt = loc.ev.time;
+        this.settled(record);
+        const onTimeout = open.policy?.onTimeout ?? 'reject';
+        this.emit(
+          loc,
+          AuditKind.ApprovalTimeout,
+          'baton',
+          `${record.id}: nobody decided by the deadline; ${onTimeout === 'cancel' ? 'the goal is cancelled' : 'treated as rejected'}`,
+          { ...common, deadline: record.deadline ?? null, onTimeout },
+          events,
+        );
+      }
     }
   }
 
-  private classifyTimer(open: OpenApproval, summary: string | undefined, loc: Located): string | undefined {
-    if (summary) {
-      if (/remind/i.test(summary)) return 'reminder';
-      if (/escalat/i.test(summary)) return 'escalation';
-      if (/timeout|deadline|timed out/i.test(summary)) return 'timeout';
-    }
-    const policy = open.policy;
-    if (!policy) return undefined;
-    // The same schedule the workflow keeps: the earliest of the next reminder, next escalation and the deadline.
-    const remind = policy.remind === undefined ? Infinity : blueprintDurationMs(policy.remind);
-    const nextReminder = remind === Infinity ? Infinity : (open.reminders + 1) * remind;
-    const step = policy.escalate[open.escalations];
-    const nextEscalation = step ? blueprintDurationMs(step.after) : Infinity;
-    const deadline = policy.timeout === undefined ? Infinity : blueprintDurationMs(policy.timeout);
-    const wake = Math.min(nextReminder, nextEscalation, deadline);
-    if (wake === Infinity) return undefined;
-    const elapsed = msBetween(open.record.openedAt, loc.ev.time);
-    if (Math.abs(elapsed - wake) > Math.max(5_000, wake * 0.02)) return undefined;
-    return wake === deadline ? 'timeout' : wake === nextEscalation ? 'escalation' : 'reminder';
+  /** What the workflow did at a wake of `open`, and how the audit knows (see {@link timerFired}). */
+  private wakeWork(
+    open: OpenApproval,
+    stated: WakeWork[] | undefined,
+    loc: Located,
+  ): { work: WakeWork[]; derived: string } {
+    if (!open.policy) return { work: stated ?? [], derived: 'as the timer summary states' };
+    const now = this.workflowClock(loc, 'handled');
+    const due = dueAt(open.policy, open.openedMs, open.done, now);
+    advanceSchedule(open.policy, open.openedMs, open.done, due, now);
+    const work = wakeWork(due);
+    if (!stated) return { work, derived: 'replayed with the approval schedule at the workflow clock' };
+    if (JSON.stringify(work) === JSON.stringify(stated)) return { work, derived: 'as the timer summary states' };
+    return {
+      work,
+      derived: `the workflow handled this wake at ${new Date(now).toISOString()}, later than its timer, when what the approval schedule had due differed from what the timer summary states`,
+    };
   }
 }

@@ -110,7 +110,12 @@ class TrailBuilder {
       for (const ev of r.events) this.all.push({ run: i + 1, runId: r.runId, ev, pos: this.all.length });
     });
     this.index();
-    this.approvals = new ApprovalTrail((...args) => this.emit(...args), this.updateOutcomes, this.timersStarted);
+    this.approvals = new ApprovalTrail(
+      (...args) => this.emit(...args),
+      this.updateOutcomes,
+      this.timersStarted,
+      this.all,
+    );
   }
 
   private key(loc: Pick<Located, 'run'>, eventId: number): string {

@@ -20,13 +20,15 @@ import type { Activities, ApprovalNotification } from '../activities/index.js';
 import { recordApprovalOpened, recordApprovalSettled } from './metrics.js';
 import type { ApprovalPolicy, Blueprint, NotificationEvent } from '../blueprint/schema.js';
 import {
+  advanceSchedule,
   applyVote,
   dueAt,
   nextWake,
   refusalReason,
-  remindersElapsed,
   resolveApprovers,
   waitingOn,
+  wakeSummary,
+  wakeWork,
   type ScheduleProgress,
 } from './approvals.js';
 import {
@@ -191,7 +193,7 @@ export class ApprovalDesk {
           await condition(settled);
           break;
         }
-        const summary = `${record.id} ${record.tool}: waiting until ${iso(wake)}`;
+        const summary = wakeSummary(record, wake, wakeWork(dueAt(policy, opened, done, wake)));
         if (await condition(settled, Math.max(1, wake - Date.now()), { summary })) break;
         this.onSchedule(record, policy, opened, done);
       }
@@ -216,37 +218,35 @@ export class ApprovalDesk {
     return record;
   }
 
-  /** Does what is due now: the timeout, escalation steps, a reminder. */
+  /** Does what is due now, in the order {@link wakeWork} gives: the timeout alone, else escalation steps, a reminder. */
   private onSchedule(record: ApprovalRecord, policy: ApprovalPolicy, opened: number, done: ScheduleProgress): void {
     const now = Date.now();
     const at = iso(now);
     const due = dueAt(policy, opened, done, now);
-    if (due.timeout) {
-      const to = waitingOn(record);
-      record.status = 'timed_out';
-      record.decidedAt = at;
-      record.events.push({
-        kind: 'timeout',
-        at,
-        to,
-        detail: policy.onTimeout === 'cancel' ? 'no decision: the goal is cancelled' : 'no decision: rejected',
-      });
-      return;
+    for (const work of wakeWork(due)) {
+      if (work.kind === 'timeout') {
+        const to = waitingOn(record);
+        record.status = 'timed_out';
+        record.decidedAt = at;
+        record.events.push({
+          kind: 'timeout',
+          at,
+          to,
+          detail: policy.onTimeout === 'cancel' ? 'no decision: the goal is cancelled' : 'no decision: rejected',
+        });
+      } else if (work.kind === 'escalation') {
+        const to = policy.escalate[work.step]!.to;
+        record.approvers = [...new Set([...record.approvers, ...to])];
+        record.eligible = resolveApprovers(record.approvers, this.bp.approvers);
+        record.events.push({ kind: 'escalation', at, to: [...to] });
+        this.changed();
+        this.notify('approval.escalated', record, { escalatedTo: resolveApprovers(to, this.bp.approvers) });
+      } else {
+        record.events.push({ kind: 'reminder', at, to: waitingOn(record) });
+        this.notify('approval.reminder', record);
+      }
     }
-    for (const i of due.escalations) {
-      const to = policy.escalate[i]!.to;
-      record.approvers = [...new Set([...record.approvers, ...to])];
-      record.eligible = resolveApprovers(record.approvers, this.bp.approvers);
-      record.events.push({ kind: 'escalation', at, to: [...to] });
-      done.escalations = i + 1;
-      this.changed();
-      this.notify('approval.escalated', record, { escalatedTo: resolveApprovers(to, this.bp.approvers) });
-    }
-    if (due.reminder) {
-      done.reminders = remindersElapsed(policy, opened, now);
-      record.events.push({ kind: 'reminder', at, to: waitingOn(record) });
-      this.notify('approval.reminder', record);
-    }
+    advanceSchedule(policy, opened, done, due, now);
   }
 
   /**

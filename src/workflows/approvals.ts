@@ -108,6 +108,57 @@ export function remindersElapsed(policy: ApprovalPolicy, openedMs: number, nowMs
   return policy.remind === undefined ? 0 : Math.floor((nowMs - openedMs) / durationMs(policy.remind));
 }
 
+/** One thing a wake does to a waiting approval. `step` indexes `policy.escalate`. */
+export type WakeWork = { kind: 'timeout' } | { kind: 'escalation'; step: number } | { kind: 'reminder' };
+
+/** What a wake does with the work due, in the desk's order: the timeout alone, else each escalation step, then a reminder. */
+export function wakeWork(due: DueWork): WakeWork[] {
+  if (due.timeout) return [{ kind: 'timeout' }];
+  return [
+    ...due.escalations.map((step): WakeWork => ({ kind: 'escalation', step })),
+    ...(due.reminder ? [{ kind: 'reminder' } as const] : []),
+  ];
+}
+
+/** Moves the schedule past the work `due` held at `nowMs`, once it is done. */
+export function advanceSchedule(
+  policy: ApprovalPolicy,
+  openedMs: number,
+  done: ScheduleProgress,
+  due: DueWork,
+  nowMs: number,
+): void {
+  const step = due.escalations.at(-1);
+  if (step !== undefined) done.escalations = step + 1;
+  if (due.reminder) done.reminders = remindersElapsed(policy, openedMs, nowMs);
+}
+
+const WORK_WORD = /^(timeout|reminder|escalation (\d+))$/;
+
+/**
+ * The summary of the timer an approval waits on, naming the work due when it fires (`escalation 1` is the first
+ * step), so history says what each timer is for; {@link readWakeSummary} reads it back.
+ */
+export function wakeSummary(record: Pick<ApprovalRecord, 'id' | 'tool'>, wakeMs: number, work: WakeWork[]): string {
+  const words = work.map((w) => (w.kind === 'escalation' ? `escalation ${w.step + 1}` : w.kind));
+  return `${record.id} ${record.tool}: waiting until ${new Date(wakeMs).toISOString()} for ${words.join(', ')}`;
+}
+
+/** The approval and the work a {@link wakeSummary} names, or undefined for any other summary. */
+export function readWakeSummary(summary: string | undefined): { approvalId: string; work: WakeWork[] } | undefined {
+  const m = /^(\S+) \S+: waiting until \S+ for (.+)$/.exec(summary ?? '');
+  if (!m) return undefined;
+  const work: WakeWork[] = [];
+  for (const word of m[2]!.split(', ')) {
+    const w = WORK_WORD.exec(word);
+    if (!w) return undefined;
+    work.push(
+      w[2] === undefined ? { kind: w[1] as 'timeout' | 'reminder' } : { kind: 'escalation', step: Number(w[2]) - 1 },
+    );
+  }
+  return { approvalId: m[1]!, work };
+}
+
 /**
  * What the agent is told when an approval did not approve its call, so it can choose another path; undefined when
  * the call was approved.
