@@ -194,7 +194,8 @@ export class ApprovalDesk {
           break;
         }
         const summary = wakeSummary(record, wake, wakeWork(dueAt(policy, opened, done, wake)));
-        if (await condition(settled, Math.max(1, wake - Date.now()), { summary })) break;
+        // A decision and the timer can land in the same workflow task: a settled approval wins over the schedule.
+        if ((await condition(settled, Math.max(1, wake - Date.now()), { summary })) || settled()) break;
         this.onSchedule(record, policy, opened, done);
       }
     } catch (err) {
