@@ -18,6 +18,7 @@ import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { freePort, startDevServer } from './helpers/servers.js';
 
 const EXAMPLE_ID = 'refund-request-1a2b3c4d';
+const QUESTION_EXAMPLE_ID = 'security-alert-1a2b3c4d';
 const DESIGN_COMMANDS = [
   'dev',
   'worker',
@@ -42,8 +43,12 @@ let finished: string;
 
 beforeAll(async () => {
   env = await startDevServer();
-  const script = parse(await readFile('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
-  h = await createHarness(env, { scripts: [script] });
+  const scripts = await Promise.all(
+    ['refund-request', 'security-alert'].map(
+      async (name) => parse(await readFile(`goals/${name}.script.yaml`, 'utf8')) as ScriptInput,
+    ),
+  );
+  h = await createHarness(env, { scripts });
   refund = await loadBlueprint('goals/refund-request.yaml');
   cwd = mkdtempSync(join(tmpdir(), 'baton-help-test-'));
   symlinkSync(resolve('goals'), join(cwd, 'goals'));
@@ -130,6 +135,14 @@ async function commands(): Promise<string[]> {
 async function tryExample(line: string): Promise<void> {
   const command = /npx baton ([\w-]+)/.exec(line)?.[1] ?? '';
   let text = line;
+  if (text.includes(QUESTION_EXAMPLE_ID)) {
+    const handle = await h.start(await loadBlueprint('goals/security-alert.yaml'), {});
+    await eventually(async () => {
+      const s = await goalState(env.client, handle.workflowId);
+      return s.pendingQuestions.length ? s : undefined;
+    }, 'a goal waiting for an answer');
+    text = text.replaceAll(QUESTION_EXAMPLE_ID, handle.workflowId);
+  }
   if (text.includes(EXAMPLE_ID)) {
     const id = ['approve', 'reject', 'cancel'].includes(command) ? (await waitingGoal()).workflowId : finished;
     text = text.replaceAll(EXAMPLE_ID, id);

@@ -24,6 +24,8 @@ async function connect(config: BatonConfig): Promise<Client> {
 
 /** The goal id the help examples use; `test/cli-help.test.ts` runs every example with a real id in its place. */
 const EXAMPLE_ID = 'refund-request-1a2b3c4d';
+/** The goal id of the `reply` example: a goal whose agent waits on a person's answer. */
+const QUESTION_EXAMPLE_ID = 'security-alert-1a2b3c4d';
 
 function examples(...lines: string[]): string {
   return `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
@@ -73,8 +75,13 @@ function describeState(id: string, s: GoalState, url: string, style: Style): str
     lines.push(style.red(`refused   ${r.by} → ${r.approvalId} (${r.via}, ${r.at}): ${r.reason}`));
   if (s.result)
     lines.push(`result    ${statusColor(style, s.result.status)}: ${s.result.answer ?? s.result.reason ?? ''}`);
+  for (const q of s.pendingQuestions ?? []) {
+    lines.push(`question  ${q.id} from ${q.agent}: ${q.question} · for ${q.eligible.join(', ')}`);
+  }
   if (s.pendingApprovals[0])
     lines.push(style.dim(`decide    npx baton approve ${id} ${s.pendingApprovals[0].id} --comment "..."`));
+  if (s.pendingQuestions?.[0])
+    lines.push(style.dim(`answer    npx baton reply ${id} ${s.pendingQuestions[0].id} "..."`));
   return lines.join('\n');
 }
 
@@ -499,6 +506,25 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
         );
       });
   }
+
+  program
+    .command('reply')
+    .description("answer an agent's ask_human question, as BATON_USER, through the reply update")
+    .argument('<id>', 'goal id')
+    .argument('<questionId>', 'question id, e.g. q-1 (see baton status ID)')
+    .argument('<answer...>', 'the answer')
+    .addOption(json)
+    .addHelpText(
+      'after',
+      examples(`BATON_USER=sam npx baton reply ${QUESTION_EXAMPLE_ID} q-1 "Not expected: treat it as an intrusion"`),
+    )
+    .action(async (id: string, questionId: string, answer: string[], opts: JsonFlag) => {
+      const c = config();
+      const q = await (
+        await goals()
+      ).replyToQuestion(await connect(c), id, { questionId, answer: answer.join(' '), by: c.user });
+      out(opts, q, () => `answered ${q.id} (${q.agent} asked: ${q.question}) as ${q.by ?? c.user}`);
+    });
 
   program
     .command('audit')

@@ -6,6 +6,7 @@ import {
   Connection,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { z } from 'zod';
@@ -20,6 +21,9 @@ import { clientTracingInterceptors } from '../observability/tracing.js';
 import { inlineValue } from '../workflows/summaries.js';
 import {
   decideUpdate,
+  replyUpdate,
+  type HumanReply,
+  type QuestionRecord,
   stateQuery,
   type ApprovalDecision,
   type ApprovalRecord,
@@ -243,16 +247,31 @@ export async function decideApproval(
   goalId: string,
   decision: ApprovalDecision,
 ): Promise<ApprovalRecord> {
+  return humanUpdate(client, goalId, 'decide', (h) => h.executeUpdate(decideUpdate, { args: [decision] }));
+}
+
+/** Answers an agent's `ask_human` question through the `reply` update; a refusal comes back with the reason. */
+export async function replyToQuestion(client: Client, goalId: string, reply: HumanReply): Promise<QuestionRecord> {
+  return humanUpdate(client, goalId, 'answer', (h) => h.executeUpdate(replyUpdate, { args: [reply] }));
+}
+
+/** Runs a person's update on a running goal, naming an unknown or finished goal and the workflow's refusal. */
+async function humanUpdate<T>(
+  client: Client,
+  goalId: string,
+  what: string,
+  send: (handle: WorkflowHandle) => Promise<T>,
+): Promise<T> {
   const handle = client.workflow.getHandle(goalId);
   return withGoal(goalId, async () => {
     const desc = await handle.describe();
     if (desc.status.name !== 'RUNNING') {
       throw new GoalCommandError(
-        `goal ${goalId} has already finished (${desc.status.name.toLowerCase()}); nothing to decide`,
+        `goal ${goalId} has already finished (${desc.status.name.toLowerCase()}); nothing to ${what}`,
       );
     }
     try {
-      return await handle.executeUpdate(decideUpdate, { args: [decision] });
+      return await send(handle);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new GoalCommandError(`refused: ${err.cause?.message ?? err.message}`);
