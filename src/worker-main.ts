@@ -4,7 +4,6 @@
  * stops polling, reports not ready, lets in-flight activities finish within BATON_SHUTDOWN_GRACE_TIME, then exits.
  */
 import { batonDataConverter } from './codec/data-converter.js';
-import { createServer } from 'node:net';
 import { Runtime, type Logger, type Worker } from '@temporalio/worker';
 import { resolveModel } from './client/model-endpoint.js';
 import { loadWorkerConfig } from './config.js';
@@ -14,20 +13,10 @@ import { createLogger } from './observability/log.js';
 import { histogramBuckets } from './observability/metrics.js';
 import { startWorkerTracing, type WorkerTracing } from './observability/tracing.js';
 import { connectWorker, createBatonWorker, workflowSource } from './worker.js';
+import { freePort } from './runtime/free-port.js';
 
 /** Extra time after the grace period for cancelled activities to wind down before the worker gives up. */
 const FORCE_AFTER_GRACE_MS = 10_000;
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Options of `baton worker`. */
 export interface RunWorkerOptions {
@@ -41,7 +30,7 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
   const env = opts.env ?? process.env;
   const config = loadWorkerConfig(env);
   const logger: Logger = createLogger(config.log);
-  const runtimeMetricsPort = config.http ? await freeLoopbackPort() : undefined;
+  const runtimeMetricsPort = config.http ? await freePort() : undefined;
   Runtime.install({
     logger,
     // The worker handles signals itself, so it can report not ready before it drains.

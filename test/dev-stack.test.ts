@@ -5,12 +5,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { baton } from './helpers/cli.js';
 import { eventually } from './helpers/harness.js';
+import { freePort } from '../src/runtime/free-port.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'baton-dev-test-'));
 const children: ChildProcess[] = [];
@@ -19,17 +19,6 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Processes whose command line mentions the test's data directory (the dev server child). */
 function stackProcesses(): string[] {

@@ -2,7 +2,6 @@
  * Real Temporal servers for tests: the dev server (from the Temporal CLI) and the time-skipping test server, both
  * found the way Baton finds them (env, .tools/temporal, PATH) and started on loopback.
  */
-import { createServer, type AddressInfo } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalBinary } from '../../src/runtime/temporal-binaries.js';
 import { batonSearchAttributes } from '../../src/workflows/search-attributes.js';
@@ -12,17 +11,9 @@ function executable(kind: 'cli' | 'test-server') {
   return found ? ({ type: 'existing-path', path: found.path } as const) : ({ type: 'cached-download' } as const);
 }
 
-/** A free TCP port on loopback (for a server that needs its port named up front, such as the Web UI). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../src/runtime/free-port.js';
+
+export { freePort };
 
 export interface DevServerOptions {
   dbFilename?: string;

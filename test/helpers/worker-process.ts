@@ -3,19 +3,10 @@
  * environment, its JSON log lines collected, its HTTP endpoint probed, and stopped with a real signal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 
-/** A free TCP port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../src/runtime/free-port.js';
+
+export { freePort };
 
 export interface WorkerProcess {
   child: ChildProcess;
