@@ -4,7 +4,7 @@
  * have), and a loopback "metadata" server nothing may reach. None of the planted secret values reaches the capture
  * server (beyond the one header a tool declared it for), the decoded history, the model's requests or the logs.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -62,16 +62,12 @@ const writes = { out: process.stdout.write.bind(process.stdout), err: process.st
 
 beforeAll(async () => {
   process.env.EXFIL_ENV_SECRET = ENV_SECRET;
-  for (const [stream, original] of [
-    [process.stdout, writes.out],
-    [process.stderr, writes.err],
-  ] as const) {
-    // Recorded, not echoed: the attempts make the worker log many (expected) activity failures.
-    void original;
+  // Recorded, not echoed: the attempts make the worker log many (expected) activity failures.
+  for (const stream of [process.stdout, process.stderr]) {
     stream.write = ((chunk: string | Uint8Array) => {
       logs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       return true;
-    }) as typeof stream.write;
+    });
   }
   metadata = await listen(() => [200, { 'content-type': 'text/plain' }, 'AccessKeyId=METADATA-CREDENTIALS']);
   capture = await listen((req, body) => {
