@@ -51,7 +51,8 @@ export interface ReceiverState {
 
 /**
  * Verifies a delivery the way a receiver should: a known key id, a signature over timestamp + delivery id + body, a
- * timestamp within the window, and a delivery id not accepted before. Records the id when accepted.
+ * timestamp within the window, and a delivery id not accepted before. Once the receiver has acted on it, it calls
+ * rememberDelivery, so a replay of the same request is refused while a retry of one it failed is not.
  */
 export function verifyDelivery(
   body: Buffer,
@@ -79,6 +80,10 @@ export function verifyDelivery(
   if (Math.abs(now - Number(timestamp) * 1000) > tolerance) return { ok: false, reason: 'stale' };
   for (const [id, at] of state.seen) if (now - at > 2 * tolerance) state.seen.delete(id);
   if (state.seen.has(delivery)) return { ok: false, reason: 'repeated' };
-  state.seen.set(delivery, now);
   return { ok: true, delivery };
+}
+
+/** Records that the receiver acted on a delivery; a later request with the same id is then `repeated`. */
+export function rememberDelivery(state: ReceiverState, delivery: string, now = Date.now()): void {
+  state.seen.set(delivery, now);
 }

@@ -7,7 +7,7 @@ import { text as str } from '../audit/history.js';
 import type { AuditRecord, VerifyResult } from '../audit/index.js';
 import { BlueprintError, formatProblem } from '../blueprint/errors.js';
 import { blueprintJsonSchema, loadBlueprint } from '../blueprint/load.js';
-import { loadConfig, type BatonConfig } from '../config.js';
+import { codecServerSettings, loadConfig, type BatonConfig } from '../config.js';
 import type { ApprovalRecord, GoalResult, GoalState } from '../workflows/definitions.js';
 import { GoalCommandError } from './errors.js';
 import { age, clip, statusColor, styleFor, table, until, type Style } from './output.js';
@@ -315,13 +315,16 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
         host: opts.host,
         port: Number(opts.port),
         origins: opts.origin,
-        ...(c.codecToken ? { token: c.codecToken } : {}),
+        ...codecServerSettings(c),
       });
       const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      const auth = c.codecToken ? 'bearer token required' : 'no token: loopback only';
+      const auth =
+        c.codecToken || c.codecOidc
+          ? `${[c.codecToken ? 'bearer token' : '', c.codecOidc ? 'OIDC access token' : ''].filter(Boolean).join(' or ')} required`
+          : 'no token: loopback only';
       out(opts, { url: server.url, auth, origins: opts.origin }, () => `codec server on ${server.url} (${auth})`);
       await stopped;
       await server.close();
