@@ -58,9 +58,7 @@ async function accessToken(key: CryptoKey, claims: { iss?: string; aud?: string;
 const payloads = async () =>
   JSON.stringify({
     payloads: (await codec.encode([defaultPayloadConverter.toPayload({ prompt: 'refund c-42' })])).map((p) => ({
-      metadata: Object.fromEntries(
-        Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
-      ),
+      metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
       data: Buffer.from(p.data!).toString('base64'),
     })),
   });

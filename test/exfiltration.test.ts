@@ -64,10 +64,10 @@ beforeAll(async () => {
   process.env.EXFIL_ENV_SECRET = ENV_SECRET;
   // Recorded, not echoed: the attempts make the worker log many (expected) activity failures.
   for (const stream of [process.stdout, process.stderr]) {
-    stream.write = ((chunk: string | Uint8Array) => {
+    stream.write = (chunk: string | Uint8Array) => {
       logs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       return true;
-    });
+    };
   }
   metadata = await listen(() => [200, { 'content-type': 'text/plain' }, 'AccessKeyId=METADATA-CREDENTIALS']);
   capture = await listen((req, body) => {
