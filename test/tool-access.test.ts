@@ -12,7 +12,8 @@ import { isNonPublicAddress } from '../src/activities/egress.js';
 import { SecretResolver, type ToolAccess } from '../src/activities/secrets.js';
 import { renderBody, renderHeader, renderUrl, type ResolveReference } from '../src/activities/templates.js';
 import { rememberDelivery, signDelivery, verifyDelivery } from '../src/activities/webhook-signature.js';
-import { ConfigError, loadToolAccess } from '../src/config.js';
+import { ConfigError } from '../src/config.js';
+import { loadToolAccess } from '../src/tool-access-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-access-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,6 +42,11 @@ describe('the worker access map (config)', () => {
     expect(() => loadToolAccess({ BATON_SECRETS: 'A@Bad Tool' })).toThrow(/"Bad Tool" is not a tool/);
     expect(() => loadToolAccess({ BATON_SECRETS: 'A', BATON_TOOL_ENV: 'A' })).toThrow(/one or the other/);
     expect(() => loadToolAccess({ BATON_EGRESS_ALLOW: 'crm.internal' })).toThrow(/use tool=host\[:port\]/);
+    expect(() => loadToolAccess({ BATON_SECRETS: 'KEYS=env:BATON_ENCRYPTION_KEYS' })).toThrow(
+      /worker's own credential/,
+    );
+    expect(() => loadToolAccess({ BATON_SECRETS: 'TEMPORAL_API_KEY' })).toThrow(/worker's own credential/);
+    expect(() => loadToolAccess({ BATON_TOOL_ENV: 'OPENAI_API_KEY' })).toThrow(/worker's own credential/);
   });
 });
 
