@@ -22,7 +22,7 @@ let dir: string;
 
 beforeAll(async () => {
   env = await startDevServer();
-  const script = parse(await readFile('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
+  const script = parse(await readFile('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
   h = await createHarness(env, { scripts: [script] });
   vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue, BATON_USER: 'alice' };
   dir = mkdtempSync(join(tmpdir(), 'baton-cli-test-'));
@@ -84,7 +84,7 @@ describe('baton CLI', () => {
 
     const approved = await baton(['approve', goalId, 'apr-1', '--comment', 'fine'], vars);
     expect(approved.code, approved.stderr).toBe(0);
-    expect(approved.stdout).toMatch(/^approved: apr-1 approved · issue_refund/);
+    expect(approved.stdout).toMatch(/^alice approved apr-1: issue_refund \{.*\} is approved$/m);
 
     const status = await eventually(async () => {
       const r = await baton(['status', goalId, '--json'], vars);
@@ -141,7 +141,9 @@ describe('baton CLI', () => {
   it('exits non-zero with a one-line reason that names the fix', async () => {
     const unknown = await baton(['status', 'no-such-goal'], vars);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr.trim()).toBe('baton: no goal with id no-such-goal; `baton list` shows the goals');
+    expect(unknown.stderr.trim()).toBe(
+      `baton: no goal with id no-such-goal on ${env.address}, namespace default; \`baton list\` shows the goals there (TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE choose the server)`,
+    );
 
     const down = await baton(['list'], { ...vars, TEMPORAL_ADDRESS: '127.0.0.1:1' });
     expect(down.code).toBe(1);
@@ -153,7 +155,7 @@ describe('baton CLI', () => {
     expect(badInput.code).toBe(1);
     expect(badInput.stderr).toMatch(/^baton: --input is not valid JSON/);
 
-    const invalid = await baton(['validate', 'goals/refund-request.script.yaml'], vars);
+    const invalid = await baton(['validate', 'goals/scripts/refund-request.script.yaml'], vars);
     expect(invalid.code).toBe(1);
     expect(invalid.stdout).toMatch(/^goals\/refund-request\.script\.yaml:\d+:\d+ /m);
 
@@ -176,7 +178,9 @@ describe('baton CLI', () => {
     expect(again.code).toBe(1);
     expect(again.stderr.trim()).toBe(`baton: goal ${goalId} has already finished (completed); nothing to decide`);
     const unknown = await baton(['watch', 'no-such-goal'], vars);
-    expect(unknown.stderr.trim()).toBe('baton: no goal with id no-such-goal; `baton list` shows the goals');
+    expect(unknown.stderr.trim()).toBe(
+      `baton: no goal with id no-such-goal on ${env.address}, namespace default; \`baton list\` shows the goals there (TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE choose the server)`,
+    );
   });
 });
 

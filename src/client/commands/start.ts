@@ -4,7 +4,7 @@ import type { BatonConfig } from '../../config.js';
 import { loadConfig } from '../../config.js';
 import { loadBlueprint } from '../../blueprint/load.js';
 import type { GoalResult } from '../../workflows/definitions.js';
-import { readInput } from '../input.js';
+import { checkInput, readInput } from '../input.js';
 import { examples, jsonOption, out, type JsonFlag } from '../text.js';
 import { goals } from './connect.js';
 import { finishWith, follow } from './watch.js';
@@ -15,7 +15,8 @@ export type StartOptions = JsonFlag & { input?: string; inputFile?: string; id?:
 /** Starts a goal from a blueprint file and prints its id, link and next commands (or follows it with `wait`). */
 export async function startCommand(config: BatonConfig, file: string, opts: StartOptions): Promise<void> {
   const loaded = await loadBlueprint(file);
-  const input = await readInput(loaded, opts);
+  // Checked before connecting: a typo in the input is found without a server.
+  const input = checkInput(loaded, await readInput(loaded, opts));
   const { connectClient, goalUrl, startGoal } = await goals();
   const client = await connectClient(config);
   const handle = await startGoal(client, {
