@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -157,7 +157,14 @@ describe('baton CLI', () => {
 
     const invalid = await baton(['validate', 'goals/scripts/refund-request.script.yaml'], vars);
     expect(invalid.code).toBe(1);
-    expect(invalid.stdout).toMatch(/^goals\/refund-request\.script\.yaml:\d+:\d+ /m);
+    expect(invalid.stdout).toMatch(/^goals\/scripts\/refund-request\.script\.yaml:\d+:\d+ /m);
+
+    // `baton validate goals/*.yaml` sees blueprints only: the scripts live in goals/scripts/.
+    const all = (await readdir('goals')).filter((f) => f.endsWith('.yaml')).map((f) => `goals/${f}`);
+    expect(all.length).toBeGreaterThanOrEqual(4);
+    const examples = await baton(['validate', ...all]);
+    expect(examples.code, examples.stdout).toBe(0);
+    expect(examples.stdout.trim().split('\n')).toEqual(all.map((f) => `${f}: ok`));
 
     const ok = await baton(['validate', 'goals/refund-request.yaml']);
     expect(ok).toMatchObject({ code: 0, stdout: 'goals/refund-request.yaml: ok\n' });

@@ -6,7 +6,7 @@ import { loadConfig } from '../../config.js';
 import { statusColor, styleFor } from '../output.js';
 import { EXAMPLE_ID, examples } from '../text.js';
 import type { WatchOutcome } from '../watch.js';
-import { connect } from './connect.js';
+import { connect, goals } from './connect.js';
 
 /** Follows a goal: its steps as they happen and, on a terminal, a live progress line. */
 export async function follow(
@@ -49,7 +49,9 @@ export function addWatch(program: Command): void {
     .addOption(new Option('--json', 'each step as a JSON line, the same records `baton audit --format jsonl` exports'))
     .addHelpText('after', examples(`npx baton watch ${EXAMPLE_ID}`))
     .action(async (id: string, opts: { json?: boolean }) => {
-      const outcome = await follow(await connect(loadConfig()), id, { json: opts.json === true });
+      const client = await connect(loadConfig());
+      await (await goals()).describeGoal(client, id); // an unknown id is named with the server that was asked
+      const outcome = await follow(client, id, { json: opts.json === true });
       finishWith(id, outcome, opts.json === true);
     });
 }
