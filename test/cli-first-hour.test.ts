@@ -66,7 +66,7 @@ describe('input is checked against the blueprint', () => {
     const typo = await baton(['start', 'goals/refund-request.yaml', '--input', '{"x":1}', '--json'], vars);
     expect(typo.code).toBe(1);
     expect(typo.stdout).toBe('');
-    expect(jsonError(typo)).toEqual({ code: 'bad_input', message: expect.stringContaining('"x"') });
+    expect(jsonError(typo)).toEqual({ code: 'bad_input', message: expect.stringContaining('"x"') as string });
     const unknown = await baton(['status', 'no-such-goal', '--json'], vars);
     expect(jsonError(unknown)).toMatchObject({ code: 'not_found' });
     const usage = await baton(['status', '--json'], vars);
@@ -142,7 +142,7 @@ budget: { maxSteps: 3 }
       const json = await baton(['status', handle.workflowId, '--json'], vars);
       const state = JSON.parse(json.stdout) as { status: string; retrying: { activity: string; lastError: string }[] };
       expect(state.status).toBe('running');
-      expect(state.retrying[0]).toMatchObject({ activity: 'callModel', lastError: expect.any(String) });
+      expect(state.retrying[0]).toMatchObject({ activity: 'callModel', lastError: expect.any(String) as string });
       await env.client.workflow.getHandle(handle.workflowId).terminate('test over');
     } finally {
       worker.shutdown();

@@ -6,7 +6,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleDemoApi, newDemoLedger, type DemoLedger } from './demo-api.js';
-import { fillInput, goalInputOf, matches, ScriptSchema, type RequestFacts, type Script, type ScriptInput } from './script.js';
+import {
+  fillInput,
+  goalInputOf,
+  matches,
+  ScriptSchema,
+  type RequestFacts,
+  type Script,
+  type ScriptInput,
+} from './script.js';
 
 interface OpenAiMessage {
   role: string;

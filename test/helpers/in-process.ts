@@ -32,8 +32,8 @@ export async function batonInProcess(
       done?.();
       return true;
     };
-  process.stdout.write = capture((t) => (stdout += t)) as typeof process.stdout.write;
-  process.stderr.write = capture((t) => (stderr += t)) as typeof process.stderr.write;
+  process.stdout.write = capture((t) => (stdout += t));
+  process.stderr.write = capture((t) => (stderr += t));
   for (const [k, v] of Object.entries(env)) {
     if (v === '') delete process.env[k];
     else process.env[k] = v;
