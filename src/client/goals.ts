@@ -13,8 +13,8 @@ import {
 import type { LoadedBlueprint } from '../blueprint/load.js';
 import { batonDataConverter } from '../codec/data-converter.js';
 import { GoalCommandError } from './errors.js';
+import { goalDetails } from './goal-details.js';
 import { checkInput } from './input.js';
-import type { Blueprint } from '../blueprint/schema.js';
 import type { BatonConfig } from '../config.js';
 import { connectionOptions } from '../connection.js';
 import { waitsOn } from '../workflows/approvals.js';
@@ -72,34 +72,6 @@ export function goalUrl(config: BatonConfig, goalId: string): string {
 export function serverOf(client: Client): string {
   const address = (client.connection as Partial<Connection>).options?.address ?? '?';
   return `${address}, namespace ${client.options.namespace}`;
-}
-
-/**
- * The Web UI's static details of a goal (Markdown): what it is for, who may do what, which calls wait for whom,
- * the budget, and where its audit trail is.
- */
-export function goalDetails(bp: Blueprint, hash: string, startedBy: string, goalId: string): string {
-  const toolNote = (name: string): string => {
-    const approval = bp.tools[name]?.approval;
-    if (!approval) return name;
-    const when = approval.when === undefined ? 'always' : `when \`${approval.when}\``;
-    return `${name} (approval ${when} by ${approval.approvers.join(', ')}${approval.quorum > 1 ? `, quorum ${approval.quorum}` : ''})`;
-  };
-  const budget = bp.budget;
-  return [
-    bp.description ? `**${bp.description}**` : `**${bp.name}**`,
-    '',
-    `Blueprint \`${bp.name}\`, sha256 \`${hash}\`, started by **${startedBy}**.`,
-    '',
-    ...Object.entries(bp.agents).map(([name, a]) => {
-      const may = [...a.tools.map(toolNote), ...a.handoffs.map((h) => `hand off to ${h}`)].join(', ');
-      return `- **${name}** (${a.role}${name === bp.entry ? ', starts' : ''}${name === bp.validator ? ', validates' : ''}): ${may || 'no tools'}`;
-    }),
-    '',
-    `Budget: ${budget.maxSteps} steps${budget.maxTokens === undefined ? '' : `, ${budget.maxTokens} tokens`}${budget.maxCostUsd === undefined ? '' : `, $${budget.maxCostUsd}`}; when exceeded: ${budget.onExceeded}.`,
-    '',
-    `Follow it with \`baton watch ${goalId}\`; its audit trail: \`baton audit ${goalId}\`.`,
-  ].join('\n');
 }
 
 export interface StartGoalOptions {
