@@ -15,9 +15,16 @@ import { goalState, startGoal } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { createBatonWorker } from '../src/worker.js';
 import { freePort } from '../src/runtime/free-port.js';
-import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
+import { blueprint, createHarness, eventually as eventuallyWithin, type Harness } from './helpers/harness.js';
 import { batonInProcess as baton } from './helpers/in-process.js';
 import { startDevServer } from './helpers/servers.js';
+
+/** Waits for a condition; generous (or as given), because a loaded machine may take long and that is no failure. */
+const eventually = <T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<T> => eventuallyWithin(check, what, Math.max(timeoutMs, 120_000));
 
 let env: TestWorkflowEnvironment;
 let h: Harness;
@@ -43,7 +50,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-describe('input is checked against the blueprint', () => {
+describe('input is checked against the blueprint', { timeout: 300_000 }, () => {
   it('refuses an unknown field, naming it and the fields the schema has; the JSON hint uses real fields', async () => {
     const typo = await baton(['start', 'goals/support-triage.yaml', '--input', '{"ticket":"T-1002"}'], vars);
     expect(typo.code).toBe(1);
@@ -86,7 +93,7 @@ describe('input is checked against the blueprint', () => {
   });
 });
 
-describe('the CLI says which server it asked', () => {
+describe('the CLI says which server it asked', { timeout: 300_000 }, () => {
   it('a goal that is not found names TEMPORAL_ADDRESS and the namespace', async () => {
     const r = await baton(['status', 'no-such-goal'], vars);
     expect(r.code).toBe(1);
@@ -107,7 +114,7 @@ describe('the CLI says which server it asked', () => {
   });
 });
 
-describe('a failing model call is visible', () => {
+describe('a failing model call is visible', { timeout: 300_000 }, () => {
   const flaky = blueprint(`
 apiVersion: baton/v1
 name: flaky-model
@@ -174,7 +181,7 @@ budget: { maxSteps: 3 }
   }, 300_000);
 });
 
-describe('what waits on a person', () => {
+describe('what waits on a person', { timeout: 300_000 }, () => {
   it('`approvals` lists a waiting question, and approving a question id points to `baton reply`', async () => {
     const handle = await h.start(await loadBlueprint('goals/security-alert.yaml'), {});
     const q = await eventually(async () => {
@@ -222,7 +229,7 @@ describe('what waits on a person', () => {
   });
 });
 
-describe('audit --format md', () => {
+describe('audit --format md', { timeout: 300_000 }, () => {
   it('opens with a Mermaid sequence diagram of the goal', async () => {
     const handle = await h.start(await loadBlueprint('goals/refund-request.yaml'), { amount: 20 });
     await handle.result();

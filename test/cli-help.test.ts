@@ -17,9 +17,16 @@ import { goalState } from '../src/client/goals.js';
 import { buildProgram } from '../src/client/program.js';
 import { EXAMPLE_ID, QUESTION_EXAMPLE_ID } from '../src/client/text.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
-import { createHarness, eventually, type Harness } from './helpers/harness.js';
+import { createHarness, eventually as eventuallyWithin, type Harness } from './helpers/harness.js';
 import { batonInProcess } from './helpers/in-process.js';
 import { freePort, startDevServer } from './helpers/servers.js';
+
+/** Waits for a condition; generous (or as given), because a loaded machine may take long and that is no failure. */
+const eventually = <T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<T> => eventuallyWithin(check, what, Math.max(timeoutMs, 120_000));
 
 const DESIGN_COMMANDS = [
   'dev',

@@ -12,9 +12,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { baton } from './helpers/cli.js';
-import { eventually } from './helpers/harness.js';
+import { batonInProcess as baton } from './helpers/in-process.js';
+import { eventually as eventuallyWithin } from './helpers/harness.js';
 import { freePort } from '../src/runtime/free-port.js';
+
+/** Waits for a condition; generous (or as given), because a loaded machine may take long and that is no failure. */
+const eventually = <T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<T> => eventuallyWithin(check, what, Math.max(timeoutMs, 120_000));
 
 const dataDir = mkdtempSync(join(tmpdir(), 'baton-dev-test-'));
 const children: ChildProcess[] = [];
@@ -73,7 +80,7 @@ async function stop(child: ChildProcess): Promise<number | null> {
   return exited;
 }
 
-describe('baton dev', () => {
+describe('baton dev', { timeout: 300_000 }, () => {
   it('runs the example goal offline, stops cleanly on Ctrl-C, and keeps goals across restarts', async () => {
     const port = await freePort();
     const uiPort = await freePort();
@@ -131,7 +138,7 @@ async function exitOf(child: ChildProcess): Promise<{ code: number | null; outpu
   return { code, output };
 }
 
-describe('baton dev and ports it does not own', () => {
+describe('baton dev and ports it does not own', { timeout: 300_000 }, () => {
   it('exits 1 naming the port when --port or --ui-port is taken, and starts nothing', async () => {
     const [port, uiPort] = [await freePort(), await freePort()];
     for (const [flag, taken] of [
@@ -153,7 +160,7 @@ describe('baton dev and ports it does not own', () => {
   });
 });
 
-describe('Ctrl-C while a model call runs', () => {
+describe('Ctrl-C while a model call runs', { timeout: 300_000 }, () => {
   it('lets the call finish and be recorded before the server stops: after a restart it is not made again', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'baton-dev-ctrlc-'));
     const data = join(cwd, '.baton');

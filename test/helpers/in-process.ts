@@ -52,3 +52,8 @@ export async function batonInProcess(
     busy = false;
   }
 }
+
+/** The CLI's one-line reason on stderr (an in-process worker may log on the same stderr). */
+export function reason(r: { stderr: string }): string | undefined {
+  return r.stderr.split('\n').findLast((l) => l.startsWith('baton: '));
+}
