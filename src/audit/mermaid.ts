@@ -57,7 +57,7 @@ export function renderMermaid(entries: readonly AuditEntry[]): string {
     switch (e.kind) {
       case 'goal.started':
         starter = from(e.actor);
-        body.push(`  ${starter}->>${baton()}: ${at} start ${label(e.summary, 70)}`);
+        body.push(`  ${starter}->>${baton()}: ${at} ${label(e.summary, 80)}`);
         break;
       case 'model.call': {
         const agent = from(e.actor);
