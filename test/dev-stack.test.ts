@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { batonInProcess as baton } from './helpers/in-process.js';
 import { eventually as eventuallyWithin } from './helpers/harness.js';
 import { freePort } from '../src/runtime/free-port.js';
+import { listensOn } from '../src/client/dev-server.js';
 
 /** Waits for a condition; generous (or as given), because a loaded machine may take long and that is no failure. */
 const eventually = <T>(
@@ -139,6 +140,25 @@ async function exitOf(child: ChildProcess): Promise<{ code: number | null; outpu
 }
 
 describe('baton dev and ports it does not own', { timeout: 300_000 }, () => {
+  it('tells the process that listens on a port from one that does not (how it verifies its own server)', async () => {
+    const port = await freePort();
+    const stranger = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}, '127.0.0.1')`], {
+      stdio: 'ignore',
+    });
+    children.push(stranger);
+    try {
+      await eventually(() => (listensOn(stranger.pid!, port) ? true : undefined), 'the stranger to listen');
+      expect(listensOn(process.pid, port)).toBe(false);
+      const mine = await hold(await freePort());
+      const minePort = (mine.address() as { port: number }).port;
+      expect(listensOn(process.pid, minePort)).toBe(true);
+      expect(listensOn(stranger.pid!, minePort)).toBe(false);
+      await new Promise((done) => mine.close(done));
+    } finally {
+      stranger.kill('SIGKILL');
+    }
+  });
+
   it('exits 1 naming the port when --port or --ui-port is taken, and starts nothing', async () => {
     const [port, uiPort] = [await freePort(), await freePort()];
     for (const [flag, taken] of [

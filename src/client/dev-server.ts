@@ -6,7 +6,7 @@
  * - its pid is kept in the data folder, so a server left behind by a killed `baton dev` is named.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TypedSearchAttributes } from '@temporalio/common';
@@ -83,6 +83,40 @@ function leftBehind(pidFile: string): number | undefined {
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     return cmdline.includes('start-dev') ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the process `pid` listens on TCP `port`, from /proc (Linux): the inode of the listening socket must be one
+ * of the process's open files. Undefined where /proc cannot tell.
+ */
+export function listensOn(pid: number, port: number): boolean | undefined {
+  try {
+    const hex = port.toString(16).toUpperCase().padStart(4, '0');
+    const inodes = new Set<string>();
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      let text = '';
+      try {
+        text = readFileSync(table, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f[1]?.endsWith(`:${hex}`) && f[3] === '0A' && f[9]) inodes.add(f[9]);
+      }
+    }
+    if (!inodes.size) return undefined;
+    const fds = readdirSync(`/proc/${pid}/fd`);
+    return fds.some((fd) => {
+      try {
+        return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? '');
+      } catch {
+        return false;
+      }
+    });
   } catch {
     return undefined;
   }
@@ -169,6 +203,17 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     }
     if ((await answers(host, opts.port)) && (await answers(host, opts.uiPort)) && running) break;
     await sleep(200);
+  }
+  // The server that answers must be the one just started, not one that took the port in the meantime.
+  for (const port of [opts.port, opts.uiPort]) {
+    if (listensOn(pid, port) === false) {
+      await server.stop();
+      throw new GoalCommandError(
+        `port ${port} answers, but not from the Temporal dev server baton dev started; another program took it: ` +
+          'free the port or choose others with --port / --ui-port',
+        'port_in_use',
+      );
+    }
   }
   return server;
 }
