@@ -155,7 +155,15 @@ export interface RefusalRecord {
   agent: string;
   step: number;
   tool: string;
-  kind: 'not_permitted' | 'unknown_tool' | 'invalid_arguments' | 'empty_reply' | 'not_run';
+  kind:
+    | 'not_permitted'
+    | 'unknown_tool'
+    | 'invalid_arguments'
+    | 'empty_reply'
+    | 'not_run'
+    | 'truncated_reply'
+    | 'refused_reply'
+    | 'outcome_unknown';
   reason: string;
   at: string;
 }
@@ -245,6 +253,8 @@ export interface GoalResult {
   validatedBy?: string;
   /** Shared-memory entries a delegated task wrote, for its parent to merge. */
   memoryWrites?: MemoryEntry[];
+  /** Time the goal (and its own tasks) spent waiting on humans, which its parent does not count as working time. */
+  humanWaitMs?: number;
 }
 
 /** What the `state` query returns (DESIGN §2.1). */

@@ -10,9 +10,11 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
@@ -20,10 +22,11 @@ import {
 import type { z } from 'zod';
 import type { Activities, ModelReply, ToolDescriptor } from '../activities/index.js';
 import type { AgentSpec, Blueprint, Limits, ToolSpec } from '../blueprint/schema.js';
+import { GoalFailure, ModelInvocationError, ToolError } from '../failures.js';
 import { ApprovalDesk, GoalCancelledByPolicy, installApprovalHandlers } from './approval-wait.js';
 import { refusalForAgent, resolveApprovers } from './approvals.js';
 import { checkArguments, parseJsonArguments, parserForJsonSchema } from './arguments.js';
-import { describeExceeded, exceeded, extendLimits, limitsOf, newBudget, taskShare } from './budget.js';
+import { describeExceeded, exceeded, extendLimits, limitsOf, newBudget, taskShare, usedBudget } from './budget.js';
 import {
   replySignal,
   replyUpdate,
@@ -67,9 +70,11 @@ import {
   type ToolOffer,
 } from './engine-tools.js';
 import { mergeMemory, readMemory, writeMemory } from './memory.js';
+import { Patch } from './patches.js';
 import { needsApproval } from './policy.js';
 import { replyRefusalReason } from './questions.js';
 import { BatonApprovers, BatonCostUsd, BatonGoal, BatonStatus } from './search-attributes.js';
+import { replyEnding } from './reply.js';
 import { contextWindow, openingMessage, systemPrompt } from './transcript.js';
 import { judge, propose } from './validation.js';
 import { inlineValue } from './summaries.js';
@@ -83,7 +88,7 @@ const modelCall = {
     backoffCoefficient: 2,
     maximumInterval: '1m',
     maximumAttempts: 8,
-    nonRetryableErrorTypes: ['ModelInvocationError.Rejected', 'ModelInvocationError.Auth'],
+    nonRetryableErrorTypes: [ModelInvocationError.Rejected, ModelInvocationError.Auth],
   },
 } as const satisfies ActivityOptions;
 
@@ -96,13 +101,8 @@ const toolCall = {
 const { callModel } = proxyActivities<Activities>(modelCall);
 const { runTool, describeBuiltins } = proxyActivities<Activities>(toolCall);
 
-/** Failure types a goal can end with. */
-export const GoalFailure = {
-  BudgetExceeded: 'BudgetExceeded',
-  ModelOutput: 'ModelOutputInvalid',
-  ValidationFailed: 'ValidationFailed',
-  Cancelled: 'GoalCancelled',
-} as const;
+/** Failure types a goal can end with (defined in src/failures.ts). */
+export { GoalFailure };
 
 const FINAL: readonly GoalStatus[] = ['completed', 'failed', 'cancelled'];
 
@@ -112,7 +112,7 @@ function toolRetry(spec: ToolSpec): ActivityOptions['retry'] {
     ...toolCall.retry,
     ...(spec.retry ?? {}),
     maximumAttempts: attempts,
-    nonRetryableErrorTypes: ['InvalidToolArguments', 'MissingSecret', 'UnknownBuiltin'],
+    nonRetryableErrorTypes: [ToolError.InvalidArguments, ToolError.MissingSecret, ToolError.Unknown],
   };
 }
 
@@ -200,7 +200,8 @@ class Goal {
 
   get agentSpec(): AgentSpec {
     const spec = this.bp.agents[this.agent];
-    if (!spec) throw ApplicationFailure.nonRetryable(`agent "${this.agent}" is not in the blueprint`, 'BlueprintError');
+    if (!spec)
+      throw ApplicationFailure.nonRetryable(`agent "${this.agent}" is not in the blueprint`, GoalFailure.Blueprint);
     return spec;
   }
 
@@ -209,17 +210,17 @@ class Goal {
     return !this.args.task && this.agent === this.bp.validator && this.validation.candidate !== undefined;
   }
 
-  private refreshBudget(): void {
-    this.budget.used = {
-      steps: this.step + this.budget.delegatedSteps,
-      tokens: this.usage.inputTokens + this.usage.outputTokens,
-      costUsd: this.usage.costUsd,
-      durationMs: Math.max(0, Date.now() - this.startedAt - this.humanWaitMs),
-    };
+  /** The budget as used now: computed, never written, so the read-only `state` query can show it. */
+  private currentBudget(): BudgetState {
+    return usedBudget(this.budget, this.step, this.usage, Date.now() - this.startedAt - this.humanWaitMs);
   }
 
+  private refreshBudget(): void {
+    this.budget.used = this.currentBudget().used;
+  }
+
+  /** The `state` query's view. Read-only: a query must never change the goal. */
   state(): GoalState {
-    this.refreshBudget();
     const task = this.args.task;
     return {
       goal: this.bp.name,
@@ -233,7 +234,7 @@ class Goal {
       startedBy: this.args.startedBy,
       ...(this.result ? { result: this.result } : {}),
       run: this.runIndex,
-      budget: this.budget,
+      budget: this.currentBudget(),
       ...(this.plan ? { plan: this.plan } : {}),
       memory: this.memory,
       handoffs: this.handoffs,
@@ -393,7 +394,7 @@ class Goal {
     throw ApplicationFailure.create({ message: reason, type, nonRetryable: true, details: [this.result] });
   }
 
-  summary(): Pick<GoalResult, 'approvals' | 'usage' | 'steps'> {
+  summary(): Pick<GoalResult, 'approvals' | 'usage' | 'steps' | 'humanWaitMs'> {
     return {
       approvals: this.approvals.map((a) => ({
         id: a.id,
@@ -404,6 +405,7 @@ class Goal {
       })),
       usage: this.usage,
       steps: this.step + this.budget.delegatedSteps,
+      humanWaitMs: this.humanWaitMs,
     };
   }
 
@@ -545,7 +547,7 @@ class Goal {
     const spec = this.bp.tools[call.name];
     if (!spec) return this.refuse(actor, call, 'unknown_tool', `error: there is no tool "${call.name}"`, true);
     await this.ensureBudget();
-    const policy = needsApproval(spec.approval, args, this.args.input);
+    const policy = needsApproval(spec.approval, args, this.args.input, () => patched(Patch.celNonBooleanFailsClosed));
     if (policy.required && spec.approval) {
       const approval = spec.approval;
       const record = await this.waitingOnHumans(() =>
@@ -564,7 +566,9 @@ class Goal {
     try {
       const result = await runTool.executeWithOptions(
         {
-          activityId: `tool-${this.step}-${call.name}`,
+          activityId: patched(Patch.toolKeyPerExecution)
+            ? `tool-${this.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
+            : `tool-${this.step}-${call.name}`,
           summary: `${actor}: ${call.name} ${inlineValue(args)}`,
           startToCloseTimeout: durationMs(spec.timeout) + 5_000,
           retry: toolRetry(spec),
@@ -577,6 +581,16 @@ class Goal {
         const repair = err.cause.type === 'InvalidToolArguments';
         if (repair) return this.refuse(actor, call, 'invalid_arguments', `error: ${err.cause.message}`, true);
         return { output: `error: ${err.cause.message}`, repair: false };
+      }
+      if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && patched(Patch.toolOutcomeUnknown)) {
+        return this.refuse(
+          actor,
+          call,
+          'outcome_unknown',
+          `outcome unknown: ${call.name} did not report back (${err.cause.message}); it may or may not have taken ` +
+            `effect and it was not retried: check before you act on it or call it again`,
+          false,
+        );
       }
       throw err;
     }
@@ -640,6 +654,7 @@ class Goal {
       return record;
     });
     this.publish();
+    const since = Date.now();
     const outcomes = await runTasks(
       records.map((r) => ({
         workflowId: r.workflowId,
@@ -666,6 +681,11 @@ class Goal {
         this.publish();
       },
     );
+    if (patched(Patch.childHumanWaits)) {
+      // The tasks ran at the same time: the longest human wait among them is time this goal spent on humans too.
+      const childWaits = Math.max(0, ...outcomes.map((o) => o.humanWaitMs ?? 0));
+      this.humanWaitMs += Math.min(childWaits, Date.now() - since);
+    }
     const merged: string[] = [];
     outcomes.forEach((o, i) => {
       const r = records[i];
@@ -834,7 +854,7 @@ class Goal {
       const agent = this.agentSpec;
       const settings = this.bp.models[agent.model];
       if (!settings)
-        throw ApplicationFailure.nonRetryable(`model "${agent.model}" is not in the blueprint`, 'BlueprintError');
+        throw ApplicationFailure.nonRetryable(`model "${agent.model}" is not in the blueprint`, GoalFailure.Blueprint);
       const offers = this.offers(agent);
       this.step += 1;
       const reply = await this.callModel(
@@ -853,6 +873,20 @@ class Goal {
 
       if (reply.toolCalls.length === 0) {
         const answer = reply.content?.trim() ?? '';
+        const ending = replyEnding(reply);
+        if (ending.kind !== 'answer' && patched(Patch.finishReason)) {
+          this.refusals.push({
+            agent: actor,
+            step: this.step,
+            tool: '',
+            kind: ending.kind === 'truncated' ? 'truncated_reply' : 'refused_reply',
+            reason: ending.problem,
+            at: new Date().toISOString(),
+          });
+          this.countRepair(ending.problem);
+          this.messages.push({ role: 'user', content: ending.instruction });
+          continue;
+        }
         if (answer && !this.validating) {
           this.finalAnswer(answer, actor);
           if (this.result) return this.result;
@@ -935,6 +969,9 @@ export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
       for (const t of goal.tasks) if (!FINAL.includes(t.status as GoalStatus)) t.status = 'cancelled';
       goal.result = { status: 'cancelled', reason: 'the goal was cancelled', ...goal.summary() };
       goal.setStatus('cancelled');
+    } else if (!isCancellation(err) && !FINAL.includes(goal.status) && patched(Patch.statusFollowsFailure)) {
+      goal.result = { status: 'failed', reason: err instanceof Error ? err.message : String(err), ...goal.summary() };
+      goal.setStatus('failed');
     }
     throw err;
   } finally {
