@@ -422,6 +422,7 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
       new Option('--status <status>', 'only goals in this status').choices([
         'running',
         'awaiting_approval',
+        'awaiting_reply',
         'completed',
         'failed',
         'cancelled',

@@ -223,7 +223,7 @@ export async function pendingApprovals(client: Client, user: string, goalId?: st
     ids.push(goalId);
   } else {
     const query =
-      "WorkflowType = 'goalWorkflow' AND BatonStatus = 'awaiting_approval' AND " +
+      "WorkflowType = 'goalWorkflow' AND BatonStatus IN ('awaiting_approval', 'awaiting_reply') AND " +
       `BatonApprovers IN ('${escapeQuery(user)}', '*')`;
     for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
   }

@@ -18,4 +18,6 @@ export const Patch = {
   celNonBooleanFailsClosed: 'cel-non-boolean-fails-closed',
   /** A reply cut off (`length`) or withheld (`content_filter`) never completes the goal. */
   finishReason: 'finish-reason',
+  /** A goal where only a question waits shows `awaiting_reply`, not `awaiting_approval` (DESIGN §2.1). */
+  awaitingReply: 'awaiting-reply-status',
 } as const;
