@@ -214,6 +214,9 @@ describe('defect 1: a tool whose worker dies mid-call', () => {
         OPENAI_BASE_URL: w.model.baseURL,
         OPENAI_API_KEY: 'scripted',
         BATON_DEMO_API: w.model.demoURL,
+        // What the worker lets blueprints read and reach: the demo back office on loopback (docs/security.md).
+        BATON_TOOL_ENV: 'BATON_DEMO_API',
+        BATON_EGRESS_ALLOW: `*=${new URL(w.model.demoURL).host}`,
         BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
       },
       stdio: 'ignore',
