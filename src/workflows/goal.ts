@@ -7,7 +7,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
@@ -777,8 +777,17 @@ class Goal {
     }
   }
 
+  /**
+   * Between steps a goal continues as new when its history grows, after a number of steps, or (Worker Versioning)
+   * when a newer version became current while it ran pinned to its own: the next run starts on that version.
+   */
   private shouldContinueAsNew(): boolean {
-    return workflowInfo().continueAsNewSuggested || this.step - this.runStartStep >= this.limits.stepsPerRun;
+    const info = workflowInfo();
+    return (
+      info.continueAsNewSuggested ||
+      info.targetWorkerDeploymentVersionChanged ||
+      this.step - this.runStartStep >= this.limits.stepsPerRun
+    );
   }
 
   /**
@@ -789,7 +798,9 @@ class Goal {
     await condition(allHandlersFinished);
     await this.desk.drain();
     this.refreshBudget();
-    return continueAsNew<typeof goalWorkflow>({
+    // Upgrade on continue-as-new: the next run starts on the current Worker Deployment version (a no-op unversioned).
+    const next = makeContinueAsNewFunc<typeof goalWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
+    return next({
       ...this.args,
       carried: {
         agent: this.agent,
