@@ -4,9 +4,10 @@
  * embedded config template, the scripts parse, and Worker Versioning settings are checked like every other setting.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { ConfigError, loadWorkerConfig } from '../src/config.js';
 import { defaultBuildId, deploymentOptions } from '../src/versioning.js';
 
@@ -99,5 +100,49 @@ describe('Worker Versioning settings', () => {
       useWorkerVersioning: true,
       defaultVersioningBehavior: 'PINNED',
     });
+  });
+});
+
+function onPath(name: string): string | undefined {
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((dir) => join(dir, name))
+    .find((file) => existsSync(file));
+}
+
+interface Manifest {
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  data?: Record<string, string>;
+  spec?: { scaleTargetRef?: { name: string }; selector?: { matchLabels?: Record<string, string> } };
+}
+
+/** Renders a kustomization as deploy.test.ts does: kubectl's kustomize, else kustomize built from its Go module. */
+function kustomize(dir: string): Manifest[] {
+  const kubectl = onPath('kubectl');
+  const out = kubectl
+    ? execFileSync(kubectl, ['kustomize', dir], { encoding: 'utf8' })
+    : execFileSync('go', ['run', 'sigs.k8s.io/kustomize/kustomize/v5@v5.5.0', 'build', dir], {
+        encoding: 'utf8',
+        timeout: 300_000,
+      });
+  return parseAllDocuments(out).map((d) => d.toJS() as Manifest);
+}
+
+describe('deploy/overlays/worker-version', () => {
+  it('renders one version of the worker that names, selects and registers only itself', () => {
+    const objects = kustomize('deploy/overlays/worker-version');
+    const byKind = (kind: string) => objects.find((o) => o.kind === kind)!;
+    expect(objects.map((o) => o.kind)).not.toContain('PrometheusRule');
+    const deployment = byKind('Deployment');
+    expect(deployment.metadata.name).toBe('baton-worker-v1');
+    expect(deployment.spec?.selector?.matchLabels).toMatchObject({ 'baton.dev/worker-version': 'v1' });
+    expect(byKind('ScaledObject').spec?.scaleTargetRef?.name).toBe(deployment.metadata.name);
+    expect(byKind('PodDisruptionBudget').spec?.selector?.matchLabels).toMatchObject({
+      'baton.dev/worker-version': 'v1',
+    });
+    const settings = byKind('ConfigMap').data ?? {};
+    expect(settings.BATON_BUILD_ID).toBe(deployment.metadata.labels?.['baton.dev/worker-version']);
+    expect(loadWorkerConfig(settings).deployment).toEqual({ name: 'baton', buildId: 'v1', behavior: 'PINNED' });
   });
 });
