@@ -77,7 +77,11 @@ postgres_start() {
     log "initdb: $data (superuser $pg_user, password authentication)"
     mkdir -p "$data"
     printf '%s\n' "$pg_password" >"$dir/pgpass.tmp"
-    if [ "$(id -u)" = 0 ]; then chown -R "${BATON_CLUSTER_PG_OS_USER:-postgres}" "$data" "$dir/pgpass.tmp"; fi
+    if [ "$(id -u)" = 0 ]; then
+      # The postgres account must reach its data directory inside ours (mktemp makes directories private).
+      chmod a+x "$dir"
+      chown -R "${BATON_CLUSTER_PG_OS_USER:-postgres}" "$data" "$dir/pgpass.tmp"
+    fi
     as_pg "$bin/initdb" -D "$data" -U "$pg_user" --pwfile="$dir/pgpass.tmp" --auth=scram-sha-256 \
       --encoding=UTF8 --locale=C >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
     rm -f "$dir/pgpass.tmp"

@@ -80,7 +80,7 @@ afterAll(async () => {
 
 async function runToCompletion(ids: string[]) {
   return inBatches(ids, 10, async (id) => {
-    const result = await w.client.workflow.getHandle(id).result();
+    const result: unknown = await w.client.workflow.getHandle(id).result();
     return result as { status: string };
   });
 }

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
-import { bootCluster, destroyCluster } from './helpers/cluster.js';
+import { bootCluster, destroyCluster, type ClusterInfo } from './helpers/cluster.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const built = Date.now();
@@ -27,6 +27,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    cluster: import('./helpers/cluster.js').ClusterInfo;
+    cluster: ClusterInfo;
   }
 }
