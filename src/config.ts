@@ -49,8 +49,14 @@ const WorkerEnvSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ error: 'expected a URL such as http://otel-collector:4318' }).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('baton-worker'),
   // Worker Versioning (docs/versioning.md): a deployment name turns it on.
-  BATON_DEPLOYMENT_NAME: z.string().regex(/^[^.]+$/, { error: 'use a name without dots, e.g. baton' }).optional(),
-  BATON_BUILD_ID: z.string().regex(/^[^.]+$/, { error: 'use an id without dots, e.g. 1.4.0-3f2a9c' }).optional(),
+  BATON_DEPLOYMENT_NAME: z
+    .string()
+    .regex(/^[^.]+$/, { error: 'use a name without dots, e.g. baton' })
+    .optional(),
+  BATON_BUILD_ID: z
+    .string()
+    .regex(/^[^.]+$/, { error: 'use an id without dots, e.g. 1.4.0-3f2a9c' })
+    .optional(),
   BATON_VERSIONING_BEHAVIOR: z
     .enum(['pinned', 'auto-upgrade'], { error: 'expected pinned or auto-upgrade' })
     .default('pinned'),
@@ -180,7 +186,9 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
     }
   }
   if (w.BATON_BUILD_ID !== undefined && w.BATON_DEPLOYMENT_NAME === undefined) {
-    throw new ConfigError('BATON_BUILD_ID is set without BATON_DEPLOYMENT_NAME: set both for Worker Versioning, or neither');
+    throw new ConfigError(
+      'BATON_BUILD_ID is set without BATON_DEPLOYMENT_NAME: set both for Worker Versioning, or neither',
+    );
   }
   return {
     ...base,

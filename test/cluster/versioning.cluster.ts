@@ -75,7 +75,7 @@ let w: World;
 
 beforeAll(async () => {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('../../dist/workflows/index.js', import.meta.url)),
+    workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
     workflowInterceptorModules: [
       ...workflowInterceptorModules(false),
       fileURLToPath(new URL('./fixtures/loop-v2.ts', import.meta.url)),
