@@ -121,6 +121,8 @@ schema() {
 server_env() {
   export DB=postgres12 POSTGRES_SEEDS=127.0.0.1 DB_PORT="$pg_port" POSTGRES_USER="$pg_user" POSTGRES_PWD="$pg_password"
   export NUM_HISTORY_SHARDS="$shards" BIND_ON_IP=127.0.0.1 LOG_LEVEL="${BATON_CLUSTER_LOG_LEVEL:-warn}"
+  # No authorizer: the frontend listens on loopback only. Put one in front (mTLS, JWT) before exposing it.
+  export TEMPORAL_ALLOW_NO_AUTH=true
   export DYNAMIC_CONFIG_FILE_PATH="${BATON_CLUSTER_DYNAMIC_CONFIG:-$repo/temporal/dynamicconfig/baton.yaml}"
   export FRONTEND_GRPC_PORT="$port" FRONTEND_HTTP_PORT=$((port + 10)) FRONTEND_MEMBERSHIP_PORT=$((port + 20))
   export HISTORY_GRPC_PORT=$((port + 1)) HISTORY_MEMBERSHIP_PORT=$((port + 21))
@@ -210,7 +212,8 @@ case "$cmd" in
     save_env
     install
     postgres_start
-    schema
+    log "schemas: temporal/setup-schema.sh (log: $dir/schema.log)"
+    schema >"$dir/schema.log" 2>&1 || { cat "$dir/schema.log" >&2; exit 1; }
     server_start
     namespace
     log "ready: TEMPORAL_ADDRESS=127.0.0.1:$port TEMPORAL_NAMESPACE=$namespace"
