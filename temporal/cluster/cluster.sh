@@ -41,6 +41,9 @@ pg_password="${POSTGRES_PWD:-temporal}"
 log() { echo "[cluster] $*" >&2; }
 die() { log "$*"; exit 1; }
 
+# The server stores membership ports as SQL smallint: the highest offset (26) must stay below 32768.
+[ "$port" -ge 1024 ] && [ "$port" -le 32741 ] || die "BATON_CLUSTER_PORT=$port: use 1024-32741 (ports up to +26 are used, and the server stores membership ports as smallint)"
+
 save_env() {
   cat >"$dir/cluster.env" <<VARS
 BATON_CLUSTER_PORT=$port
@@ -175,6 +178,13 @@ wait_healthy() {
   cli="$(temporal_cli)"
   tries=0
   until "$cli" operator cluster health --address "127.0.0.1:$port" >/dev/null 2>&1; do
+    for pidfile in "$dir"/server-*.pid; do
+      if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        log_file="${pidfile%.pid}.log"
+        tail -n 5 "$log_file" >&2
+        die "$(basename "$pidfile" .pid) exited during start; see $log_file"
+      fi
+    done
     tries=$((tries + 1))
     [ "$tries" -lt 180 ] || die "the server did not become healthy in 180 s; see $dir/server-*.log"
     sleep 1

@@ -41,10 +41,13 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port whose offsets 0..26 (the server's gRPC, HTTP and membership ports) are all free. */
+/**
+ * A base port whose offsets 0..26 (the server's gRPC, HTTP and membership ports) are all free, below 32768: the
+ * server stores membership ports as a SQL smallint.
+ */
 async function freeBasePort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     const offsets = [0, 1, 2, 6, 10, 20, 21, 22, 26];
     const free = await Promise.all(offsets.map((o) => portFree(base + o)));
     if (free.every(Boolean)) return base;
@@ -74,14 +77,20 @@ export async function bootCluster(): Promise<ClusterInfo> {
   const dynamicConfig = join(dir, 'dynamicconfig.yaml');
   writeFileSync(dynamicConfig, readFileSync('temporal/dynamicconfig/baton.yaml', 'utf8') + TEST_DYNAMIC_CONFIG);
   const started = Date.now();
-  await clusterScript(dir, 'up', {
-    BATON_CLUSTER_PORT: String(port),
-    BATON_CLUSTER_PG_PORT: String(pgPort),
-    BATON_CLUSTER_SHARDS: '4',
-    BATON_CLUSTER_SERVICES: 'split',
-    BATON_CLUSTER_DYNAMIC_CONFIG: dynamicConfig,
-    TEMPORAL_NAMESPACE: 'default',
-  });
+  try {
+    await clusterScript(dir, 'up', {
+      BATON_CLUSTER_PORT: String(port),
+      BATON_CLUSTER_PG_PORT: String(pgPort),
+      BATON_CLUSTER_SHARDS: '4',
+      BATON_CLUSTER_SERVICES: 'split',
+      BATON_CLUSTER_DYNAMIC_CONFIG: dynamicConfig,
+      TEMPORAL_NAMESPACE: 'default',
+    });
+  } catch (err) {
+    // Stop what did start; keep the directory and its logs for the reader of the error.
+    await clusterScript(dir, 'down').catch(() => undefined);
+    throw err;
+  }
   return {
     address: `127.0.0.1:${port}`,
     namespace: 'default',
