@@ -97,12 +97,14 @@ describe('the example goals on the cluster', () => {
     expect(applied.status).toBe('completed');
     expect(applied.approvals[0]).toMatchObject({ tool: 'infra_apply', status: 'approved', by: ['alice', 'bob'] });
 
-    expect([...w.model.ledger.refunds.values()].map((r) => r.amount).sort()).toEqual([120, 80]);
+    expect([...w.model.ledger.refunds.values()].map((r) => r.amount).sort((a, b) => a - b)).toEqual([80, 120]);
     expect([...w.model.ledger.applies.values()]).toEqual([
       { applyId: 'a-1', planIds: ['plan-staging-network', 'plan-staging-database'] },
     ]);
     expect([...w.model.ledger.incidents.values()][0]).toMatchObject({ alertId: 'A-7', severity: 'high' });
-    const none = await batonJson<unknown[]>(['list', '--status', 'awaiting_approval']);
-    expect(none.map((r) => (r as { id: string }).id).filter((id) => parked.includes(id))).toEqual([]);
+    await eventually(async () => {
+      const rows = await batonJson<{ id: string }[]>(['list', '--status', 'awaiting_approval']);
+      return rows.some((r) => parked.includes(r.id)) ? undefined : true;
+    }, 'the decided goals to leave baton list --status awaiting_approval');
   });
 });
