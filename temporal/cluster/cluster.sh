@@ -136,7 +136,19 @@ server_env() {
 server_start() {
   [ -x "$tools/temporal-server" ] || die "no $tools/temporal-server: run \`sh temporal/cluster/cluster.sh install\` first"
   server_env
-  if [ "$services" = single ]; then set -- all; else set -- history matching frontend worker; fi
+  if [ "$services" = single ]; then
+    start_services all
+  else
+    # The first process to start writes the cluster's metadata record on a new database; started together, the
+    # losers of that race exit. So the frontend starts alone, and the others once it answers.
+    start_services frontend
+    wait_healthy
+    start_services history matching worker
+  fi
+  wait_healthy
+}
+
+start_services() {
   for svc in "$@"; do
     pidfile="$dir/server-$svc.pid"
     if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
@@ -149,7 +161,6 @@ server_start() {
     echo $! >"$pidfile"
     log "temporal $svc started (pid $!, log $dir/server-$svc.log)"
   done
-  wait_healthy
 }
 
 server_stop() {
