@@ -4,6 +4,7 @@
  * restarts while goals wait for approval. Every goal completes, and the demo back office's ledger, keyed by
  * idempotency key, shows each goal's refund exactly once.
  */
+import { temporal as proto } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goalState } from '../../src/client/goals.js';
 import { newDemoLedger } from '../../src/scripted-model/demo-api.js';
@@ -13,6 +14,8 @@ import { clusterScript } from './helpers/cluster.js';
 import { approve, duplicateRefunds, goalReaches, inBatches, openWorld, type World } from './helpers/world.js';
 
 /** A refund goal; `limit` decides which refunds wait for alice. Tool calls time out fast, so a killed worker's retry soon. */
+const { EventType } = proto.api.enums.v1;
+
 function refundGoal(name: string) {
   return blueprint(`
 apiVersion: baton/v1
@@ -118,9 +121,19 @@ describe('faults on the cluster', () => {
     expect(mine.refunds.size).toBe(50);
     expect(duplicateRefunds(mine)).toEqual([]);
     expect(b.child.exitCode).toBeNull();
+    // How much work the kill interrupted: activity attempts after the first (retried on the surviving worker).
+    let retried = 0;
+    for (const id of ids) {
+      const history = await w.client.workflow.getHandle(id).fetchHistory();
+      retried += (history.events ?? []).filter(
+        (e) =>
+          e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED &&
+          (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
+      ).length;
+    }
     process.stderr.write(
-      `[cluster] kill test: 50 goals run, 1 of 2 workers SIGKILLed after ${killedAt} refunds, ${completed} completed, ` +
-        `${duplicateRefunds(mine).length} duplicates\n`,
+      `[cluster] kill test: 50 goals run, 1 of 2 workers SIGKILLed after ${killedAt} refunds, ${retried} activity ` +
+        `attempts retried, ${completed} completed, ${duplicateRefunds(mine).length} duplicates\n`,
     );
   });
 
