@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBlueprint, type LoadedBlueprint } from '../../src/blueprint/load.js';
 import { goalState, replyToQuestion } from '../../src/client/goals.js';
 import { loadScript } from '../../src/scripted-model/script.js';
+import type { GoalState } from '../../src/workflows/definitions.js';
 import { baton } from '../helpers/cli.js';
 import { eventually } from '../helpers/harness.js';
 import { approve, goalReaches, openWorld, type World } from './helpers/world.js';
@@ -26,6 +27,12 @@ afterAll(async () => {
   await w?.close();
 });
 
+/** Someone the blueprint lets decide the goal's first pending approval (the demo's '*' lets anyone: alice). */
+function decider(state: GoalState): string {
+  const eligible = state.pendingApprovals[0]!.eligible[0]!;
+  return eligible === '*' ? 'alice' : eligible;
+}
+
 /** `baton ARGS --json` against the cluster, as BATON_USER=user. */
 async function batonJson<T>(args: string[], user = 'alice'): Promise<T> {
   const r = await baton([...args, '--json'], { ...w.env, BATON_USER: user });
@@ -41,8 +48,8 @@ describe('the example goals on the cluster', () => {
     const alert = await w.start(goals['security-alert']!, { alertId: 'A-7' });
     const infra = await w.start(goals['infra-provisioning']!, { environment: 'staging' });
 
-    await goalReaches(w.client, refund.workflowId, 'awaiting_approval');
-    await goalReaches(w.client, triage.workflowId, 'awaiting_approval');
+    const waitingRefund = await goalReaches(w.client, refund.workflowId, 'awaiting_approval');
+    const waitingTriage = await goalReaches(w.client, triage.workflowId, 'awaiting_approval');
     const waitingInfra = await goalReaches(w.client, infra.workflowId, 'awaiting_approval');
     const asking = await eventually(
       async () => {
@@ -67,23 +74,27 @@ describe('the example goals on the cluster', () => {
       const rows = await batonJson<{ id: string }[]>(['list', '--status', 'completed']);
       return rows.some((r) => r.id === login.workflowId) ? true : undefined;
     }, 'baton list --status completed to show the finished triage');
-    const inbox = await eventually(async () => {
-      const list = await batonJson<{ goalId: string; id: string; tool: string }[]>(['approvals'], 'alice');
-      return parked.every((id) => list.some((a) => a.goalId === id)) ? list : undefined;
-    }, "alice's inbox to list the three approvals");
-    expect(inbox.find((a) => a.goalId === infra.workflowId)).toMatchObject({ tool: 'infra_apply' });
-    // dave is not on the platform team: the infrastructure approval is not in his inbox, the demo's '*' ones are.
-    const davesInbox = await batonJson<{ goalId: string }[]>(['approvals'], 'dave');
-    expect(davesInbox.map((a) => a.goalId)).not.toContain(infra.workflowId);
-    expect(davesInbox.map((a) => a.goalId)).toContain(refund.workflowId);
+    // Each approval is in the inbox of someone its blueprint names (BatonApprovers), and not in an outsider's.
+    const waiting = [waitingRefund, waitingTriage, waitingInfra];
+    for (const [i, goalId] of parked.entries()) {
+      const who = decider(waiting[i]!);
+      const inbox = await eventually(async () => {
+        const list = await batonJson<{ goalId: string; id: string; tool: string }[]>(['approvals'], who);
+        return list.some((a) => a.goalId === goalId) ? list : undefined;
+      }, `${who}'s inbox to list ${goalId}`);
+      expect(inbox.find((a) => a.goalId === goalId)?.tool).toBe(waiting[i]!.pendingApprovals[0]!.tool);
+    }
+    const outsidersInbox = await batonJson<{ goalId: string }[]>(['approvals'], 'dave');
+    expect(outsidersInbox.map((a) => a.goalId)).not.toContain(infra.workflowId);
 
     expect(w.model.ledger.refunds.size).toBe(0);
     expect(w.model.ledger.applies.size).toBe(0);
-    await approve(w.client, refund.workflowId, 'apr-1', 'alice');
-    await approve(w.client, triage.workflowId, 'apr-1', 'lead-lee');
+    await approve(w.client, refund.workflowId, 'apr-1', decider(waitingRefund));
+    await approve(w.client, triage.workflowId, 'apr-1', decider(waitingTriage));
     const applyApproval = waitingInfra.pendingApprovals[0]!;
-    await approve(w.client, infra.workflowId, applyApproval.id, 'alice');
-    await approve(w.client, infra.workflowId, applyApproval.id, 'bob');
+    const [first, second] = applyApproval.eligible;
+    await approve(w.client, infra.workflowId, applyApproval.id, first!);
+    await approve(w.client, infra.workflowId, applyApproval.id, second!);
     await replyToQuestion(w.client, alert.workflowId, {
       questionId: asking.pendingQuestions[0]!.id,
       answer: 'No, that is not expected. Treat it as an intrusion.',
@@ -95,7 +106,7 @@ describe('the example goals on the cluster', () => {
     await expect(alert.result()).resolves.toMatchObject({ status: 'completed', validatedBy: 'reviewer' });
     const applied = await infra.result();
     expect(applied.status).toBe('completed');
-    expect(applied.approvals[0]).toMatchObject({ tool: 'infra_apply', status: 'approved', by: ['alice', 'bob'] });
+    expect(applied.approvals[0]).toMatchObject({ tool: 'infra_apply', status: 'approved', by: [first, second] });
 
     expect([...w.model.ledger.refunds.values()].map((r) => r.amount).sort((a, b) => a - b)).toEqual([80, 120]);
     expect([...w.model.ledger.applies.values()]).toEqual([
