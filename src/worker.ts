@@ -105,6 +105,8 @@ export interface BatonWorkerOptions {
   /** Extra interceptors and sinks (tracing). */
   interceptors?: Pick<WorkerInterceptors, 'activity'>;
   sinks?: WorkerOptions['sinks'];
+  /** Worker Versioning: the Worker Deployment version this worker registers (src/versioning.ts). */
+  workerDeploymentOptions?: WorkerOptions['workerDeploymentOptions'];
 }
 
 /** Builds a worker with Baton's workflows and activities. */
@@ -138,6 +140,7 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
       ...(workflowModules ? { workflowModules } : {}),
     },
     ...(options.sinks ? { sinks: options.sinks } : {}),
+    ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
     ...(options.shutdownForceTime ? { shutdownForceTime: options.shutdownForceTime } : {}),

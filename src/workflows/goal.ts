@@ -13,7 +13,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   getExternalWorkflowHandle,
   isCancellation,
   patched,
@@ -244,8 +244,17 @@ class Goal implements EngineContext {
     }
   }
 
+  /**
+   * Between steps a goal continues as new when its history grows, after a number of steps, or (Worker Versioning)
+   * when a newer version became current while it ran pinned to its own: the next run starts on that version.
+   */
   private shouldContinueAsNew(): boolean {
-    return workflowInfo().continueAsNewSuggested || this.r.step - this.runStartStep >= this.limits.stepsPerRun;
+    const info = workflowInfo();
+    return (
+      info.continueAsNewSuggested ||
+      info.targetWorkerDeploymentVersionChanged ||
+      this.r.step - this.runStartStep >= this.limits.stepsPerRun
+    );
   }
 
   /**
@@ -256,7 +265,9 @@ class Goal implements EngineContext {
     await condition(allHandlersFinished);
     await this.desk.drain();
     this.refreshBudget();
-    return continueAsNew<typeof goalWorkflow>({
+    // Upgrade on continue-as-new: the next run starts on the current Worker Deployment version (a no-op unversioned).
+    const next = makeContinueAsNewFunc<typeof goalWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
+    return next({
       ...this.args,
       carried: carriedState(this.r, this.limits.contextMessages, this.currentBudget()),
     });
