@@ -7,8 +7,10 @@ export type SectionName = (typeof SECTIONS)[number];
 export interface BenchConfig {
   quick: boolean;
   sections: SectionName[];
-  /** Where the dev server and the peer keep their SQLite data: memory (default) or a file (durable, as `baton dev`). */
+  /** Where the dev server and the peer keep their SQLite data: a file (default; durable, as `baton dev`) or memory. */
   db: 'file' | 'memory';
+  /** Start the dev server without Baton's flags (queue read limits, WAL): the server's own defaults. */
+  serverDefaults: boolean;
   overhead: { goals: number; steps: number; warmup: number };
   history: { steps: number[] };
   parked: { counts: number[]; cache: number; approvals: number };
@@ -60,12 +62,13 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     }
     sections = SECTIONS.filter((s) => wanted.includes(s));
   }
-  const db = env.BENCH_DB ?? 'memory';
+  const db = env.BENCH_DB || 'file';
   if (db !== 'file' && db !== 'memory') throw new BenchConfigError(`BENCH_DB=${db}: use file or memory`);
   return {
     quick,
     sections,
     db,
+    serverDefaults: env.BENCH_SERVER_DEFAULTS === '1',
     overhead: {
       goals: count(env, 'BENCH_OVERHEAD_GOALS', quick ? 4 : 30),
       steps: count(env, 'BENCH_OVERHEAD_STEPS', 10),

@@ -79,7 +79,10 @@ async function main(): Promise<void> {
   const rawBundle = join(scratch, 'raw-agent-bundle.js');
   writeFileSync(rawBundle, code);
 
-  const env = await startBenchServer(config.db === 'file' ? join(scratch, 'temporal.db') : undefined);
+  const env = await startBenchServer(
+    config.db === 'file' ? join(scratch, 'temporal.db') : undefined,
+    config.serverDefaults,
+  );
   const model = await startScriptedModel({ quiet: true });
   const tools = await startToolServer();
   const ctx: BenchContext = {
@@ -95,7 +98,9 @@ async function main(): Promise<void> {
     serverPid: childPid('temporal'),
     log,
   };
-  log(`dev server on ${env.address} (${config.db === 'file' ? 'SQLite file' : 'in memory'}), model ${model.baseURL}`);
+  log(
+    `dev server on ${env.address} (${config.db === 'file' ? 'SQLite file' : 'in memory'}, ${config.serverDefaults ? "the server's default flags" : "baton dev's flags"}), model ${model.baseURL}`,
+  );
 
   // Ctrl-C: stop the server and let the worker processes see their driver go (they shut down on disconnect).
   const interrupt = (): void => {

@@ -9,6 +9,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
 import { batonDataConverter } from '../codec/data-converter.js';
 import type { BatonConfig } from '../config.js';
+import { devServerArgs } from '../runtime/dev-server-flags.js';
 import { findTemporalBinary, missingBinaryMessage } from '../runtime/temporal-binaries.js';
 import { createBatonWorker } from '../worker.js';
 import { batonSearchAttributes } from '../workflows/search-attributes.js';
@@ -45,6 +46,7 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
         namespace: config.namespace,
         searchAttributes: batonSearchAttributes,
         log: { format: 'pretty', level: 'error' },
+        extraArgs: devServerArgs({ dbFile: true }),
       },
     });
   } catch (err) {
