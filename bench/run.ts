@@ -80,10 +80,10 @@ async function main(): Promise<void> {
   const rawBundle = join(scratch, 'raw-agent-bundle.js');
   writeFileSync(rawBundle, code);
 
-  const env = await startBenchServer(
-    config.db === 'file' ? join(scratch, 'temporal.db') : undefined,
-    config.serverDefaults,
-  );
+  const env = await startBenchServer(config.db === 'file' ? join(scratch, 'temporal.db') : undefined, {
+    serverDefaults: config.serverDefaults,
+    dynamicConfig: config.dynamicConfig,
+  });
   const model = await startScriptedModel({ quiet: true });
   const tools = await startToolServer();
   const ctx: BenchContext = {

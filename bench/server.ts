@@ -12,8 +12,13 @@ import { batonSearchAttributes } from '../src/workflows/search-attributes.js';
 
 export async function startBenchServer(
   dbFilename: string | undefined,
-  serverDefaults = false,
+  opts: { serverDefaults?: boolean; dynamicConfig?: Record<string, string | number | boolean> } = {},
 ): Promise<TestWorkflowEnvironment> {
+  const extraArgs = devServerArgs({
+    dbFile: dbFilename !== undefined,
+    dynamicConfig: opts.dynamicConfig ?? {},
+    serverDefaults: opts.serverDefaults ?? false,
+  });
   const found = findTemporalBinary('cli');
   if (!found) throw new Error(missingBinaryMessage('cli'));
   return TestWorkflowEnvironment.createLocal({
@@ -23,7 +28,7 @@ export async function startBenchServer(
       searchAttributes: batonSearchAttributes,
       log: { format: 'pretty', level: process.env.BENCH_SERVER_LOG ?? 'never' },
       ...(dbFilename ? { dbFilename } : {}),
-      ...(serverDefaults ? {} : { extraArgs: devServerArgs({ dbFile: dbFilename !== undefined }) }),
+      extraArgs,
     },
   });
 }

@@ -17,10 +17,13 @@ export function createActivities(deps: ActivityDeps) {
   const builtins = deps.builtins ?? {};
   const schemas = describeBuiltins(builtins);
   return {
-    callModel: createModelActivity(deps.openai),
+    callModel: createModelActivity(deps.openai, schemas),
     runTool: createToolActivity(deps.env, builtins),
     notify: createNotifyActivity(deps.env),
-    /** JSON Schemas of builtin functions, asked once per goal so the workflow can show them to the model. */
+    /**
+     * JSON Schemas of builtin functions. Goals started before the schemas came with the first model call
+     * (`ToolDescriptor.builtin`) asked for them with this activity, and replay it.
+     */
     describeBuiltins(names: string[]): Promise<Record<string, Record<string, unknown> | null>> {
       return Promise.resolve(Object.fromEntries(names.map((n) => [n, schemas[n] ?? null])));
     },
