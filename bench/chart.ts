@@ -5,7 +5,7 @@
  */
 import type { Chart } from './report.js';
 
-const WIDTH = 720;
+const WIDTH = 900;
 const LABEL = 180;
 const BAR = 16;
 const GAP = 4;
