@@ -60,7 +60,7 @@ describe('baton dev', () => {
   it('runs the example goal offline, stops cleanly on Ctrl-C, and keeps goals across restarts', async () => {
     const port = await freePort();
     const uiPort = await freePort();
-    const vars = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, BATON_USER: 'dana' };
+    const vars = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, BATON_USER: 'alice' };
     const first = await startDev(port, uiPort);
     expect(first.output()).toContain(`Web UI          http://127.0.0.1:${uiPort}/namespaces/default/workflows`);
     expect(first.output()).toContain('SCRIPTED MODEL');

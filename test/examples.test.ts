@@ -62,7 +62,7 @@ describe('support-ticket triage', () => {
     });
     expect(h.model.ledger.refunds.size).toBe(0);
 
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'lead-lee' });
+    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', answeredBy: 'billing' });
     expect(result.answer).toContain('Refunded the duplicate charge of 80 USD');
@@ -100,7 +100,7 @@ describe('security-alert analysis', () => {
     }, 'the analyst desk to ask a human');
     expect(asking.status).toBe('awaiting_approval');
     expect(asking.agent).toBe('analyst-desk');
-    expect(asking.pendingQuestions[0]).toMatchObject({ id: 'q-1', agent: 'analyst-desk', eligible: ['*'] });
+    expect(asking.pendingQuestions[0]).toMatchObject({ id: 'q-1', agent: 'analyst-desk', eligible: ['sam'] });
     expect(asking.validation.verdicts).toEqual([
       expect.objectContaining({ verdict: 'rejected', by: 'reviewer', answerBy: 'researcher' }),
     ]);

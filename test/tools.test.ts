@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { ToolContext } from '../src/activities/index.js';
 import { goalState } from '../src/client/goals.js';
 import { blueprint, createHarness, type Harness } from './helpers/harness.js';
+import { decodedHistoryText } from './helpers/decoded-history.js';
 import { eventsOf, modelRequests, scheduledActivities } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
 
@@ -110,6 +111,7 @@ tools:
     url: '\${env:API}/items/{{id}}?q={{query}}'
     headers: { Authorization: 'Bearer \${secret:API_TOKEN}', X-Item: '{{id}}' }
     body: { id: '{{id}}', tags: '{{tags}}', note: 'item {{id}}' }
+    secrets: [API_TOKEN]
     sideEffect: unsafe
     parameters:
       type: object
@@ -165,7 +167,11 @@ describe('http tools', () => {
     expect(request.key).toBe(`${id}/tool-2-post`);
     expect(JSON.parse(request.body)).toEqual({ id: 7, tags: ['x', 'y'], note: 'item 7' });
     expect(told[0]).toBe('HTTP 200\n{"echoed":{"id":7,"tags":["x","y"],"note":"item 7"}}');
-    expect(JSON.stringify(events)).not.toContain(SECRET);
+    // Search the history with its payloads decoded; first prove the search finds what a payload holds.
+    const history = await decodedHistoryText(env.client, id);
+    expect(history).toContain('a b&c');
+    expect(JSON.stringify(events)).not.toContain('a b&c');
+    expect(history).not.toContain(SECRET);
     expect(JSON.stringify(await goalState(env.client, id))).not.toContain(SECRET);
   });
 

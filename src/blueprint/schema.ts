@@ -97,7 +97,10 @@ export const NotificationEventSchema = z.enum([
 /** A webhook that hears about approvals: a JSON POST whose body is signed with HMAC-SHA256. */
 export const WebhookSchema = z.strictObject({
   type: z.literal('webhook'),
-  url: z.string().min(1).describe('Where to POST; may use ${env:NAME} or ${secret:NAME}, resolved in the worker'),
+  url: z
+    .string()
+    .min(1)
+    .describe("Where to POST; may use ${env:NAME} or ${secret:NAME}, resolved from the worker's map"),
   secret: z
     .string()
     .regex(/^\$\{secret:[A-Za-z_][A-Za-z0-9_]*\}$/, {
@@ -137,12 +140,21 @@ const toolCommon = {
     .positive()
     .default(65_536)
     .describe('Longer responses are cut to this many bytes, and the model is told so'),
+  secrets: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'a secret name is letters, digits and _' }))
+    .default([])
+    .describe("Secrets the tool may use as ${secret:NAME}; the worker's BATON_SECRETS must map each one for it"),
 };
 
 export const HttpToolSchema = z.strictObject({
   type: z.literal('http'),
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET'),
-  url: z.string().min(1).describe('URL template: {{arg}} from the call, ${env:NAME} or ${secret:NAME} from the worker'),
+  url: z
+    .string()
+    .min(1)
+    .describe(
+      "URL template: {{arg}} from the call; ${env:NAME} (BATON_TOOL_ENV) or ${secret:NAME} from the worker's map",
+    ),
   headers: z.record(z.string(), z.string()).default({}),
   body: z.unknown().optional().describe('JSON body template; strings may use {{arg}}'),
   parameters: ObjectJsonSchema.default({ type: 'object', properties: {} }).describe('JSON Schema of the arguments'),
@@ -399,6 +411,17 @@ export const BlueprintSchema = z
         }
         if (SECRET_QUERY.test(tool.url)) {
           issue(['tools', name, 'url'], 'literal secret in the URL query; use ${secret:NAME} instead');
+        }
+        const used = [tool.url, ...Object.values(tool.headers), JSON.stringify(tool.body ?? null)].flatMap((text) =>
+          [...text.matchAll(/\$\{secret:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!),
+        );
+        for (const secret of new Set(used)) {
+          if (!tool.secrets.includes(secret)) {
+            issue(
+              ['tools', name],
+              `uses \${secret:${secret}} without declaring it: add secrets: [${secret}] to the tool`,
+            );
+          }
         }
         for (const path of literalSecretsInBody(tool.body)) {
           issue(

@@ -7,7 +7,7 @@ import { text as str } from '../audit/history.js';
 import type { AuditRecord, VerifyResult } from '../audit/index.js';
 import { BlueprintError, formatProblem } from '../blueprint/errors.js';
 import { blueprintJsonSchema, loadBlueprint } from '../blueprint/load.js';
-import { loadConfig, type BatonConfig } from '../config.js';
+import { codecServerSettings, loadConfig, type BatonConfig } from '../config.js';
 import type { ApprovalRecord, GoalResult, GoalState } from '../workflows/definitions.js';
 import { GoalCommandError } from './errors.js';
 import { age, clip, statusColor, styleFor, table, until, type Style } from './output.js';
@@ -295,9 +295,11 @@ ${examples('OPENAI_API_KEY=sk-... npx baton worker                # polls BATON_
     .addHelpText(
       'after',
       `
-Needs BATON_ENCRYPTION_KEYS (the worker's keys); requests must carry "Authorization: Bearer $BATON_CODEC_TOKEN" (a
-token is required unless --host is loopback). Then: temporal workflow show -w ID --codec-endpoint http://127.0.0.1:8081
---codec-auth "Bearer $BATON_CODEC_TOKEN", or set the endpoint in the Web UI's codec settings.
+Needs BATON_ENCRYPTION_KEYS (the worker's keys); requests must carry "Authorization: Bearer $BATON_CODEC_TOKEN" or
+an OIDC access token valid under BATON_CODEC_OIDC_JWKS_URL (the Web UI's, with TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true;
+one of them is required unless --host is loopback), and a Host it serves (BATON_CODEC_HOSTS). Then: temporal workflow
+show -w ID --codec-endpoint http://127.0.0.1:8081 --codec-auth "Bearer $BATON_CODEC_TOKEN", or set the endpoint in
+the Web UI's codec settings.
 ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --port 8081')}`,
     )
     .action(async (opts: JsonFlag & { host: string; port: string; origin: string[] }) => {
@@ -315,13 +317,16 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
         host: opts.host,
         port: Number(opts.port),
         origins: opts.origin,
-        ...(c.codecToken ? { token: c.codecToken } : {}),
+        ...codecServerSettings(c),
       });
       const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      const auth = c.codecToken ? 'bearer token required' : 'no token: loopback only';
+      const auth =
+        c.codecToken || c.codecOidc
+          ? `${[c.codecToken ? 'bearer token' : '', c.codecOidc ? 'OIDC access token' : ''].filter(Boolean).join(' or ')} required`
+          : 'no token: loopback only';
       out(opts, { url: server.url, auth, origins: opts.origin }, () => `codec server on ${server.url} (${auth})`);
       await stopped;
       await server.close();

@@ -8,8 +8,10 @@ import { resolve } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
 import { batonDataConverter } from '../codec/data-converter.js';
+import { mergeAccess, noAccess } from '../activities/index.js';
 import type { BatonConfig } from '../config.js';
 import { devServerArgs } from '../runtime/dev-server-flags.js';
+import { demoBackOfficeAccess, loadToolAccess } from '../tool-access-config.js';
 import { findTemporalBinary, missingBinaryMessage } from '../runtime/temporal-binaries.js';
 import { createBatonWorker } from '../worker.js';
 import { batonSearchAttributes } from '../workflows/search-attributes.js';
@@ -69,7 +71,10 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     model: model.endpoint,
-    env: { ...model.env, ...process.env },
+    access: mergeAccess(
+      loadToolAccess(process.env),
+      model.env.BATON_DEMO_API ? demoBackOfficeAccess(model.env.BATON_DEMO_API) : noAccess,
+    ),
     dataConverter: batonDataConverter(config.encryptionKeys),
   });
   const running = worker.run();
