@@ -6,7 +6,7 @@
  * Its log is off unless BENCH_SERVER_LOG names a level: under load it reports every cancelled long poll.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { devServerArgs } from '../src/runtime/dev-server-flags.js';
+import { devServerFlags } from '../src/runtime/dev-server-flags.js';
 import { findTemporalBinary, missingBinaryMessage } from '../src/runtime/temporal-binaries.js';
 import { batonSearchAttributes } from '../src/workflows/search-attributes.js';
 
@@ -14,7 +14,7 @@ export async function startBenchServer(
   dbFilename: string | undefined,
   opts: { serverDefaults?: boolean; dynamicConfig?: Record<string, string | number | boolean> } = {},
 ): Promise<TestWorkflowEnvironment> {
-  const extraArgs = devServerArgs({
+  const extraArgs = devServerFlags({
     dbFile: dbFilename !== undefined,
     dynamicConfig: opts.dynamicConfig ?? {},
     serverDefaults: opts.serverDefaults ?? false,

@@ -26,7 +26,7 @@ let escalatingFile: string;
 
 beforeAll(async () => {
   env = await startDevServer();
-  const script = parse(await readFile('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
+  const script = parse(await readFile('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
   h = await createHarness(env, { scripts: [script] });
   vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue, BATON_USER: 'alice' };
   // The example goal, with a leads group for escalation.

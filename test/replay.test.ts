@@ -38,7 +38,7 @@ async function bundle(fixture: string): Promise<{ code: string }> {
 
 describe('replay of recorded histories', () => {
   it('has a recorded history for every example goal', () => {
-    const examples = readdirSync('goals')
+    const examples = readdirSync('goals/scripts')
       .filter((f) => f.endsWith('.script.yaml'))
       .map((f) => f.replace('.script.yaml', ''));
     expect(histories.map((h) => h.workflowId).sort()).toEqual(examples.sort());

@@ -35,7 +35,7 @@ const env = await TestWorkflowEnvironment.createLocal({
 const files = (await readdir(goalsDir)).filter((f) => f.endsWith('.yaml') && !f.endsWith('.script.yaml'));
 const scripts = await Promise.all(
   files
-    .map((f) => join(goalsDir, f.replace(/\.yaml$/, '.script.yaml')))
+    .map((f) => join(goalsDir, 'scripts', f.replace(/\.yaml$/, '.script.yaml')))
     .filter((f) => existsSync(f))
     .map(async (f) => parse(await readFile(f, 'utf8')) as ScriptInput),
 );
@@ -50,7 +50,7 @@ const worker = await createBatonWorker({
 const running = worker.run();
 try {
   for (const file of files) {
-    if (!existsSync(join(goalsDir, file.replace(/\.yaml$/, '.script.yaml')))) continue;
+    if (!existsSync(join(goalsDir, 'scripts', file.replace(/\.yaml$/, '.script.yaml')))) continue;
     const loaded = await loadBlueprint(join(goalsDir, file));
     // The workflow id is the file name: replay derives child workflow ids from it.
     const id = loaded.blueprint.name;

@@ -32,7 +32,7 @@ export const devServerFilePragmas: Readonly<Record<string, string>> = {
  * and the SQLite pragmas when the server keeps its data in a file. `serverDefaults` leaves Baton's settings out (the
  * benchmark uses it to show what they change); `dynamicConfig` still applies.
  */
-export function devServerArgs(
+export function devServerFlags(
   opts: { dbFile?: boolean; dynamicConfig?: Record<string, string | number | boolean>; serverDefaults?: boolean } = {},
 ): string[] {
   const config = { ...(opts.serverDefaults ? {} : devServerDynamicConfig), ...opts.dynamicConfig };

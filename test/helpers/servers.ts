@@ -3,7 +3,7 @@
  * found the way Baton finds them (env, .tools/temporal, PATH) and started on loopback.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { devServerArgs } from '../../src/runtime/dev-server-flags.js';
+import { devServerFlags } from '../../src/runtime/dev-server-flags.js';
 import { findTemporalBinary } from '../../src/runtime/temporal-binaries.js';
 import { batonSearchAttributes } from '../../src/workflows/search-attributes.js';
 
@@ -27,7 +27,7 @@ export interface DevServerOptions {
 
 /** A Temporal dev server with Baton's search attributes registered. */
 export function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
-  const extraArgs = devServerArgs({ dbFile: opts.dbFilename !== undefined, dynamicConfig: opts.dynamicConfig ?? {} });
+  const extraArgs = devServerFlags({ dbFile: opts.dbFilename !== undefined, dynamicConfig: opts.dynamicConfig ?? {} });
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: executable('cli'),
