@@ -145,7 +145,8 @@ describe('approvals from the command line', () => {
     expect(signalled.code, signalled.stderr).toBe(0);
 
     const [a, b] = await Promise.all([completed(viaCli), completed(viaSignal)]);
-    expect(b.result).toEqual(a.result);
+    // The same result, apart from how long each waited on its approver.
+    expect({ ...b.result, humanWaitMs: 0 }).toEqual({ ...a.result, humanWaitMs: 0 });
     // The same record, apart from times and the channel each vote came through.
     const comparable = (s: GoalState) =>
       s.approvals.map((r) => ({

@@ -78,6 +78,11 @@ export interface StartGoalOptions {
   loaded: LoadedBlueprint;
   input: unknown;
   id?: string;
+  /**
+   * Allow `id` to name a goal that existed and closed (`--reuse-id`). Without it an id is used once: a new goal
+   * under an old id would be a different execution that tools could mistake for the old one.
+   */
+  reuseId?: boolean;
   startedBy: string;
   taskQueue: string;
 }
@@ -105,6 +110,7 @@ export async function startGoal(
     return await client.workflow.start<typeof goalWorkflow>('goalWorkflow', {
       workflowId,
       taskQueue: opts.taskQueue,
+      workflowIdReusePolicy: opts.reuseId ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
       args: [args],
       staticSummary: `${bp.name}: ${inlineValue(input ?? {}, 100)}`,
       staticDetails: goalDetails(bp, opts.loaded.hash, opts.startedBy, workflowId),
@@ -115,7 +121,12 @@ export async function startGoal(
     });
   } catch (err) {
     if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') {
-      throw new GoalCommandError(`a goal with id ${workflowId} already exists; choose another --id`, 'exists');
+      throw new GoalCommandError(
+        opts.reuseId
+          ? `a goal with id ${workflowId} is still running; choose another --id`
+          : `a goal with id ${workflowId} exists or existed; choose another --id, or pass --reuse-id to start a new goal under a closed goal's id`,
+        'exists',
+      );
     }
     throw err;
   }

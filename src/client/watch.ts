@@ -46,7 +46,7 @@ function describeNow(audit: GoalAudit, style: Style, startedMs: number, retrying
   const open = entries.findLast((e) => !settled(e));
   const retry = retrying[0];
   const doing =
-    status === 'awaiting_approval'
+    status === 'awaiting_approval' || status === 'awaiting_reply'
       ? `waiting for ${facts.published.approvers?.join(', ') || 'an approver'}`
       : retry
         ? style.red(describeRetry(retry))

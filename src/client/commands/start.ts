@@ -10,7 +10,13 @@ import { goals } from './connect.js';
 import { finishWith, follow } from './watch.js';
 
 /** What `baton start` (and `baton dev --start`) take. */
-export type StartOptions = JsonFlag & { input?: string; inputFile?: string; id?: string; wait?: boolean };
+export type StartOptions = JsonFlag & {
+  input?: string;
+  inputFile?: string;
+  id?: string;
+  reuseId?: boolean;
+  wait?: boolean;
+};
 
 /** Starts a goal from a blueprint file and prints its id, link and next commands (or follows it with `wait`). */
 export async function startCommand(config: BatonConfig, file: string, opts: StartOptions): Promise<void> {
@@ -25,6 +31,7 @@ export async function startCommand(config: BatonConfig, file: string, opts: Star
     startedBy: config.user,
     taskQueue: config.taskQueue,
     ...(opts.id ? { id: opts.id } : {}),
+    ...(opts.reuseId ? { reuseId: true } : {}),
   });
   const url = goalUrl(config, handle.workflowId);
   if (!opts.wait) {
@@ -57,6 +64,7 @@ export function addStart(program: Command): void {
     .option('--input <json>', "goal input as JSON, checked against the blueprint's input schema")
     .option('--input-file <file>', 'goal input from a JSON file')
     .option('--id <id>', 'goal id (default: <name>-<random>)')
+    .option('--reuse-id', 'allow --id to name a goal that has closed (a new execution under the same id)')
     .option('--wait', 'follow the goal like `baton watch`: its steps, a live progress line, then its result')
     .addOption(jsonOption())
     .addHelpText(
