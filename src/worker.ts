@@ -14,6 +14,7 @@ import type { BatonConfig } from './config.js';
 import { connectionOptions } from './connection.js';
 import { activityMetrics } from './observability/metrics.js';
 import { projectRoot } from './runtime/temporal-binaries.js';
+import { workflowPreloadModules } from './runtime/workflow-preload.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const ext = extname(fileURLToPath(import.meta.url));
@@ -128,7 +129,12 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...('workflowBundle' in code ? { workflowBundle: code.workflowBundle } : { workflowsPath: code.workflowsPath }),
+    ...('workflowBundle' in code
+      ? { workflowBundle: code.workflowBundle }
+      : {
+          workflowsPath: code.workflowsPath,
+          bundlerOptions: { preloadModules: workflowPreloadModules(code.workflowsPath) },
+        }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     activities: createActivities({
       openai,

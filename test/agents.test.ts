@@ -110,7 +110,7 @@ describe('permissions, enforced at dispatch', () => {
     expect(state.agent).toBe('lead');
 
     const events = await eventsOf(env.client, handle.workflowId);
-    expect(scheduledActivities(events).map((a) => a.type)).toEqual(['describeBuiltins', 'callModel', 'callModel']);
+    expect(scheduledActivities(events).map((a) => a.type)).toEqual(['callModel', 'callModel']);
     const second = modelRequests(events)[1]!;
     expect(second.messages.slice(-2).map((m) => m.content)).toEqual([
       'refused: agent lead is not permitted to use secret_op',
@@ -333,12 +333,7 @@ describe('shared memory', () => {
       { key: 'customer.limits', value: { refund: 100 }, agent: 'lead', step: 3 },
     ]);
     const events = await eventsOf(env.client, handle.workflowId);
-    expect(scheduledActivities(events).map((a) => a.type)).toEqual([
-      'describeBuiltins',
-      'callModel',
-      'callModel',
-      'callModel',
-    ]);
+    expect(scheduledActivities(events).map((a) => a.type)).toEqual(['callModel', 'callModel', 'callModel']);
     const read = modelRequests(events)[2]?.messages.at(-1)?.content ?? '';
     expect(JSON.parse(read)).toEqual([
       { key: 'customer.tier', value: 'gold', agent: 'lead', step: 2 },

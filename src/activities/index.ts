@@ -25,10 +25,13 @@ export function createActivities(deps: ActivityDeps) {
   const schemas = describeBuiltins(builtins);
   const resolver = new SecretResolver(deps.access ?? noAccess, deps.environment ?? process.env);
   return {
-    callModel: createModelActivity(deps.openai),
+    callModel: createModelActivity(deps.openai, schemas),
     runTool: createToolActivity({ resolver, builtins, ...(deps.runners ? { runners: deps.runners } : {}) }),
     notify: createNotifyActivity(resolver, deps.notifiers),
-    /** JSON Schemas of builtin functions, asked once per goal so the workflow can show them to the model. */
+    /**
+     * JSON Schemas of builtin functions. Goals started before the schemas came with the first model call
+     * (`ToolDescriptor.builtin`) asked for them with this activity, and replay it.
+     */
     describeBuiltins(names: string[]): Promise<Record<string, Record<string, unknown> | null>> {
       return Promise.resolve(Object.fromEntries(names.map((n) => [n, schemas[n] ?? null])));
     },

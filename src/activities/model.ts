@@ -11,6 +11,12 @@ export interface ToolDescriptor {
   name: string;
   description: string;
   parameters: Record<string, unknown>;
+  /**
+   * The builtin function behind the tool, when the workflow does not know its schema yet: the activity sends the
+   * model the schema the worker registered for it (`parameters` otherwise) and returns it in the reply, so a goal
+   * learns its builtins' schemas with its first model call instead of a round trip of its own.
+   */
+  builtin?: string;
 }
 
 export interface ModelRequest {
@@ -28,6 +34,8 @@ export interface ModelReply {
   model: string;
   /** Why the reply ended, as the endpoint said: the loop acts on it (src/workflows/reply.ts). */
   finishReason: FinishReason;
+  /** The schemas of the builtins the request named (`ToolDescriptor.builtin`); null for one not registered here. */
+  builtinSchemas?: Record<string, Record<string, unknown> | null>;
 }
 
 /** The finish reasons of an OpenAI-compatible chat completion; `unknown` when the endpoint gave none. */
@@ -113,11 +121,30 @@ function toOpenAiMessages(messages: ChatMessage[]): OpenAI.Chat.ChatCompletionMe
   });
 }
 
-/** Builds the `callModel` activity around an openai client. */
-export function createModelActivity(openai: OpenAI) {
+/** The tools as sent to the model, with the registered schema of each builtin the workflow named. */
+function withBuiltinSchemas(
+  tools: ToolDescriptor[],
+  registered: Readonly<Record<string, Record<string, unknown>>>,
+): { tools: ToolDescriptor[]; schemas: Record<string, Record<string, unknown> | null> | undefined } {
+  let schemas: Record<string, Record<string, unknown> | null> | undefined;
+  const filled = tools.map((t) => {
+    if (t.builtin === undefined) return t;
+    const schema = registered[t.builtin] ?? null;
+    (schemas ??= {})[t.builtin] = schema;
+    return { ...t, parameters: schema ?? t.parameters };
+  });
+  return { tools: filled, schemas };
+}
+
+/** Builds the `callModel` activity around an openai client and the JSON Schemas of the worker's builtins. */
+export function createModelActivity(
+  openai: OpenAI,
+  builtinSchemas: Readonly<Record<string, Record<string, unknown>>> = {},
+) {
   const endpoint = openai.baseURL;
   return async function callModel(req: ModelRequest): Promise<ModelReply> {
     const ctx = Context.current();
+    const { tools, schemas } = withBuiltinSchemas(req.tools, builtinSchemas);
     // Heartbeat while the model thinks, so a dead worker is noticed within the heartbeat timeout, not the call's.
     const beat = setInterval(() => ctx.heartbeat(), 5_000);
     try {
@@ -129,9 +156,9 @@ export function createModelActivity(openai: OpenAI) {
             messages: toOpenAiMessages(req.messages),
             ...(req.settings.temperature === undefined ? {} : { temperature: req.settings.temperature }),
             ...(req.settings.maxTokens === undefined ? {} : { max_tokens: req.settings.maxTokens }),
-            ...(req.tools.length
+            ...(tools.length
               ? {
-                  tools: req.tools.map((t) => ({
+                  tools: tools.map((t) => ({
                     type: 'function' as const,
                     function: { name: t.name, description: t.description, parameters: t.parameters },
                   })),
@@ -165,6 +192,7 @@ export function createModelActivity(openai: OpenAI) {
         },
         model: completion.model ?? req.settings.model,
         finishReason: choice.finish_reason ?? 'unknown',
+        ...(schemas ? { builtinSchemas: schemas } : {}),
       };
     } finally {
       clearInterval(beat);

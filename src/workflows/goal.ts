@@ -295,6 +295,7 @@ class Goal implements EngineContext {
       this.schemas.descriptors(offers),
       systemPrompt(this.bp, actor, agent, offers, this.args.task),
     );
+    if (reply.builtinSchemas) Object.assign(this.r.builtinSchemas, reply.builtinSchemas);
     addUsage(this, reply, agent);
     this.r.messages.push({
       role: 'assistant',
@@ -377,7 +378,11 @@ class Goal implements EngineContext {
       const builtins = Object.entries(this.bp.tools).flatMap(([n, t]) =>
         t.type === 'builtin' ? [t.function ?? n] : [],
       );
-      if (builtins.length) this.r.builtinSchemas = await describeBuiltins(builtins);
+      // Goals recorded before issue 16 asked for the schemas with an activity first; newer ones learn them from the
+      // first model call (ToolDescriptor.builtin): one round trip fewer before the model is called.
+      if (builtins.length && !patched(Patch.builtinSchemasWithModelCall)) {
+        this.r.builtinSchemas = await describeBuiltins(builtins);
+      }
     }
     this.publish();
     try {

@@ -72,6 +72,12 @@ export class ToolSchemas {
 
   descriptors(offers: Map<string, ToolOffer>): ToolDescriptor[] {
     return [...offers].map(([name, offer]): ToolDescriptor => {
+      const spec = this.bp.tools[name];
+      const fn = spec?.type === 'builtin' ? (spec.function ?? name) : undefined;
+      if (!offer.schema && fn !== undefined && !(fn in this.r.builtinSchemas)) {
+        // Not known yet: the model-call activity sends the worker's schema and returns it with the reply.
+        return { name, description: offer.description, parameters: { type: 'object' }, builtin: fn };
+      }
       const parameters = offer.schema
         ? jsonSchemaOf(offer.schema)
         : (this.blueprintParameters(name) ?? { type: 'object' });

@@ -20,4 +20,6 @@ export const Patch = {
   finishReason: 'finish-reason',
   /** A goal where only a question waits shows `awaiting_reply`, not `awaiting_approval` (DESIGN §2.1). */
   awaitingReply: 'awaiting-reply-status',
+  /** Builtin tool schemas come with the first model call instead of a `describeBuiltins` activity (issue 16). */
+  builtinSchemasWithModelCall: 'builtin-schemas-with-model-call',
 } as const;
