@@ -106,7 +106,7 @@ describe('a faulty model endpoint', () => {
 
   it.each([
     [401, /refused the credentials \(401\): set a valid OPENAI_API_KEY for the worker/],
-    [400, /rejected the request \(400\): context too long/],
+    [400, /rejected the request as invalid \(400\), so it is not retried: context too long/],
   ])('fails fast on %i with a message that names the fix', async (status, message) => {
     const name = `model-${status}`;
     h.model.load({ goal: name, replies: [{ fail: { status, message: 'context too long', times: 100 } }] });

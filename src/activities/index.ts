@@ -17,7 +17,7 @@ export function createActivities(deps: ActivityDeps) {
   const builtins = deps.builtins ?? {};
   const schemas = describeBuiltins(builtins);
   return {
-    callModel: createModelActivity(deps.openai),
+    callModel: createModelActivity({ openai: deps.openai, env: deps.env }),
     runTool: createToolActivity(deps.env, builtins),
     notify: createNotifyActivity(deps.env),
     /** JSON Schemas of builtin functions, asked once per goal so the workflow can show them to the model. */
@@ -30,5 +30,5 @@ export function createActivities(deps: ActivityDeps) {
 /** The activities' type, for workflows (`import type` only). */
 export type Activities = ReturnType<typeof createActivities>;
 export type { BuiltinTool, ToolContext, ToolRequest, ToolResult } from './tools.js';
-export type { ModelReply, ModelRequest, ToolDescriptor } from './model.js';
+export type { ModelOutcome, ModelReply, ModelRequest, ModelUsage, ToolDescriptor } from './model.js';
 export type { ApprovalNotification, NotificationReceipt, NotificationRequest } from './notify.js';

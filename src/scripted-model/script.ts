@@ -30,12 +30,31 @@ const ReplySchema = z.strictObject({
       status: z.int(),
       message: z.string().default('scripted failure'),
       retryAfter: z.number().optional(),
+      code: z.string().optional().describe('error.code in the body (insufficient_quota, context_length_exceeded)'),
+      body: z.unknown().optional().describe('the whole error body to send instead of { error: { message } }'),
       times: z.int().positive().default(1),
     })
     .optional(),
   /** Answer only after `ms`, `times` times (then at once): for testing model-call timeouts. */
   hang: z.strictObject({ ms: z.int().positive(), times: z.int().positive().default(1) }).optional(),
-  usage: z.strictObject({ input: z.int(), output: z.int() }).optional(),
+  usage: z
+    .strictObject({
+      input: z.int(),
+      output: z.int(),
+      cached: z.int().optional().describe('prompt_tokens_details.cached_tokens'),
+      reasoning: z.int().optional().describe('completion_tokens_details.reasoning_tokens'),
+    })
+    .optional(),
+  /** Send no `usage` at all, as some servers do. */
+  noUsage: z.boolean().optional(),
+  /** `finish_reason` to send instead of stop / tool_calls (`length`, `content_filter`). */
+  finishReason: z.string().optional(),
+  /** A refusal (`message.refusal`), as OpenAI's models send when they decline. */
+  refusal: z.string().optional(),
+  /** Tool-call ids to send, by position; null sends none (default: unique ids). */
+  toolCallIds: z.array(z.string().nullable()).optional(),
+  /** When streaming, send one chunk every `ms` (of `tokens` chunks, default the content's words). */
+  drip: z.strictObject({ ms: z.int().positive(), tokens: z.int().positive().optional() }).optional(),
 });
 
 export const ScriptSchema = z.strictObject({
