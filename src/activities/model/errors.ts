@@ -56,12 +56,11 @@ export function describeBody(body: unknown): string {
   return body === undefined ? '(no body)' : JSON.stringify(body);
 }
 
-/** The body's `code` or `type`, where error kinds are named (`insufficient_quota`, `context_length_exceeded`). */
-function errorCode(body: unknown): string | undefined {
+/** The body's `code` or `type` (`insufficient_quota`, `context_length_exceeded`, `invalid_request_error`). */
+function errorField(body: unknown, field: 'code' | 'type'): string | undefined {
   if (!body || typeof body !== 'object') return undefined;
-  const b = body as Record<string, unknown>;
-  for (const k of ['code', 'type']) if (typeof b[k] === 'string') return b[k];
-  return undefined;
+  const value = (body as Record<string, unknown>)[field];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** `retry-after-ms` / `retry-after` (seconds or an HTTP date) in milliseconds. */
@@ -122,8 +121,8 @@ export function classifyFailure(f: ProviderFailure, at: EndpointContext): Error 
 function classifyHttp(status: number, body: unknown, headers: Headers | undefined, at: EndpointContext): Error {
   const where = `model endpoint ${at.endpoint}`;
   const detail = capText(describeBody(body));
-  const code = errorCode(body);
-  if (code === 'insufficient_quota') {
+  const code = errorField(body, 'code');
+  if (code === 'insufficient_quota' || errorField(body, 'type') === 'insufficient_quota') {
     return ApplicationFailure.create({
       type: ModelInvocationError.QuotaExhausted,
       nonRetryable: true,
