@@ -53,8 +53,14 @@ const ReplySchema = z.strictObject({
   refusal: z.string().optional(),
   /** Tool-call ids to send, by position; null sends none (default: unique ids). */
   toolCallIds: z.array(z.string().nullable()).optional(),
-  /** When streaming, send one chunk every `ms` (of `tokens` chunks, default the content's words). */
-  drip: z.strictObject({ ms: z.int().positive(), tokens: z.int().positive().optional() }).optional(),
+  /** When streaming, send one chunk every `ms` (`tokens` chunks instead of the content's words), `times` times. */
+  drip: z
+    .strictObject({
+      ms: z.int().positive(),
+      tokens: z.int().positive().optional(),
+      times: z.int().positive().default(1_000_000),
+    })
+    .optional(),
 });
 
 export const ScriptSchema = z.strictObject({

@@ -167,6 +167,7 @@ export async function startScriptedModel(
   const scripts = new Map<string, Script>();
   const failuresLeft = new Map<object, number>();
   const hangsLeft = new Map<object, number>();
+  const dripsLeft = new Map<object, number>();
   const requests: SeenRequest[] = [];
   const ledger: DemoLedger = newDemoLedger();
   let completions = 0;
@@ -260,7 +261,9 @@ export async function startScriptedModel(
           }),
     };
     const answer = (): void => {
-      if (body.stream === true) streamReply(res, body200, reply.drip, seen);
+      const drip = reply.drip && (dripsLeft.get(reply) ?? reply.drip.times) > 0 ? reply.drip : undefined;
+      if (drip) dripsLeft.set(reply, (dripsLeft.get(reply) ?? drip.times) - 1);
+      if (body.stream === true) streamReply(res, body200, drip, seen);
       else send(res, 200, body200);
     };
     if (hang) setTimeout(answer, hang);

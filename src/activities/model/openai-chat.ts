@@ -20,8 +20,8 @@ const PREVIEW_CHARS = 400;
 
 /** Maps an SDK error to what happened; `why` tells a timeout from a cancellation when the request was aborted. */
 function providerError(err: unknown, why: () => 'timeout' | 'cancelled' | undefined, timeoutMs: number): unknown {
-  if (err instanceof ProviderError) return err;
   const aborted = why();
+  if (err instanceof ProviderError && !aborted) return err;
   if (aborted === 'timeout' || err instanceof OpenAI.APIConnectionTimeoutError) {
     return new ProviderError({ kind: 'timeout', afterMs: timeoutMs });
   }
@@ -129,6 +129,12 @@ async function completeStreaming(
     }
   }
   if (!sawChoice) throw new ProviderError({ kind: 'malformed', message: 'the stream ended without a choice' });
+  if (finishReason === undefined) {
+    throw new ProviderError({
+      kind: 'stream',
+      message: 'the stream ended before the reply finished (no finish_reason)',
+    });
+  }
   const toolCalls = [...calls.entries()]
     .sort(([a], [b]) => a - b)
     .map(([, c]): RawToolCall => ({ ...(c.id ? { id: c.id } : {}), name: c.name, arguments: c.arguments }));
@@ -167,9 +173,16 @@ export function openAiChatClient(openai: OpenAI): ModelClient {
         headers: { 'x-baton-goal': req.goal, 'x-baton-agent': req.agent },
       };
       try {
-        return req.settings.stream === false
-          ? await completeOnce(openai, req, options)
-          : await completeStreaming(openai, req, options, control);
+        const reply =
+          req.settings.stream === false
+            ? await completeOnce(openai, req, options)
+            : await completeStreaming(openai, req, options, control);
+        // The SDK ends an aborted stream quietly, as if it were complete: a cut reply must not pass for a whole one.
+        if (why)
+          throw new ProviderError(
+            why === 'timeout' ? { kind: 'timeout', afterMs: control.timeoutMs } : { kind: 'cancelled' },
+          );
+        return reply;
       } catch (err) {
         throw providerError(err, () => why, control.timeoutMs);
       } finally {
