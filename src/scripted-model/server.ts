@@ -25,6 +25,8 @@ export interface SeenRequest {
   answered: 'reply' | 'fail' | 'unmatched';
   /** The request body as sent, for tests that check the wire format. */
   body: Record<string, unknown>;
+  /** When it arrived (ms since the epoch). */
+  at: number;
   /** For a streamed reply: true once the whole stream was sent, false if the client closed it before the end. */
   streamCompleted?: boolean;
 }
@@ -185,7 +187,16 @@ export async function startScriptedModel(
     const tools = Array.isArray(body.tools)
       ? body.tools.map((t: { function?: { name?: string } }) => t.function?.name ?? '?')
       : [];
-    const seen: SeenRequest = { goal, agent, model: String(body.model), facts: f, tools, answered: 'unmatched', body };
+    const seen: SeenRequest = {
+      goal,
+      agent,
+      model: String(body.model),
+      facts: f,
+      tools,
+      answered: 'unmatched',
+      body,
+      at: Date.now(),
+    };
     requests.push(seen);
     const script = goal === undefined ? undefined : scripts.get(goal);
     const reply = script?.replies.find((r) => {
