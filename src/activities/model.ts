@@ -25,7 +25,7 @@ export type {
 } from './model/types.js';
 
 /** A model call's timeout when neither the model nor BATON_MODEL_TIMEOUT sets one, and the worker's client none. */
-export const DEFAULT_MODEL_TIMEOUT_MS = 120_000;
+export const DEFAULT_MODEL_TIMEOUT_MS = 240_000;
 /** How often a call heartbeats while it waits for a first token (progress heartbeats come as tokens arrive). */
 const HEARTBEAT_MS = 5_000;
 

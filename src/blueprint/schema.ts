@@ -72,7 +72,7 @@ export const ModelSettingsSchema = z
       .describe('Marks a reasoning model (o-series, gpt-5): no temperature, max_completion_tokens, reasoning_effort'),
     stream: z.boolean().optional().describe('Stream the reply (progress in heartbeats); default true'),
     timeout: DurationSchema.optional().describe(
-      "Each attempt is abandoned after this long; default the worker's BATON_MODEL_TIMEOUT or 2m",
+      "Each attempt is abandoned after this long; default the worker's BATON_MODEL_TIMEOUT or 4m",
     ),
     retryFor: DurationSchema.optional().describe(
       'How long rate limits, timeouts and outages are retried (retry-after honoured) before the goal pauses; default 1h',
