@@ -157,7 +157,7 @@ describe('a worker killed in the middle of a tool call', () => {
   it('completes after a restart with exactly one refund', async () => {
     // No approval (threshold raised) and a short tool timeout, so the lost attempt is retried within seconds.
     const yaml = refundYaml
-      .replace('when: args.amount > 100', 'when: args.amount > 1000')
+      .replace('|| args.amount > 100\n', '|| args.amount > 1000\n')
       .replace(
         "    url: '${env:BATON_DEMO_API}/refunds'\n",
         "    url: '${env:BATON_DEMO_API}/refunds'\n    timeout: 2s\n",
