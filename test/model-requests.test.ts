@@ -167,6 +167,20 @@ describe('requests and replies on the wire', () => {
     ]);
   });
 
+  it('asks again unstreamed, once per model, when a server cannot stream a reply that may call tools', async () => {
+    const { result, requests } = await run(
+      'wire-no-stream-tools',
+      '{ model: no-streaming-tools }',
+      script('wire-no-stream-tools', { refuseStreamWithTools: true }, { refuseStreamWithTools: true }),
+    );
+    expect(result.status).toBe('completed');
+    expect(requests.map((r) => [r.body.stream, r.answered])).toEqual([
+      [true, 'fail'],
+      [false, 'reply'],
+      [false, 'reply'],
+    ]);
+  });
+
   it('reports tokens so far in heartbeats while the reply streams', async () => {
     const name = 'wire-progress';
     h.model.load({

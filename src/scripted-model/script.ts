@@ -45,6 +45,8 @@ const ReplySchema = z.strictObject({
       reasoning: z.int().optional().describe('completion_tokens_details.reasoning_tokens'),
     })
     .optional(),
+  /** Refuse a streamed request with tools the way llama-cpp-python does (500), answering unstreamed ones. */
+  refuseStreamWithTools: z.boolean().optional(),
   /** Send no `usage` at all, as some servers do. */
   noUsage: z.boolean().optional(),
   /** `finish_reason` to send instead of stop / tool_calls (`length`, `content_filter`). */

@@ -213,6 +213,13 @@ export async function startScriptedModel(
       });
       return;
     }
+    if (reply.refuseStreamWithTools && body.stream === true && tools.length) {
+      seen.answered = 'fail';
+      send(res, 500, {
+        error: { message: 'Automatic streaming tool choice is not supported', type: 'internal_server_error' },
+      });
+      return;
+    }
     if (reply.fail) {
       failuresLeft.set(reply, (failuresLeft.get(reply) ?? reply.fail.times) - 1);
       seen.answered = 'fail';

@@ -148,8 +148,19 @@ async function completeStreaming(
   };
 }
 
+/** True for a server's error that says it cannot stream this request (answered before any chunk). */
+function refusesToStream(err: unknown): boolean {
+  if (!(err instanceof OpenAI.APIError) || typeof err.status !== 'number' || err.status < 400) return false;
+  const body = err.error as { message?: unknown } | undefined;
+  const text = typeof body?.message === 'string' ? body.message : err.message;
+  return /stream/i.test(text) && /not supported|unsupported|cannot|can't/i.test(text);
+}
+
 /** A model client for one OpenAI-compatible endpoint (the SDK's own retries off: Temporal retries). */
 export function openAiChatClient(openai: OpenAI): ModelClient {
+  // Some servers cannot stream a reply that may call tools (llama-cpp-python: "Automatic streaming tool choice is
+  // not supported"). Learned once per model from the server's own error; then such requests go unstreamed.
+  const cannotStreamTools = new Set<string>();
   return {
     endpoint: openai.baseURL,
     async complete(req, control) {
@@ -172,11 +183,21 @@ export function openAiChatClient(openai: OpenAI): ModelClient {
         maxRetries: 0,
         headers: { 'x-baton-goal': req.goal, 'x-baton-agent': req.agent },
       };
+      const stream =
+        req.settings.stream !== false && (req.tools.length === 0 || !cannotStreamTools.has(req.settings.model));
       try {
-        const reply =
-          req.settings.stream === false
-            ? await completeOnce(openai, req, options)
-            : await completeStreaming(openai, req, options, control);
+        let reply: RawReply;
+        if (!stream) {
+          reply = await completeOnce(openai, req, options);
+        } else {
+          try {
+            reply = await completeStreaming(openai, req, options, control);
+          } catch (err) {
+            if (!(req.tools.length > 0 && refusesToStream(err))) throw err;
+            cannotStreamTools.add(req.settings.model);
+            reply = await completeOnce(openai, req, options);
+          }
+        }
         // The SDK ends an aborted stream quietly, as if it were complete: a cut reply must not pass for a whole one.
         if (why)
           throw new ProviderError(
