@@ -45,7 +45,7 @@ const ReplySchema = z.strictObject({
       reasoning: z.int().optional().describe('completion_tokens_details.reasoning_tokens'),
     })
     .optional(),
-  /** Refuse a streamed request with tools the way llama-cpp-python does (500), answering unstreamed ones. */
+  /** Refuse a streamed request with tools the way llama-cpp-python does (an empty stream); answer unstreamed ones. */
   refuseStreamWithTools: z.boolean().optional(),
   /** Send no `usage` at all, as some servers do. */
   noUsage: z.boolean().optional(),

@@ -214,10 +214,10 @@ export async function startScriptedModel(
       return;
     }
     if (reply.refuseStreamWithTools && body.stream === true && tools.length) {
+      // As llama-cpp-python does: a 200 event stream that ends before its first chunk.
       seen.answered = 'fail';
-      send(res, 500, {
-        error: { message: 'Automatic streaming tool choice is not supported', type: 'internal_server_error' },
-      });
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end();
       return;
     }
     if (reply.fail) {

@@ -18,6 +18,13 @@ import {
 
 const PREVIEW_CHARS = 400;
 
+/** A stream that ended before its first chunk: how llama-cpp-python answers a streamed request with tools. */
+class EmptyStream extends ProviderError {
+  constructor() {
+    super({ kind: 'malformed', message: 'the stream ended without a single chunk' });
+  }
+}
+
 /** Maps an SDK error to what happened; `why` tells a timeout from a cancellation when the request was aborted. */
 function providerError(err: unknown, why: () => 'timeout' | 'cancelled' | undefined, timeoutMs: number): unknown {
   const aborted = why();
@@ -128,7 +135,7 @@ async function completeStreaming(
       control.onProgress({ tokens, preview: content.slice(-PREVIEW_CHARS) });
     }
   }
-  if (!sawChoice) throw new ProviderError({ kind: 'malformed', message: 'the stream ended without a choice' });
+  if (!sawChoice) throw new EmptyStream();
   if (finishReason === undefined) {
     throw new ProviderError({
       kind: 'stream',
@@ -158,8 +165,9 @@ function refusesToStream(err: unknown): boolean {
 
 /** A model client for one OpenAI-compatible endpoint (the SDK's own retries off: Temporal retries). */
 export function openAiChatClient(openai: OpenAI): ModelClient {
-  // Some servers cannot stream a reply that may call tools (llama-cpp-python: "Automatic streaming tool choice is
-  // not supported"). Learned once per model from the server's own error; then such requests go unstreamed.
+  // Some servers cannot stream a reply that may call tools: llama-cpp-python answers an empty event stream (its
+  // "Automatic streaming tool choice is not supported" goes to its log), others an error saying so. Learned once per
+  // model; then such requests go unstreamed.
   const cannotStreamTools = new Set<string>();
   return {
     endpoint: openai.baseURL,
@@ -193,7 +201,7 @@ export function openAiChatClient(openai: OpenAI): ModelClient {
           try {
             reply = await completeStreaming(openai, req, options, control);
           } catch (err) {
-            if (!(req.tools.length > 0 && refusesToStream(err))) throw err;
+            if (!(req.tools.length > 0 && (err instanceof EmptyStream || refusesToStream(err)))) throw err;
             cannotStreamTools.add(req.settings.model);
             reply = await completeOnce(openai, req, options);
           }
