@@ -18,6 +18,11 @@ const EnvSchema = z.object({
   OPENAI_BASE_URL: z.url().optional(),
   BATON_ENCRYPTION_KEYS: z.string().min(1).optional(),
   BATON_CODEC_TOKEN: z.string().min(16, { message: 'use a token of at least 16 characters' }).optional(),
+  BATON_CODEC_OIDC_JWKS_URL: z.url({ error: 'expected the JWKS URL of your identity provider' }).optional(),
+  BATON_CODEC_OIDC_ISSUER: z.string().min(1).optional(),
+  BATON_CODEC_OIDC_AUDIENCE: z.string().min(1).optional(),
+  BATON_CODEC_HOSTS: z.string().min(1).optional(),
+  BATON_CODEC_MAX_BYTES: z.coerce.number().int().positive({ error: 'expected a number of bytes' }).optional(),
 });
 
 const duration = z.string().refine(
@@ -67,6 +72,12 @@ export interface BatonConfig {
   encryptionKeys?: string;
   /** Bearer token of `baton codec-server`. */
   codecToken?: string;
+  /** OIDC access tokens `baton codec-server` accepts (the Web UI's), verified against this JWKS. */
+  codecOidc?: { jwksUrl: string; issuer?: string; audience?: string };
+  /** Host header values `baton codec-server` accepts besides its listening address. */
+  codecHosts?: string[];
+  /** Largest request body `baton codec-server` reads. */
+  codecMaxBytes?: number;
 }
 
 /** What `baton worker` adds: its HTTP endpoints, logs, shutdown and tracing. */
@@ -144,6 +155,32 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     ...(e.OPENAI_BASE_URL ? { openaiBaseUrl: e.OPENAI_BASE_URL } : {}),
     ...(e.BATON_ENCRYPTION_KEYS ? { encryptionKeys: e.BATON_ENCRYPTION_KEYS } : {}),
     ...(e.BATON_CODEC_TOKEN ? { codecToken: e.BATON_CODEC_TOKEN } : {}),
+    ...(e.BATON_CODEC_OIDC_JWKS_URL
+      ? {
+          codecOidc: {
+            jwksUrl: e.BATON_CODEC_OIDC_JWKS_URL,
+            ...(e.BATON_CODEC_OIDC_ISSUER ? { issuer: e.BATON_CODEC_OIDC_ISSUER } : {}),
+            ...(e.BATON_CODEC_OIDC_AUDIENCE ? { audience: e.BATON_CODEC_OIDC_AUDIENCE } : {}),
+          },
+        }
+      : {}),
+    ...(e.BATON_CODEC_HOSTS ? { codecHosts: entries(e.BATON_CODEC_HOSTS) } : {}),
+    ...(e.BATON_CODEC_MAX_BYTES ? { codecMaxBytes: e.BATON_CODEC_MAX_BYTES } : {}),
+  };
+}
+
+/** The codec server's authentication and limits from settings (`baton codec-server` passes them on). */
+export function codecServerSettings(c: BatonConfig): {
+  token?: string;
+  oidc?: { jwksUrl: string; issuer?: string; audience?: string };
+  hosts?: string[];
+  maxBodyBytes?: number;
+} {
+  return {
+    ...(c.codecToken ? { token: c.codecToken } : {}),
+    ...(c.codecOidc ? { oidc: c.codecOidc } : {}),
+    ...(c.codecHosts ? { hosts: c.codecHosts } : {}),
+    ...(c.codecMaxBytes ? { maxBodyBytes: c.codecMaxBytes } : {}),
   };
 }
 
@@ -172,4 +209,12 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
     ...(w.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: w.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
     serviceName: w.OTEL_SERVICE_NAME,
   };
+}
+
+/** A comma-separated setting as its trimmed, non-empty entries. */
+export function entries(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
 }

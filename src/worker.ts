@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerInterceptors, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
-import { createActivities, type BuiltinTool } from './activities/index.js';
+import { accessFromValues, createActivities, type BuiltinTool, type ToolAccess } from './activities/index.js';
 import type { BatonConfig } from './config.js';
 import { connectionOptions } from './connection.js';
 import { activityMetrics } from './observability/metrics.js';
@@ -85,7 +85,12 @@ export interface BatonWorkerOptions {
   namespace: string;
   taskQueue: string;
   model: ModelEndpoint;
-  /** Where activities read `${secret:NAME}` and `${env:NAME}`; default process.env. */
+  /** What tools and webhooks may read and reach: the operator's map (config.ts loadToolAccess). */
+  access?: ToolAccess;
+  /**
+   * For tests and embedding, instead of `access`: explicit values, each readable as `${env:NAME}` and (declared) as
+   * `${secret:NAME}`, URL hosts among them reachable. Never pass process.env here.
+   */
   env?: Readonly<Record<string, string | undefined>>;
   builtins?: Readonly<Record<string, BuiltinTool>>;
   workflowCode?: WorkflowCode;
@@ -104,6 +109,10 @@ export interface BatonWorkerOptions {
 
 /** Builds a worker with Baton's workflows and activities. */
 export async function createBatonWorker(options: BatonWorkerOptions): Promise<Worker> {
+  if (options.env === process.env) {
+    // The whole environment as tool values is the hole issue 13 closed: every variable readable by any blueprint.
+    throw new Error('createBatonWorker: pass access: loadToolAccess(process.env), not env: process.env');
+  }
   const openai = new OpenAI({
     apiKey: options.model.apiKey ?? 'not-needed',
     ...(options.model.baseURL ? { baseURL: options.model.baseURL } : {}),
@@ -119,7 +128,11 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     ...('workflowBundle' in code ? { workflowBundle: code.workflowBundle } : { workflowsPath: code.workflowsPath }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
-    activities: createActivities({ openai, env: options.env ?? process.env, builtins: options.builtins ?? {} }),
+    activities: createActivities({
+      openai,
+      access: options.access ?? accessFromValues(options.env ?? {}),
+      builtins: options.builtins ?? {},
+    }),
     interceptors: {
       activity: [activityMetrics, ...(options.interceptors?.activity ?? [])],
       ...(workflowModules ? { workflowModules } : {}),

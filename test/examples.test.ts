@@ -19,7 +19,7 @@ const goals: Record<string, LoadedBlueprint> = {};
 beforeAll(async () => {
   env = await startDevServer();
   const names = ['support-triage', 'security-alert', 'infra-provisioning'];
-  const scripts = await Promise.all(names.map((n) => loadScript(`goals/${n}.script.yaml`)));
+  const scripts = await Promise.all(names.map((n) => loadScript(`goals/scripts/${n}.script.yaml`)));
   h = await createHarness(env, { scripts });
   for (const n of names) goals[n] = await loadBlueprint(`goals/${n}.yaml`);
 });
@@ -62,7 +62,7 @@ describe('support-ticket triage', () => {
     });
     expect(h.model.ledger.refunds.size).toBe(0);
 
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'lead-lee' });
+    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', answeredBy: 'billing' });
     expect(result.answer).toContain('Refunded the duplicate charge of 80 USD');
@@ -98,9 +98,9 @@ describe('security-alert analysis', () => {
       const s = await goalState(env.client, handle.workflowId);
       return s.pendingQuestions.length ? s : undefined;
     }, 'the analyst desk to ask a human');
-    expect(asking.status).toBe('awaiting_approval');
+    expect(asking.status).toBe('awaiting_reply');
     expect(asking.agent).toBe('analyst-desk');
-    expect(asking.pendingQuestions[0]).toMatchObject({ id: 'q-1', agent: 'analyst-desk', eligible: ['*'] });
+    expect(asking.pendingQuestions[0]).toMatchObject({ id: 'q-1', agent: 'analyst-desk', eligible: ['sam'] });
     expect(asking.validation.verdicts).toEqual([
       expect.objectContaining({ verdict: 'rejected', by: 'reviewer', answerBy: 'researcher' }),
     ]);

@@ -1,25 +1,33 @@
 /** The worker's activities, built from their dependencies so tests and the worker assemble them the same way. */
 import type OpenAI from 'openai';
+import { describeBuiltins } from './builtin-tool.js';
 import { createModelActivity } from './model.js';
-import { createNotifyActivity } from './notify.js';
-import type { Env } from './references.js';
-import { createToolActivity, describeBuiltins, type BuiltinTool } from './tools.js';
+import { createNotifyActivity, type Notifier } from './notify.js';
+import { noAccess, SecretResolver, type ToolAccess } from './secrets.js';
+import { createToolActivity, type BuiltinTool, type ToolRunner } from './tools.js';
 
 export interface ActivityDeps {
   openai: OpenAI;
-  /** Where `${secret:NAME}` and `${env:NAME}` are read; the worker passes process.env. */
-  env: Env;
+  /** What tools and webhooks may read and reach (the operator's map); default: nothing. */
+  access?: ToolAccess;
+  /** Where secret sources `{ env: VAR }` are read; default process.env. */
+  environment?: Readonly<Record<string, string | undefined>>;
   builtins?: Readonly<Record<string, BuiltinTool>>;
+  /** Tool runners by kind, added to or replacing http and builtin. */
+  runners?: Partial<Record<string, ToolRunner>>;
+  /** Notifiers by channel, added to or replacing webhook. */
+  notifiers?: Partial<Record<string, Notifier>>;
 }
 
 /** Creates every activity Baton's workflows call. */
 export function createActivities(deps: ActivityDeps) {
   const builtins = deps.builtins ?? {};
   const schemas = describeBuiltins(builtins);
+  const resolver = new SecretResolver(deps.access ?? noAccess, deps.environment ?? process.env);
   return {
-    callModel: createModelActivity({ openai: deps.openai, env: deps.env }),
-    runTool: createToolActivity(deps.env, builtins),
-    notify: createNotifyActivity(deps.env),
+    callModel: createModelActivity({ openai: deps.openai, resolver, environment: deps.environment ?? process.env }),
+    runTool: createToolActivity({ resolver, builtins, ...(deps.runners ? { runners: deps.runners } : {}) }),
+    notify: createNotifyActivity(resolver, deps.notifiers),
     /** JSON Schemas of builtin functions, asked once per goal so the workflow can show them to the model. */
     describeBuiltins(names: string[]): Promise<Record<string, Record<string, unknown> | null>> {
       return Promise.resolve(Object.fromEntries(names.map((n) => [n, schemas[n] ?? null])));
@@ -29,6 +37,8 @@ export function createActivities(deps: ActivityDeps) {
 
 /** The activities' type, for workflows (`import type` only). */
 export type Activities = ReturnType<typeof createActivities>;
-export type { BuiltinTool, ToolContext, ToolRequest, ToolResult } from './tools.js';
-export type { ModelOutcome, ModelReply, ModelRequest, ModelUsage, ToolDescriptor } from './model.js';
-export type { ApprovalNotification, NotificationReceipt, NotificationRequest } from './notify.js';
+export type { BuiltinTool, ToolContext, ToolRequest, ToolResult, ToolRunner } from './tools.js';
+export type { FinishReason, ModelOutcome, ModelReply, ModelRequest, ModelUsage, ToolDescriptor } from './model.js';
+export type { ApprovalNotification, NotificationReceipt, NotificationRequest, Notifier } from './notify.js';
+export type { SecretEntry, SecretSource, ToolAccess } from './secrets.js';
+export { accessFromValues, mergeAccess, noAccess } from './secrets.js';

@@ -12,10 +12,13 @@ import { modelClients } from './model/clients.js';
 import { classifyFailure } from './model/errors.js';
 import { ProviderError, type ModelProgress, type ModelReply, type ModelRequest } from './model/types.js';
 import { settleUsage } from './model/usage.js';
-import type { Env } from './references.js';
+import type { SecretResolver } from './secrets.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
 
 export { ModelInvocationError } from './model/errors.js';
 export type {
+  FinishReason,
   ModelOutcome,
   ModelProgress,
   ModelReply,
@@ -46,20 +49,22 @@ export function modelTimeoutFromEnv(env: Env): number | undefined {
 export interface ModelActivityDeps {
   /** The worker's default endpoint (OPENAI_BASE_URL / OPENAI_API_KEY); its timeout is the last default. */
   openai: OpenAI;
-  /** Where `${secret:NAME}` API keys, `${env:NAME}` base URLs and BATON_MODEL_TIMEOUT are read. */
-  env: Env;
+  /** Reads a model's `apiKey: ${secret:NAME}` and `baseUrl: ${env:NAME}` through the operator's map. */
+  resolver: SecretResolver;
+  /** The worker's environment, where BATON_MODEL_TIMEOUT is read. */
+  environment: Env;
 }
 
 /** Builds the `callModel` activity. */
 export function createModelActivity(deps: ModelActivityDeps) {
-  const clientFor = modelClients(deps.openai, deps.env);
+  const clientFor = modelClients(deps.openai, deps.resolver);
   return async function callModel(req: ModelRequest & { modelKey?: string }): Promise<ModelReply> {
     const ctx = Context.current();
     const modelKey = `models.${req.modelKey ?? req.settings.model}`;
-    const { client, keySource } = clientFor(req.settings, req.modelKey ?? req.settings.model);
+    const { client, keySource } = clientFor(req.settings, req.modelKey ?? req.settings.model, req.goal);
     const timeoutMs = req.settings.timeout
       ? durationMs(req.settings.timeout)
-      : (modelTimeoutFromEnv(deps.env) ?? deps.openai.timeout ?? DEFAULT_MODEL_TIMEOUT_MS);
+      : (modelTimeoutFromEnv(deps.environment) ?? deps.openai.timeout ?? DEFAULT_MODEL_TIMEOUT_MS);
     let progress: ModelProgress = { tokens: 0, preview: '' };
     let lastBeat = 0;
     const beat = (): void => {

@@ -4,27 +4,10 @@
  * the endpoint's own error body, whole but capped.
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ModelInvocationError } from '../../failures.js';
 import type { ProviderFailure } from './types.js';
 
-/** Failure types a model call can end with; the workflow, status and the audit read them. */
-export const ModelInvocationError = {
-  /** 429: retried, following `retry-after`, for as long as the model's `retryFor` allows. */
-  RateLimit: 'ModelInvocationError.RateLimit',
-  /** 408/409/5xx, a broken stream or an unreachable endpoint: retried. */
-  Unavailable: 'ModelInvocationError.Unavailable',
-  /** The attempt ran past the model's timeout; the stream was closed. Retried. */
-  Timeout: 'ModelInvocationError.Timeout',
-  /** The server refused the request as invalid (400, 404, 413, 422, a validation error): the same request would fail again. */
-  InvalidRequest: 'ModelInvocationError.InvalidRequest',
-  /** Another 4xx: not retried. */
-  Rejected: 'ModelInvocationError.Rejected',
-  /** 401/403: not retried. */
-  Auth: 'ModelInvocationError.Auth',
-  /** The account's quota is used up (`insufficient_quota`): not retried; a human must add credit and resume. */
-  QuotaExhausted: 'ModelInvocationError.QuotaExhausted',
-  /** A reply the client could not read: retried. */
-  Malformed: 'ModelInvocationError.Malformed',
-} as const;
+export { ModelInvocationError };
 export type ModelInvocationErrorType = (typeof ModelInvocationError)[keyof typeof ModelInvocationError];
 
 /** How much of an endpoint's error body a failure message carries. */

@@ -33,6 +33,10 @@ export interface ModelRequest {
  */
 export type ModelOutcome = 'answer' | 'tool_calls' | 'truncated' | 'content_filter' | 'refusal' | 'empty';
 
+/** The finish reasons of an OpenAI-compatible chat completion; `unknown` when the endpoint gave none. */
+export type FinishReason =
+  'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call' | 'unknown' | (string & {});
+
 /** Tokens one call used, as the provider reported them or, when it reported none, as counted here. */
 export interface ModelUsage {
   inputTokens: number;
@@ -54,8 +58,8 @@ export interface ModelReply {
   toolCalls: ToolCallRequest[];
   usage: ModelUsage;
   model: string;
-  /** The provider's own `finish_reason`, as sent. */
-  finishReason: string;
+  /** The provider's own `finish_reason`, as sent (`unknown` when it gave none); the loop reads it with `outcome`. */
+  finishReason: FinishReason;
   /** What the loop should do with it; absent only in goals recorded before classification existed. */
   outcome?: ModelOutcome;
   /** The model's refusal text, when outcome is `refusal`. */
