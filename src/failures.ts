@@ -46,6 +46,8 @@ export const GoalFailure = {
   ValidationFailed: 'ValidationFailed',
   Cancelled: 'GoalCancelled',
   Blueprint: 'BlueprintError',
+  /** The model refused, or the provider's filter stopped the reply, and the model's onRefusal is fail. */
+  ModelRefused: 'ModelRefused',
   /** The goal ended on a failure the engine did not plan for (an infrastructure failure it could not absorb). */
   Internal: 'GoalInternalError',
 } as const;

@@ -80,9 +80,11 @@ export const ModelSettingsSchema = z
       'How long rate limits, timeouts and outages are retried (retry-after honoured) before the goal pauses; default 1h',
     ),
     onRefusal: z
-      .enum(['fail', 'ask'])
+      .enum(['retry', 'fail'])
       .optional()
-      .describe('A refusal or content-filter stop: fail the goal (default) or ask a human how to go on'),
+      .describe(
+        'A refusal or content-filter stop: retry (default: the agent is told, counted as a repair) or fail the goal',
+      ),
     price: PriceSchema.optional().describe('USD per 1M tokens, for cost budgets and reports'),
   })
   .superRefine((m, ctx) => {

@@ -20,4 +20,10 @@ export const Patch = {
   finishReason: 'finish-reason',
   /** A goal where only a question waits shows `awaiting_reply`, not `awaiting_approval` (DESIGN §2.1). */
   awaitingReply: 'awaiting-reply-status',
+  /**
+   * Model calls take their timeout and retry window from the model's settings (`timeout`, `retryFor`), carry the
+   * model's key, and a call stopped by an exhausted quota or an outage that outlasts `retryFor` pauses the goal
+   * for a human (when the budget has approvers) instead of failing it.
+   */
+  modelSettings: 'model-settings',
 } as const;
