@@ -25,7 +25,12 @@ export function createActivities(deps: ActivityDeps) {
   const schemas = describeBuiltins(builtins);
   const resolver = new SecretResolver(deps.access ?? noAccess, deps.environment ?? process.env);
   return {
-    callModel: createModelActivity(deps.openai, schemas),
+    callModel: createModelActivity({
+      openai: deps.openai,
+      resolver,
+      environment: deps.environment ?? process.env,
+      builtinSchemas: schemas,
+    }),
     runTool: createToolActivity({ resolver, builtins, ...(deps.runners ? { runners: deps.runners } : {}) }),
     notify: createNotifyActivity(resolver, deps.notifiers),
     /**
@@ -41,7 +46,7 @@ export function createActivities(deps: ActivityDeps) {
 /** The activities' type, for workflows (`import type` only). */
 export type Activities = ReturnType<typeof createActivities>;
 export type { BuiltinTool, ToolContext, ToolRequest, ToolResult, ToolRunner } from './tools.js';
-export type { ModelReply, ModelRequest, ToolDescriptor } from './model.js';
+export type { FinishReason, ModelOutcome, ModelReply, ModelRequest, ModelUsage, ToolDescriptor } from './model.js';
 export type { ApprovalNotification, NotificationReceipt, NotificationRequest, Notifier } from './notify.js';
 export type { SecretEntry, SecretSource, ToolAccess } from './secrets.js';
 export { accessFromValues, mergeAccess, noAccess } from './secrets.js';

@@ -23,16 +23,79 @@ export const ObjectJsonSchema = z
 
 const PriceSchema = z.strictObject({
   input: z.number().nonnegative().describe('USD per 1M input tokens'),
-  output: z.number().nonnegative().describe('USD per 1M output tokens'),
+  output: z.number().nonnegative().describe('USD per 1M output tokens (reasoning tokens are output tokens)'),
+  cachedInput: z
+    .number()
+    .nonnegative()
+    .optional()
+    .describe('USD per 1M input tokens the provider served from its prompt cache; default: the input price'),
 });
 
-/** Model settings an agent refers to by key (`models.default`). */
-export const ModelSettingsSchema = z.strictObject({
-  model: z.string().min(1).describe('Model name as the OpenAI-compatible endpoint knows it'),
-  temperature: z.number().min(0).max(2).optional(),
-  maxTokens: z.int().positive().optional().describe('Upper bound on tokens in one reply'),
-  price: PriceSchema.optional().describe('USD per 1M tokens, for cost budgets and reports'),
-});
+/** The model APIs Baton speaks; each is one module behind the model-client seam (src/activities/model/). */
+export const ModelApiSchema = z
+  .enum(['openai-chat'])
+  .describe('openai-chat: any OpenAI-compatible chat-completions endpoint (OpenAI, Azure, vLLM, Ollama, llama.cpp)');
+
+/**
+ * Model settings an agent refers to by key (`models.default`). New fields are optional without zod defaults, so a
+ * goal pinned before they existed runs unchanged; the model activity and the goal loop apply the defaults.
+ */
+export const ModelSettingsSchema = z
+  .strictObject({
+    model: z.string().min(1).describe('Model name as the OpenAI-compatible endpoint knows it'),
+    api: ModelApiSchema.optional(),
+    baseUrl: z
+      .string()
+      .regex(/^(https?:\/\/|\$\{env:[A-Za-z_][A-Za-z0-9_]*\})/, {
+        message: 'baseUrl must be an http(s) URL or start with ${env:NAME}',
+      })
+      .optional()
+      .describe("The endpoint's base URL (…/v1); may use ${env:NAME}. Default: the worker's OPENAI_BASE_URL"),
+    apiKey: z
+      .string()
+      .regex(/^\$\{secret:[A-Za-z_][A-Za-z0-9_]*\}$/, {
+        message: "the API key must be a reference, ${secret:NAME}, with NAME set in the worker's environment",
+      })
+      .optional()
+      .describe("The endpoint's API key as ${secret:NAME}. Default: the worker's OPENAI_API_KEY"),
+    temperature: z.number().min(0).max(2).optional(),
+    maxTokens: z
+      .int()
+      .positive()
+      .optional()
+      .describe('Output-token cap of one reply (default 4096), so a runaway reply stops'),
+    tokenLimitParameter: z
+      .enum(['max_tokens', 'max_completion_tokens'])
+      .optional()
+      .describe('How the cap is sent; default: max_completion_tokens for reasoning models, else max_tokens'),
+    reasoning: z
+      .strictObject({ effort: z.enum(['minimal', 'low', 'medium', 'high']).optional() })
+      .optional()
+      .describe('Marks a reasoning model (o-series, gpt-5): no temperature, max_completion_tokens, reasoning_effort'),
+    stream: z.boolean().optional().describe('Stream the reply (progress in heartbeats); default true'),
+    timeout: DurationSchema.optional().describe(
+      "Each attempt is abandoned after this long; default the worker's BATON_MODEL_TIMEOUT or 4m",
+    ),
+    retryFor: DurationSchema.optional().describe(
+      'How long rate limits, timeouts and outages are retried (retry-after honoured) before the goal pauses; default 1h',
+    ),
+    onRefusal: z
+      .enum(['retry', 'fail'])
+      .optional()
+      .describe(
+        'A refusal or content-filter stop: retry (default: the agent is told, counted as a repair) or fail the goal',
+      ),
+    price: PriceSchema.optional().describe('USD per 1M tokens, for cost budgets and reports'),
+  })
+  .superRefine((m, ctx) => {
+    if (m.reasoning && m.temperature !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['temperature'],
+        message: 'reasoning models take no temperature: remove temperature or reasoning',
+      });
+    }
+  });
 
 /** What an agent is for; it shapes the system prompt and what the engine expects of it. */
 export const AgentRoleSchema = z.enum(['planner', 'researcher', 'executor', 'validator', 'user-facing']);

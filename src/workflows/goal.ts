@@ -292,6 +292,7 @@ class Goal implements EngineContext {
     const reply = await askModel(
       this,
       settings,
+      agent.model,
       this.schemas.descriptors(offers),
       systemPrompt(this.bp, actor, agent, offers, this.args.task),
     );
@@ -310,6 +311,10 @@ class Goal implements EngineContext {
   private answerTurn(actor: string, reply: ModelReply): NextStep {
     const answer = reply.content?.trim() ?? '';
     const ending = replyEnding(reply);
+    if (ending.kind === 'refused' && this.bp.models[this.agentSpec.model]?.onRefusal === 'fail') {
+      // Only blueprints written after onRefusal existed set it: no goal recorded before runs this branch.
+      this.fail(`agent ${actor} at step ${this.r.step}: ${ending.problem}`, GoalFailure.ModelRefused);
+    }
     if (ending.kind !== 'answer' && patched(Patch.finishReason)) {
       this.unusable(actor, ending.kind === 'truncated' ? 'truncated_reply' : 'refused_reply', ending.problem);
       this.r.messages.push({ role: 'user', content: ending.instruction });

@@ -22,4 +22,10 @@ export const Patch = {
   awaitingReply: 'awaiting-reply-status',
   /** Builtin tool schemas come with the first model call instead of a `describeBuiltins` activity (issue 16). */
   builtinSchemasWithModelCall: 'builtin-schemas-with-model-call',
+  /**
+   * Model calls take their timeout and retry window from the model's settings (`timeout`, `retryFor`), carry the
+   * model's key, and a call stopped by an exhausted quota or an outage that outlasts `retryFor` pauses the goal
+   * for a human (when the budget has approvers) instead of failing it.
+   */
+  modelSettings: 'model-settings',
 } as const;
