@@ -100,14 +100,17 @@ export function createModelActivity(deps: ModelActivityDeps) {
     try {
       let raw;
       try {
-        raw = await client.complete({ ...req, tools }, {
-          signal: ctx.cancellationSignal,
-          timeoutMs,
-          onProgress: (p) => {
-            progress = p;
-            if (Date.now() - lastBeat >= 1000) beat();
+        raw = await client.complete(
+          { ...req, tools },
+          {
+            signal: ctx.cancellationSignal,
+            timeoutMs,
+            onProgress: (p) => {
+              progress = p;
+              if (Date.now() - lastBeat >= 1000) beat();
+            },
           },
-        });
+        );
       } catch (err) {
         if (err instanceof ProviderError) {
           throw classifyFailure(err.failure, { endpoint: client.endpoint, modelKey, keySource });
