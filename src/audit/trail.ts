@@ -11,6 +11,7 @@
  */
 import type { ModelReply, ModelRequest, ToolRequest, ToolResult } from '../activities/index.js';
 import { hashBlueprint } from '../blueprint/load.js';
+import { describeMcpServer } from '../blueprint/mcp.js';
 import type { Blueprint } from '../blueprint/schema.js';
 import type { ChatMessage, GoalArgs, GoalResult, ToolCallRequest } from '../workflows/definitions.js';
 import { needsApproval } from '../workflows/policy.js';
@@ -557,7 +558,17 @@ class TrailBuilder {
         args: req?.args ?? null,
         outcome: status === 'completed' ? 'ran' : status,
         ranActivity: true,
-        sideEffect: req?.spec?.sideEffect ?? null,
+        sideEffect: (req?.spec?.type === 'mcp' ? req.spec.call.sideEffect : req?.spec?.sideEffect) ?? null,
+        ...(req?.spec?.type === 'mcp'
+          ? {
+              mcp: {
+                source: req.spec.call.source,
+                server: describeMcpServer(req.spec),
+                tool: req.spec.call.tool,
+                schemaHash: req.spec.call.schemaHash,
+              },
+            }
+          : {}),
         idempotencyKey: result?.idempotencyKey ?? null,
         result: result ? { output: result.output, status: result.status ?? null, truncated: result.truncated } : null,
         ...(approvalId ? { approvalId } : {}),
