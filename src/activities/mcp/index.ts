@@ -105,7 +105,7 @@ function pin(spec: McpToolSpec, listed: Tool[], conn: McpConnection): PinnedMcpS
     tools: selected.map((t) => ({
       name: t.name,
       ...(t.description !== undefined ? { description: t.description } : {}),
-      inputSchema: t.inputSchema as Record<string, unknown>,
+      inputSchema: t.inputSchema,
       ...(t.annotations ? { annotations: { ...t.annotations } } : {}),
       schemaHash: schemaHash(t.inputSchema),
     })),
