@@ -95,9 +95,12 @@ export function selectionFor(spec: McpToolSpec, name: string): McpToolSettings |
   return patterns[0] === undefined ? undefined : spec.tools[patterns[0]];
 }
 
-/** The side-effect class a server's hints imply: only a read-only or a non-destructive idempotent tool is retried. */
+/**
+ * The side-effect class a server's hints imply: only a read-only or a non-destructive idempotent tool is retried;
+ * contradictory hints (read-only and destructive) count as destructive.
+ */
 export function sideEffectFromAnnotations(a: McpAnnotations | undefined): SideEffect {
-  if (a?.readOnlyHint === true) return 'none';
+  if (a?.readOnlyHint === true && a.destructiveHint !== true) return 'none';
   if (a?.idempotentHint === true && a.destructiveHint === false) return 'idempotent';
   return 'unsafe';
 }
@@ -197,7 +200,7 @@ export function mcpWarnings(bp: Blueprint): { path: (string | number)[]; message
     for (const [selector, settings] of Object.entries(spec.tools)) {
       if (settings.sideEffect === undefined && !settings.approval) {
         out.push({
-          path: ['tools', source, 'tools', selector],
+          path: ['mcp', source, 'tools', selector],
           message: `agent ${agents.join(', ')} gets MCP tool${selector.includes('*') ? 's' : ''} ${selector} with no sideEffect and no approval: an unmarked or destructive tool runs once, unapproved; set sideEffect or add an approval policy`,
         });
       }

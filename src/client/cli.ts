@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import { AUDIT_FORMATS, renderJsonl, renderMarkdown, renderTable, type AuditFormat } from '../audit/format.js';
 import { text as str } from '../audit/history.js';
 import type { AuditRecord, VerifyResult } from '../audit/index.js';
+import { mcpWarnings } from '../blueprint/mcp.js';
 import { BlueprintError, formatProblem } from '../blueprint/errors.js';
 import { blueprintJsonSchema, loadBlueprint } from '../blueprint/load.js';
 import { codecServerSettings, loadConfig, type BatonConfig } from '../config.js';
@@ -337,18 +338,31 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
     .addOption(json)
     .addHelpText('after', examples('npx baton validate goals/refund-request.yaml'))
     .action(async (files: string[], opts: JsonFlag) => {
-      const results: { file: string; ok: boolean; hash?: string; problems: BlueprintError['problems'] }[] = [];
+      const results: {
+        file: string;
+        ok: boolean;
+        hash?: string;
+        problems: BlueprintError['problems'];
+        warnings?: string[];
+      }[] = [];
       for (const file of files) {
         try {
           const loaded = await loadBlueprint(file);
-          results.push({ file, ok: true, hash: loaded.hash, problems: [] });
+          const warnings = mcpWarnings(loaded.blueprint).map((w) => `${w.path.join('.')}: ${w.message}`);
+          results.push({ file, ok: true, hash: loaded.hash, problems: [], warnings });
         } catch (err) {
           if (!(err instanceof BlueprintError)) throw err;
           results.push({ file, ok: false, problems: err.problems });
         }
       }
       out(opts, results, () =>
-        results.map((r) => (r.ok ? `${r.file}: ok` : r.problems.map(formatProblem).join('\n'))).join('\n'),
+        results
+          .map((r) =>
+            r.ok
+              ? [`${r.file}: ok`, ...(r.warnings ?? []).map((w) => `${r.file}: warning: ${w}`)].join('\n')
+              : r.problems.map(formatProblem).join('\n'),
+          )
+          .join('\n'),
       );
       if (results.some((r) => !r.ok)) process.exitCode = 1;
     });

@@ -3,6 +3,7 @@
  * imported by the workflow and by the CLI, so the two can never disagree on a name or a payload.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { PinnedMcp } from '../blueprint/mcp.js';
 import type { Blueprint } from '../blueprint/schema.js';
 
 /** The single argument of `goalWorkflow` (DESIGN §2.1). */
@@ -31,6 +32,8 @@ export interface DelegatedTask {
   budget: BudgetLimits;
   /** The parent's shared memory when the task started. */
   memory: MemoryEntry[];
+  /** The parent's pinned MCP tools: a sub-task uses the same definitions, not a new discovery. */
+  mcp?: PinnedMcp;
 }
 
 export type GoalStatus = 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled';
@@ -299,6 +302,8 @@ export interface CarriedState {
   validation: ValidationState;
   tasks: TaskRecord[];
   builtinSchemas: Record<string, Record<string, unknown> | null>;
+  /** The MCP tools discovered when the goal started, pinned for all its runs. */
+  mcp?: PinnedMcp;
 }
 
 /** A tool call the model asked for. `arguments` is the model's raw JSON text. */

@@ -66,6 +66,7 @@ import {
   type rejectArgs,
   type ToolOffer,
 } from './engine-tools.js';
+import { GoalMcp } from './mcp-tools.js';
 import { mergeMemory, readMemory, writeMemory } from './memory.js';
 import { needsApproval } from './policy.js';
 import { replyRefusalReason } from './questions.js';
@@ -150,6 +151,8 @@ class Goal {
   validation: ValidationState;
   tasks: TaskRecord[];
   private builtinSchemas: Record<string, Record<string, unknown> | null>;
+  /** MCP tools pinned for this goal (discovered on its first run, carried after). */
+  readonly mcp: GoalMcp;
   private readonly parsers = new Map<string, z.ZodType | undefined>();
   /** Messages to add once every tool result of the current reply is in (handoff notes, validator feedback). */
   private notes: ChatMessage[] = [];
@@ -180,6 +183,7 @@ class Goal {
     this.validation = c?.validation ?? { rejections: 0, verdicts: [] };
     this.tasks = c?.tasks ?? [];
     this.builtinSchemas = c?.builtinSchemas ?? {};
+    this.mcp = new GoalMcp(this.bp, c?.mcp ?? args.task?.mcp ?? {});
     this.runStartStep = this.step;
   }
 
@@ -321,16 +325,18 @@ class Goal {
   }
 
   private offers(agent: AgentSpec): Map<string, ToolOffer> {
-    return offeredTools(this.bp, agent, {
+    const offers = offeredTools(this.bp, agent, {
       validating: this.validating,
       isTask: this.args.task !== undefined,
       parallelTasks: this.limits.parallelTasks,
     });
+    for (const [name, offer] of this.mcp.offersFor(agent)) if (!offers.has(name)) offers.set(name, offer);
+    return offers;
   }
 
   private blueprintParameters(name: string): Record<string, unknown> | undefined {
     const spec = this.bp.tools[name];
-    if (!spec) return undefined;
+    if (!spec) return this.mcp.parameters(name);
     return spec.type === 'http' ? spec.parameters : (this.builtinSchemas[spec.function ?? name] ?? undefined);
   }
 
@@ -451,6 +457,8 @@ class Goal {
   ): Promise<CallOutcome> {
     const offer = offers.get(call.name);
     if (!offer) {
+      const mcpRefusal = this.mcp.refusal(call.name, actor);
+      if (mcpRefusal !== undefined) return this.refuse(actor, call, 'not_permitted', mcpRefusal, false);
       if (isKnownTool(this.bp, call.name)) {
         return this.refuse(
           actor,
@@ -542,12 +550,14 @@ class Goal {
     args: unknown,
     reason: string,
   ): Promise<CallOutcome> {
+    const mcp = this.mcp.binding(call.name);
     const spec = this.bp.tools[call.name];
-    if (!spec) return this.refuse(actor, call, 'unknown_tool', `error: there is no tool "${call.name}"`, true);
+    if (!spec && !mcp) return this.refuse(actor, call, 'unknown_tool', `error: there is no tool "${call.name}"`, true);
     await this.ensureBudget();
-    const policy = needsApproval(spec.approval, args, this.args.input);
-    if (policy.required && spec.approval) {
-      const approval = spec.approval;
+    const approvalPolicy = mcp ? mcp.approval : spec?.approval;
+    const policy = needsApproval(approvalPolicy, args, this.args.input);
+    if (policy.required && approvalPolicy) {
+      const approval = approvalPolicy;
       const record = await this.waitingOnHumans(() =>
         this.desk.request({
           tool: call.name,
@@ -562,15 +572,18 @@ class Goal {
     }
     this.step += 1;
     try {
-      const result = await runTool.executeWithOptions(
-        {
-          activityId: `tool-${this.step}-${call.name}`,
-          summary: `${actor}: ${call.name} ${inlineValue(args)}`,
-          startToCloseTimeout: durationMs(spec.timeout) + 5_000,
-          retry: toolRetry(spec),
-        },
-        [{ goal: this.bp.name, agent: actor, tool: call.name, spec, args }],
-      );
+      const mcpCall = mcp ? this.mcp.call(mcp, actor, args, this.step) : undefined;
+      const result = mcpCall
+        ? await runTool.executeWithOptions(mcpCall.options, [mcpCall.request])
+        : await runTool.executeWithOptions(
+            {
+              activityId: `tool-${this.step}-${call.name}`,
+              summary: `${actor}: ${call.name} ${inlineValue(args)}`,
+              startToCloseTimeout: durationMs(spec!.timeout) + 5_000,
+              retry: toolRetry(spec!),
+            },
+            [{ goal: this.bp.name, agent: actor, tool: call.name, spec: spec!, args }],
+          );
       return { output: result.output, repair: false };
     } catch (err) {
       if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
@@ -657,6 +670,7 @@ class Goal {
             task: r.task,
             budget: share,
             memory: this.memory.map((e) => ({ ...e })),
+            ...(this.mcp.used ? { mcp: this.mcp.pinned } : {}),
           },
         },
       })),
@@ -812,6 +826,7 @@ class Goal {
         validation: this.validation,
         tasks: this.tasks,
         builtinSchemas: this.builtinSchemas,
+        ...(this.mcp.used ? { mcp: this.mcp.pinned } : {}),
       },
     });
   }
@@ -825,6 +840,10 @@ class Goal {
         t.type === 'builtin' ? [t.function ?? n] : [],
       );
       if (builtins.length) this.builtinSchemas = await describeBuiltins(builtins);
+      if (!this.args.task?.mcp) {
+        const failed = await this.mcp.discover();
+        if (failed !== undefined) this.fail(failed, 'McpDiscoveryFailed');
+      }
     }
     this.publish();
     for (;;) {
