@@ -76,8 +76,32 @@ mcp:
       write_file: { approval: { approvers: [group:ops] } }
 `;
 
+const cancelGoal = (): string => `apiVersion: baton/v1
+name: mcp-cancel
+models: { default: { model: scripted } }
+agents:
+  researcher: { role: researcher, instructions: Wait for it., tools: [everything] }
+entry: researcher
+mcp:
+  everything:
+    url: '\${env:MCP_EVERYTHING_URL}'
+    headers: { Authorization: 'Bearer \${secret:MCP_TOKEN}' }
+    secrets: [MCP_TOKEN]
+    tools:
+      trigger-long-running-operation: { sideEffect: none, timeout: 5m }
+`;
+
 function scripts(dir: string): ScriptInput[] {
   return [
+    {
+      goal: 'mcp-cancel',
+      replies: [
+        {
+          when: { after: 'user' },
+          toolCalls: [{ name: 'everything_trigger-long-running-operation', arguments: { duration: 120, steps: 2 } }],
+        },
+      ],
+    },
     {
       goal: 'mcp-research',
       replies: [
@@ -243,5 +267,22 @@ describe('an MCP goal', () => {
     const told = h.model.requests.filter((r) => r.goal === 'mcp-pinned').at(-1)?.facts.lastContent;
     expect(String(told)).toContain('no longer lists tool write_file');
     expect(String(told)).toContain('the call was not sent');
+  });
+
+  it('forwards the cancellation of a goal to the server', async () => {
+    const handle = await h.start(blueprint(cancelGoal()), {});
+    await eventually(
+      () => (proxy.seen.some((r) => r.body.includes('trigger-long-running-operation')) ? true : undefined),
+      'the long call to reach the server',
+    );
+    expect(proxy.seen.some((r) => r.body.includes('notifications/cancelled'))).toBe(false);
+    await handle.cancel();
+    const cancelled = await eventually(
+      () => proxy.seen.find((r) => r.body.includes('notifications/cancelled')),
+      'the server to be told of the cancellation',
+      60_000,
+    );
+    expect(cancelled.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect((await goalState(h.client, handle.workflowId)).status).toBe('cancelled');
   });
 });

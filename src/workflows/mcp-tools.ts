@@ -140,7 +140,7 @@ export class GoalMcp {
         activityId: `tool-${step}-${binding.modelName}`,
         summary: `${actor}: mcp ${binding.tool} ${inlineValue(args)}`,
         startToCloseTimeout: durationMs(binding.timeout) + 5_000,
-        heartbeatTimeout: '30s',
+        heartbeatTimeout: '10s',
         retry: {
           initialInterval: '1s',
           backoffCoefficient: 2,
