@@ -3,6 +3,9 @@
  * declared secrets, unknown sources), the validate warning for ungoverned tools, and how pinned tools are bound:
  * selection by name or pattern, side effects from the blueprint or else the server's annotations.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BlueprintError, formatProblem } from '../src/blueprint/errors.js';
 import { hashBlueprint, parseBlueprint } from '../src/blueprint/load.js';
@@ -14,6 +17,7 @@ import {
   unselectedModelNames,
   type PinnedMcp,
 } from '../src/blueprint/mcp.js';
+import { baton } from './helpers/cli.js';
 
 const head = `apiVersion: baton/v1
 name: mcp-test
@@ -83,7 +87,7 @@ mcp:
     expect(found).toContain('select at least one tool of the server');
     expect(found).toContain('secrets in a command line are visible to every process');
     expect(problems(`${head}agents:\n  researcher: { role: researcher, instructions: x, tools: [fs] }\n`)[0]).toContain(
-      'unknown tool "fs"; define it under tools (or an MCP server under mcp)',
+      'unknown tool "fs"; define it under tools or remove it',
     );
   });
 
@@ -95,6 +99,26 @@ mcp:
     expect(warnings[0]?.message).toContain(
       'agent researcher gets MCP tool read_text_file with no sideEffect and no approval',
     );
+  });
+});
+
+describe('baton validate', () => {
+  it('accepts a blueprint with ungoverned MCP tools and prints the warning', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'baton-validate-'));
+    try {
+      const file = join(dir, 'mcp.yaml');
+      await writeFile(file, valid);
+      const r = await baton(['validate', file]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trimEnd().split('\n')).toEqual([
+        `${file}: ok`,
+        `${file}: warning: mcp.fs.tools.read_text_file: agent researcher gets MCP tool read_text_file with no sideEffect and no approval: an unmarked or destructive tool runs once, unapproved; set sideEffect or add an approval policy`,
+      ]);
+      const json = JSON.parse((await baton(['validate', '--json', file])).stdout) as { warnings: string[] }[];
+      expect(json[0]?.warnings).toHaveLength(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

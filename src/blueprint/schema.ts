@@ -409,7 +409,7 @@ export const BlueprintSchema = z
         } else if (!bp.tools[tool] && !bp.mcp?.[tool] && !(ENGINE_TOOLS as readonly string[]).includes(tool)) {
           issue(
             ['agents', name, 'tools', i],
-            `unknown tool "${tool}"; define it under tools (or an MCP server under mcp) or remove it (built in: ${ENGINE_TOOLS.join(', ')})`,
+            `unknown tool "${tool}"; define it under tools or remove it (built in: ${ENGINE_TOOLS.join(', ')})`,
           );
         }
       });
