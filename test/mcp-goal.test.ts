@@ -226,6 +226,12 @@ describe('an MCP goal', () => {
     const echo = audit.entries.find((e) => e.kind === AuditKind.ToolCall && e.data.tool === 'everything_echo');
     expect(echo?.data.mcp).toMatchObject({ source: 'everything', tool: 'echo', server: '${env:MCP_EVERYTHING_URL}' });
     expect((echo?.data.mcp as { schemaHash: string }).schemaHash).toMatch(/^[0-9a-f]{64}$/);
+    const write = audit.entries.find((e) => e.kind === AuditKind.ToolCall && e.data.tool === 'files_write_file');
+    expect(write?.data).toMatchObject({ approvalId: waiting.pendingApprovals[0]!.id, sideEffect: 'unsafe' });
+    const discovery = audit.entries.find(
+      (e) => e.kind === AuditKind.Activity && e.data.activityType === 'discoverMcpTools',
+    );
+    expect(JSON.stringify(discovery?.data.result)).toContain('"name":"write_file"');
     const history = await handle.fetchHistory();
     const summaries = (history.events ?? []).flatMap((e) =>
       e.userMetadata?.summary?.data ? [Buffer.from(e.userMetadata.summary.data).toString('utf8')] : [],
