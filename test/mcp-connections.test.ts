@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpConnections, notDelivered, type McpTarget } from '../src/activities/mcp/connections.js';
 import { directoryBlobStore, formatResult } from '../src/activities/mcp/results.js';
+import { schemaHash, serverSettings } from '../src/activities/mcp/server-settings.js';
+import { parseBlueprint } from '../src/blueprint/load.js';
 import { eventually } from './helpers/harness.js';
 import { everythingStdio, startEverythingHttp, type HttpMcpServer } from './helpers/mcp-servers.js';
 
@@ -74,6 +76,45 @@ describe('stdio', () => {
       ),
     );
     expect(most).toBe(1);
+  });
+});
+
+describe('settings', () => {
+  it('gives other settings their own connection and retires the idle old one', async () => {
+    const a = await pool.connection({ ...stdioTarget(), key: 'test/versions' });
+    const b = await pool.connection({
+      key: 'test/versions',
+      settings: { kind: 'stdio', ...everythingStdio(), env: { EXTRA: 'x' } },
+      maxConcurrency: 4,
+    });
+    expect(b).not.toBe(a);
+    await eventually(() => (a.closed ? true : undefined), 'the idle old connection to close');
+    expect(await pool.peek('test/versions')).toBe(b);
+  });
+
+  it('resolves references for the call and holds HTTP servers to the egress rules', async () => {
+    const { blueprint } = parseBlueprint(`apiVersion: baton/v1
+name: s
+models: { default: { model: m } }
+agents: { a: { role: researcher, instructions: x, tools: [web] } }
+entry: a
+mcp:
+  web:
+    url: 'http://127.0.0.1:9/\${env:PATH_PART}'
+    headers: { Authorization: 'Bearer \${secret:TOKEN}' }
+    secrets: [TOKEN]
+    tools: { fetch: { sideEffect: none } }
+`);
+    const spec = blueprint.mcp!.web!;
+    const values: Record<string, string> = { PATH_PART: 'mcp', TOKEN: 'tok-123456' };
+    const resolve = (_kind: string, name: string): string => values[name]!;
+    await expect(serverSettings(spec, resolve, [], 'mcp web')).rejects.toThrow(
+      /loopback, private or link-local address; allow the host .* BATON_EGRESS_ALLOW/,
+    );
+    const settings = await serverSettings(spec, resolve, ['127.0.0.1:9'], 'mcp web');
+    expect(settings).toMatchObject({ kind: 'http', headers: { Authorization: 'Bearer tok-123456' } });
+    expect(settings.kind === 'http' && settings.url.href).toBe('http://127.0.0.1:9/mcp');
+    expect(schemaHash({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe(schemaHash({ a: [1, { c: 3, d: 2 }], b: 1 }));
   });
 });
 

@@ -93,13 +93,24 @@ export class McpConnection {
     return list;
   }
 
+  /** True when no call is in flight or waiting. */
+  get idle(): boolean {
+    return this.active === 0 && this.waiters.length === 0;
+  }
+
   /** Runs `fn` when fewer than the limit of calls are in flight. */
   async bounded<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
     while (this.active >= this.limit) {
       signal.throwIfAborted();
       await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        signal.addEventListener('abort', () => resolve(), { once: true });
+        const wake = (): void => {
+          signal.removeEventListener('abort', wake);
+          const i = this.waiters.indexOf(wake);
+          if (i >= 0) this.waiters.splice(i, 1);
+          resolve();
+        };
+        this.waiters.push(wake);
+        signal.addEventListener('abort', wake, { once: true });
       });
     }
     signal.throwIfAborted();
@@ -162,22 +173,41 @@ export class McpConnections {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
   }
 
-  /** The live connection for `target`, connecting (or starting the server again) when there is none. */
+  /**
+   * The live connection for `target`, connecting (or starting the server again) when there is none. Settings that
+   * differ (another blueprint version, a rotated secret) get their own connection; the older ones are closed once
+   * no call uses them.
+   */
   async connection(target: McpTarget): Promise<McpConnection> {
     const fingerprint = fingerprintOf(target.settings);
-    const existing = this.connections.get(target.key);
+    const id = `${target.key}#${fingerprint}`;
+    const existing = this.connections.get(id);
     if (existing) {
       const conn = await existing.catch(() => undefined);
-      if (conn && !conn.closed && conn.fingerprint === fingerprint) return conn;
-      if (this.connections.get(target.key) === existing) this.connections.delete(target.key);
-      if (conn && !conn.closed) void conn.close();
+      if (conn && !conn.closed) return conn;
+      if (this.connections.get(id) === existing) this.connections.delete(id);
     }
     const pending = this.connect(target, fingerprint);
-    this.connections.set(target.key, pending);
-    pending.catch(() => {
-      if (this.connections.get(target.key) === pending) this.connections.delete(target.key);
-    });
+    this.connections.set(id, pending);
+    pending.then(
+      () => this.retireOthers(target.key, id),
+      () => {
+        if (this.connections.get(id) === pending) this.connections.delete(id);
+      },
+    );
     return pending;
+  }
+
+  /** Closes the idle connections of `key` made with other settings. */
+  private async retireOthers(key: string, keep: string): Promise<void> {
+    for (const [id, pending] of [...this.connections]) {
+      if (id === keep || !id.startsWith(`${key}#`)) continue;
+      const conn = await pending.catch(() => undefined);
+      if (conn && conn.idle && this.connections.get(id) === pending) {
+        this.connections.delete(id);
+        await conn.close();
+      }
+    }
   }
 
   private async connect(target: McpTarget, fingerprint: string): Promise<McpConnection> {
@@ -201,15 +231,20 @@ export class McpConnections {
 
   /** Forgets a connection that failed, so the next call makes a new one (for stdio: a new process). */
   async discard(conn: McpConnection): Promise<void> {
-    const current = this.connections.get(conn.key);
-    if (current && (await current.catch(() => undefined)) === conn) this.connections.delete(conn.key);
+    const id = `${conn.key}#${conn.fingerprint}`;
+    const current = this.connections.get(id);
+    if (current && (await current.catch(() => undefined)) === conn) this.connections.delete(id);
     await conn.close();
   }
 
-  /** The connection of `key` if one is up (for tests and health). */
+  /** A live connection of `key` (`blueprint/source`), if one is up (for tests and health). */
   async peek(key: string): Promise<McpConnection | undefined> {
-    const conn = await this.connections.get(key)?.catch(() => undefined);
-    return conn && !conn.closed ? conn : undefined;
+    for (const [id, pending] of this.connections) {
+      if (!id.startsWith(`${key}#`)) continue;
+      const conn = await pending.catch(() => undefined);
+      if (conn && !conn.closed) return conn;
+    }
+    return undefined;
   }
 
   /** Closes every connection (worker shutdown): stdio servers are stopped, HTTP sessions ended. */
