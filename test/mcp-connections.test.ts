@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpConnections, notDelivered, type McpTarget } from '../src/activities/mcp/connections.js';
 import { directoryBlobStore, formatResult } from '../src/activities/mcp/results.js';
+import { checkPinned } from '../src/activities/mcp/index.js';
 import { schemaHash, serverSettings } from '../src/activities/mcp/server-settings.js';
+import type { McpCallSpec } from '../src/blueprint/mcp.js';
 import { parseBlueprint } from '../src/blueprint/load.js';
 import { eventually } from './helpers/harness.js';
 import { everythingStdio, startEverythingHttp, type HttpMcpServer } from './helpers/mcp-servers.js';
@@ -115,6 +117,30 @@ mcp:
     expect(settings).toMatchObject({ kind: 'http', headers: { Authorization: 'Bearer tok-123456' } });
     expect(settings.kind === 'http' && settings.url.href).toBe('http://127.0.0.1:9/mcp');
     expect(schemaHash({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe(schemaHash({ a: [1, { c: 3, d: 2 }], b: 1 }));
+  });
+});
+
+describe('pinned definitions', () => {
+  it('lets a call through a changed schema only when its arguments still match, naming both hashes otherwise', async () => {
+    const conn = await pool.connection(stdioTarget());
+    const echo = (await conn.tools()).find((t) => t.name === 'echo')!;
+    const spec = (tool: string, hash: string): McpCallSpec =>
+      ({
+        call: { source: 'everything', tool, schemaHash: hash, inputSchema: {}, sideEffect: 'none', timeout: '30s' },
+      }) as McpCallSpec;
+    const signal = new AbortController().signal;
+    const same = schemaHash(echo.inputSchema);
+    await expect(checkPinned(conn, spec('echo', same), { anything: 1 }, 'mcp echo', signal)).resolves.toBeUndefined();
+    const old = 'a'.repeat(64);
+    await expect(checkPinned(conn, spec('echo', old), { message: 'hi' }, 'mcp echo', signal)).resolves.toBeUndefined();
+    await expect(checkPinned(conn, spec('echo', old), { text: 'hi' }, 'mcp echo', signal)).rejects.toThrow(
+      new RegExp(
+        `changed its input schema since this goal pinned it \\(pinned sha256 ${old.slice(0, 12)}, now ${same.slice(0, 12)}\\) and the arguments no longer match: message: .*; the call was not sent`,
+      ),
+    );
+    await expect(checkPinned(conn, spec('gone', same), {}, 'mcp gone', signal)).rejects.toThrow(
+      /no longer lists tool gone, which this goal pinned at discovery; the call was not sent/,
+    );
   });
 });
 

@@ -91,8 +91,33 @@ mcp:
       trigger-long-running-operation: { sideEffect: none, timeout: 5m }
 `;
 
+const timeoutGoal = (): string => `apiVersion: baton/v1
+name: mcp-timeout
+models: { default: { model: scripted } }
+agents:
+  researcher: { role: researcher, instructions: Try once., tools: [everything] }
+entry: researcher
+mcp:
+  everything:
+    url: '\${env:MCP_EVERYTHING_URL}'
+    headers: { Authorization: 'Bearer \${secret:MCP_TOKEN}' }
+    secrets: [MCP_TOKEN]
+    tools:
+      trigger-long-running-operation: { sideEffect: unsafe, timeout: 2s }
+`;
+
 function scripts(dir: string): ScriptInput[] {
   return [
+    {
+      goal: 'mcp-timeout',
+      replies: [
+        { when: { tool: 'everything_trigger-long-running-operation' }, content: 'It took too long.' },
+        {
+          when: { after: 'user' },
+          toolCalls: [{ name: 'everything_trigger-long-running-operation', arguments: { duration: 60, steps: 2 } }],
+        },
+      ],
+    },
     {
       goal: 'mcp-cancel',
       replies: [
@@ -290,5 +315,15 @@ describe('an MCP goal', () => {
     );
     expect(cancelled.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect((await goalState(h.client, handle.workflowId)).status).toBe('cancelled');
+  });
+
+  it('abandons a call at its timeout, tells the model, and runs an unsafe tool once', async () => {
+    const before = proxy.seen.filter((r) => r.body.includes('"duration":60')).length;
+    const handle = await h.start(blueprint(timeoutGoal()), {});
+    const result = await handle.result();
+    expect(result.status).toBe('completed');
+    const told = h.model.requests.filter((r) => r.goal === 'mcp-timeout').at(-1)?.facts.lastContent;
+    expect(told).toContain('no answer within 2s');
+    expect(proxy.seen.filter((r) => r.body.includes('"duration":60')).length - before).toBe(1);
   });
 });

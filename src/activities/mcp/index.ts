@@ -121,7 +121,13 @@ function pin(spec: McpToolSpec, listed: Tool[], conn: McpConnection): PinnedMcpS
  * Checks the server's current definition of the tool against the pinned one. The same schema passes; a changed
  * schema passes only when these arguments still match it; a tool the server no longer lists never passes.
  */
-async function checkPinned(conn: McpConnection, spec: McpCallSpec, args: unknown, owner: string, signal: AbortSignal) {
+export async function checkPinned(
+  conn: McpConnection,
+  spec: McpCallSpec,
+  args: unknown,
+  owner: string,
+  signal: AbortSignal,
+): Promise<void> {
   const current = (await conn.tools(signal)).find((t) => t.name === spec.call.tool);
   if (!current) {
     throw failed(
