@@ -6,7 +6,8 @@
 import { batonDataConverter } from './codec/data-converter.js';
 import { Runtime, type Logger, type Worker } from '@temporalio/worker';
 import { resolveModel } from './client/model-endpoint.js';
-import { demoBackOfficeAccess, loadToolAccess, loadWorkerConfig } from './config.js';
+import { loadWorkerConfig } from './config.js';
+import { demoBackOfficeAccess, loadToolAccess } from './tool-access-config.js';
 import { mergeAccess, noAccess } from './activities/index.js';
 import { WorkerHealth } from './observability/health.js';
 import { startObservabilityServer, type ObservabilityServer } from './observability/http.js';

@@ -115,6 +115,10 @@ export interface BatonWorkerOptions {
 
 /** Builds a worker with Baton's workflows and activities. */
 export async function createBatonWorker(options: BatonWorkerOptions): Promise<Worker> {
+  if (options.env === process.env) {
+    // The whole environment as tool values is the hole issue 13 closed: every variable readable by any blueprint.
+    throw new Error('createBatonWorker: pass access: loadToolAccess(process.env), not env: process.env');
+  }
   const openai = new OpenAI({
     apiKey: options.model.apiKey ?? 'not-needed',
     ...(options.model.baseURL ? { baseURL: options.model.baseURL } : {}),

@@ -201,7 +201,8 @@ describe('baton output on a terminal', () => {
     await pendingFor(goalId);
     const watching = onTerminal(['watch', goalId]);
     await eventually(
-      () => (/awaiting_approval · waiting for alice, bob · 3 steps/.test(plain(watching.output())) ? true : undefined),
+      () =>
+        /awaiting_approval · waiting for alice, bob, carol · 3 steps/.test(plain(watching.output())) ? true : undefined,
       'the progress line to show the wait',
     );
     expect(plain(watching.output())).toMatch(

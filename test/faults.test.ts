@@ -146,6 +146,9 @@ describe('a worker killed in the middle of a tool call', () => {
         OPENAI_BASE_URL: h.model.baseURL,
         OPENAI_API_KEY: 'scripted',
         BATON_DEMO_API: h.model.demoURL,
+        // What the worker lets blueprints read and reach: the demo back office on loopback (docs/security.md).
+        BATON_TOOL_ENV: 'BATON_DEMO_API',
+        BATON_EGRESS_ALLOW: `*=${new URL(h.model.demoURL).host}`,
         BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
       },
       stdio: 'ignore',

@@ -296,9 +296,11 @@ ${examples('OPENAI_API_KEY=sk-... npx baton worker                # polls BATON_
     .addHelpText(
       'after',
       `
-Needs BATON_ENCRYPTION_KEYS (the worker's keys); requests must carry "Authorization: Bearer $BATON_CODEC_TOKEN" (a
-token is required unless --host is loopback). Then: temporal workflow show -w ID --codec-endpoint http://127.0.0.1:8081
---codec-auth "Bearer $BATON_CODEC_TOKEN", or set the endpoint in the Web UI's codec settings.
+Needs BATON_ENCRYPTION_KEYS (the worker's keys); requests must carry "Authorization: Bearer $BATON_CODEC_TOKEN" or
+an OIDC access token valid under BATON_CODEC_OIDC_JWKS_URL (the Web UI's, with TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true;
+one of them is required unless --host is loopback), and a Host it serves (BATON_CODEC_HOSTS). Then: temporal workflow
+show -w ID --codec-endpoint http://127.0.0.1:8081 --codec-auth "Bearer $BATON_CODEC_TOKEN", or set the endpoint in
+the Web UI's codec settings.
 ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --port 8081')}`,
     )
     .action(async (opts: JsonFlag & { host: string; port: string; origin: string[] }) => {
