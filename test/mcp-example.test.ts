@@ -19,7 +19,7 @@ beforeAll(async () => {
   await mkdir('.baton', { recursive: true });
   await rm(DIGEST, { force: true });
   env = await startDevServer();
-  h = await createHarness(env, { scripts: [await loadScript('goals/repo-digest.script.yaml')] });
+  h = await createHarness(env, { scripts: [await loadScript('goals/scripts/repo-digest.script.yaml')] });
 });
 
 afterAll(async () => {

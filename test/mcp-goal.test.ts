@@ -244,7 +244,9 @@ describe('an MCP goal', () => {
     expect(calls.length).toBeGreaterThanOrEqual(2);
     expect(calls.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
     const meta = (JSON.parse(calls[0]!.body) as { params: { _meta: Record<string, string> } }).params._meta;
-    expect(meta[IDEMPOTENCY_META_KEY]).toMatch(new RegExp(`^${handle.workflowId}/tool-\\d+-everything_echo$`));
+    expect(meta[IDEMPOTENCY_META_KEY]).toMatch(
+      new RegExp(`^${handle.workflowId}/tool-\\d+-everything_echo@[0-9a-f-]+$`),
+    );
 
     // The audit names the server, the tool and the pinned schema hash; summaries read `researcher: mcp echo ...`.
     const audit = await auditGoal(h.client, handle.workflowId);

@@ -21,12 +21,11 @@ import {
   type PinnedMcp,
 } from '../blueprint/mcp.js';
 import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
+import { ToolError } from '../failures.js';
 import { durationMs } from './durations.js';
+import { Patch } from './patches.js';
 import type { ToolOffer } from './engine-tools.js';
 import { inlineValue } from './summaries.js';
-
-/** The patch that introduced MCP discovery; histories from before it never had MCP sources. */
-export const MCP_PATCH = 'baton-mcp-tools';
 
 /** Retry profile of discovery: a server that is starting or briefly away is tried again. */
 const mcpDiscovery = {
@@ -44,8 +43,9 @@ const { discoverMcpTools } = proxyActivities<Activities>(mcpDiscovery);
 
 /** Failure types of MCP calls no retry can fix. */
 const NON_RETRYABLE = [
-  'InvalidToolArguments',
-  'McpToolChanged',
+  ToolError.InvalidArguments,
+  ToolError.McpToolChanged,
+  ToolError.MissingSecret,
   'SecretNotAvailable',
   'EgressDenied',
   'InvalidToolTemplate',
@@ -82,7 +82,7 @@ export class GoalMcp {
    * reached or listed after the retries: the goal cannot offer what it never saw.
    */
   async discover(): Promise<string | undefined> {
-    if (!this.used || !patched(MCP_PATCH)) return undefined;
+    if (!this.used || !patched(Patch.mcpTools)) return undefined;
     const sources = mcpSources(this.bp);
     try {
       this.pinned = await discoverMcpTools.executeWithOptions(
@@ -127,17 +127,17 @@ export class GoalMcp {
     return undefined;
   }
 
-  /** Activity options and request of one call of `binding`. */
+  /** Activity options and request of one call of `binding`, under the activity id the engine gives it. */
   call(
     binding: McpBinding,
     actor: string,
     args: unknown,
-    step: number,
+    activityId: string,
   ): { options: ActivityOptions & { activityId: string }; request: ToolRequest } {
     const attempts = binding.sideEffect === 'unsafe' ? 1 : (binding.retry?.maximumAttempts ?? 5);
     return {
       options: {
-        activityId: `tool-${step}-${binding.modelName}`,
+        activityId,
         summary: `${actor}: mcp ${binding.tool} ${inlineValue(args)}`,
         startToCloseTimeout: durationMs(binding.timeout) + 5_000,
         heartbeatTimeout: '10s',

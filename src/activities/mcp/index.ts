@@ -14,6 +14,7 @@ import {
   type PinnedMcpSource,
 } from '../../blueprint/mcp.js';
 import type { McpToolSpec } from '../../blueprint/schema.js';
+import { ToolError } from '../../failures.js';
 import { durationMs } from '../../workflows/durations.js';
 import { allowedHostsFor } from '../egress.js';
 import { callerKeys, type SecretResolver } from '../secrets.js';
@@ -39,7 +40,7 @@ export interface DiscoveryRequest {
   sources: Record<string, McpToolSpec>;
 }
 
-function failed(message: string, nonRetryable = false, type = 'ToolFailed'): ApplicationFailure {
+function failed(message: string, nonRetryable = false, type: string = ToolError.Failed): ApplicationFailure {
   return ApplicationFailure.create({ type, nonRetryable, message });
 }
 
@@ -88,8 +89,12 @@ export function createDiscoveryActivity(deps: McpDeps) {
         }
         pinned[source] = pin(spec, listed, conn);
       } catch (err) {
-        if (err instanceof ApplicationFailure) throw scrubbedFailure(err, secrets, 'McpDiscoveryFailed');
-        throw scrubbedFailure(failed(`${owner}: ${describeError(err)}`, false, 'McpDiscoveryFailed'), secrets, '');
+        if (err instanceof ApplicationFailure) throw scrubbedFailure(err, secrets, ToolError.McpDiscoveryFailed);
+        throw scrubbedFailure(
+          failed(`${owner}: ${describeError(err)}`, false, ToolError.McpDiscoveryFailed),
+          secrets,
+          '',
+        );
       }
     }
     return pinned;
@@ -133,7 +138,7 @@ export async function checkPinned(
     throw failed(
       `${owner}: the server no longer lists tool ${spec.call.tool}, which this goal pinned at discovery; the call was not sent`,
       true,
-      'McpToolChanged',
+      ToolError.McpToolChanged,
     );
   }
   const now = schemaHash(current.inputSchema);
@@ -149,7 +154,7 @@ export async function checkPinned(
     throw failed(
       `${owner}: tool ${spec.call.tool} changed its input schema since this goal pinned it (pinned sha256 ${spec.call.schemaHash.slice(0, 12)}, now ${now.slice(0, 12)}) and the arguments no longer match${issues ? `: ${issues}` : ''}; the call was not sent`,
       true,
-      'McpToolChanged',
+      ToolError.McpToolChanged,
     );
   }
 }
@@ -214,7 +219,7 @@ export function createMcpRunner(deps: McpDeps): ToolRunner {
             );
           }
           if (err instanceof McpError) {
-            const type = err.code === Number(ErrorCode.InvalidParams) ? 'InvalidToolArguments' : 'ToolFailed';
+            const type = err.code === Number(ErrorCode.InvalidParams) ? ToolError.InvalidArguments : ToolError.Failed;
             throw failed(`${owner}: the server refused the call: ${err.message}`, true, type);
           }
           throw failed(`${owner}: ${describeError(err)}`);
