@@ -31,6 +31,10 @@ export const ToolError = {
   Failed: 'ToolFailed',
   Unknown: 'UnknownBuiltin',
   MissingSecret: 'MissingSecret',
+  /** An MCP server no longer has the tool a goal pinned, or its changed schema no longer fits the call. */
+  McpToolChanged: 'McpToolChanged',
+  /** An MCP server could not be reached or listed when the goal started. */
+  McpDiscoveryFailed: 'McpDiscoveryFailed',
 } as const;
 
 /** Failure types a notification can end with. */

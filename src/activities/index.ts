@@ -5,6 +5,9 @@ import { createModelActivity } from './model.js';
 import { createNotifyActivity, type Notifier } from './notify.js';
 import { noAccess, SecretResolver, type ToolAccess } from './secrets.js';
 import { createToolActivity, type BuiltinTool, type ToolRunner } from './tools.js';
+import { McpConnections } from './mcp/connections.js';
+import { createDiscoveryActivity, createMcpRunner } from './mcp/index.js';
+import { directoryBlobStore, type BlobStore } from './mcp/results.js';
 
 export interface ActivityDeps {
   openai: OpenAI;
@@ -17,6 +20,10 @@ export interface ActivityDeps {
   runners?: Partial<Record<string, ToolRunner>>;
   /** Notifiers by channel, added to or replacing webhook. */
   notifiers?: Partial<Record<string, Notifier>>;
+  /** The worker's MCP connections; default: a pool of these activities' own. */
+  mcp?: McpConnections;
+  /** Where binary content of MCP results is kept; default: .baton/blobs. */
+  blobs?: BlobStore;
 }
 
 /** Creates every activity Baton's workflows call. */
@@ -24,6 +31,11 @@ export function createActivities(deps: ActivityDeps) {
   const builtins = deps.builtins ?? {};
   const schemas = describeBuiltins(builtins);
   const resolver = new SecretResolver(deps.access ?? noAccess, deps.environment ?? process.env);
+  const mcp = {
+    connections: deps.mcp ?? new McpConnections(),
+    blobs: deps.blobs ?? directoryBlobStore('.baton/blobs'),
+    resolver,
+  };
   return {
     callModel: createModelActivity({
       openai: deps.openai,
@@ -31,7 +43,9 @@ export function createActivities(deps: ActivityDeps) {
       environment: deps.environment ?? process.env,
       builtinSchemas: schemas,
     }),
-    runTool: createToolActivity({ resolver, builtins, ...(deps.runners ? { runners: deps.runners } : {}) }),
+    runTool: createToolActivity({ resolver, builtins, runners: { mcp: createMcpRunner(mcp), ...deps.runners } }),
+    /** `tools/list` of the goal's MCP sources, once per goal: the result is pinned in history. */
+    discoverMcpTools: createDiscoveryActivity(mcp),
     notify: createNotifyActivity(resolver, deps.notifiers),
     /**
      * JSON Schemas of builtin functions. Goals started before the schemas came with the first model call
@@ -49,4 +63,6 @@ export type { BuiltinTool, ToolContext, ToolRequest, ToolResult, ToolRunner } fr
 export type { FinishReason, ModelOutcome, ModelReply, ModelRequest, ModelUsage, ToolDescriptor } from './model.js';
 export type { ApprovalNotification, NotificationReceipt, NotificationRequest, Notifier } from './notify.js';
 export type { SecretEntry, SecretSource, ToolAccess } from './secrets.js';
+export type { DiscoveryRequest } from './mcp/index.js';
+export type { Attachment } from './mcp/results.js';
 export { accessFromValues, mergeAccess, noAccess } from './secrets.js';

@@ -11,6 +11,7 @@
  */
 import type { ModelReply, ModelRequest, ToolRequest, ToolResult } from '../activities/index.js';
 import { hashBlueprint } from '../blueprint/load.js';
+import { describeMcpServer, mcpBindings, type McpBinding, type PinnedMcp } from '../blueprint/mcp.js';
 import type { Blueprint } from '../blueprint/schema.js';
 import type { ChatMessage, GoalArgs, GoalResult, ToolCallRequest } from '../workflows/definitions.js';
 import { needsApproval } from '../workflows/policy.js';
@@ -94,6 +95,8 @@ class TrailBuilder {
   private readonly timersStarted = new Map<string, Located>();
   private readonly entries: AuditEntry[] = [];
   private bp: Blueprint | undefined;
+  /** MCP tools the goal pinned, by model-facing name (read on first need). */
+  private mcpTools: Map<string, McpBinding> | undefined;
   private args: GoalArgs | undefined;
   private batch: Batch | undefined;
   private readonly approvals: ApprovalTrail;
@@ -557,7 +560,17 @@ class TrailBuilder {
         args: req?.args ?? null,
         outcome: status === 'completed' ? 'ran' : status,
         ranActivity: true,
-        sideEffect: req?.spec?.sideEffect ?? null,
+        sideEffect: (req?.spec?.type === 'mcp' ? req.spec.call.sideEffect : req?.spec?.sideEffect) ?? null,
+        ...(req?.spec?.type === 'mcp'
+          ? {
+              mcp: {
+                source: req.spec.call.source,
+                server: describeMcpServer(req.spec),
+                tool: req.spec.call.tool,
+                schemaHash: req.spec.call.schemaHash,
+              },
+            }
+          : {}),
         idempotencyKey: result?.idempotencyKey ?? null,
         result: result ? { output: result.output, status: result.status ?? null, truncated: result.truncated } : null,
         ...(approvalId ? { approvalId } : {}),
@@ -567,6 +580,21 @@ class TrailBuilder {
     );
   }
 
+  /** The pinned MCP tool behind a model-facing name, from the goal's discovery result in history. */
+  private mcpBinding(name: string): McpBinding | undefined {
+    if (!this.bp?.mcp) return undefined;
+    if (!this.mcpTools) {
+      const discovery = [...this.activities.values()].find(
+        (a) => a.type === 'discoverMcpTools' && a.closed?.ev.type === 'ActivityTaskCompleted',
+      );
+      const pinned = discovery?.closed
+        ? (firstPayload(discovery.closed.ev.attrs.result) as PinnedMcp | undefined)
+        : (this.args?.task?.mcp ?? this.args?.carried?.mcp);
+      this.mcpTools = mcpBindings(this.bp, pinned ?? {}).bindings;
+    }
+    return this.mcpTools.get(name);
+  }
+
   /** The call an approval opened at `loc` is for: the next call of the batch the blueprint says needs approval. */
   private claimCall(loc: Located): ClaimedCall | undefined {
     const batch = this.batch;
@@ -574,8 +602,11 @@ class TrailBuilder {
       if (c.emitted || c.approvalId) return false;
       if (c.activity && c.activity.scheduled.pos < loc.pos) return false;
       const spec = this.bp?.tools[c.call.name];
-      if (!spec?.approval || !this.bp?.agents[c.agent]?.tools.includes(c.call.name)) return false;
-      return needsApproval(spec.approval, c.args, this.args?.input).required;
+      const mcp = spec ? undefined : this.mcpBinding(c.call.name);
+      const approval = spec ? spec.approval : mcp?.approval;
+      const listed = this.bp?.agents[c.agent]?.tools.includes(mcp ? mcp.source : c.call.name);
+      if (!approval || !listed) return false;
+      return needsApproval(approval, c.args, this.args?.input).required;
     });
     if (!batch || !candidate) return undefined;
     this.flushBatch(loc, candidate.index);

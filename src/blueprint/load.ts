@@ -57,7 +57,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_type':
       return issue.input === undefined ? `missing required field (expected ${issue.expected})` : issue.message;
     case 'invalid_union':
-      return 'unknown tool type; use type: http or type: builtin';
+      return 'unknown tool type; use type: http or type: builtin (MCP servers go under mcp)';
     default:
       return issue.message;
   }

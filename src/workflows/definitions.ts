@@ -3,6 +3,7 @@
  * imported by the workflow and by the CLI, so the two can never disagree on a name or a payload.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { PinnedMcp } from '../blueprint/mcp.js';
 import type { Blueprint } from '../blueprint/schema.js';
 
 /** The single argument of `goalWorkflow` (DESIGN §2.1). */
@@ -31,6 +32,8 @@ export interface DelegatedTask {
   budget: BudgetLimits;
   /** The parent's shared memory when the task started. */
   memory: MemoryEntry[];
+  /** The parent's pinned MCP tools: a sub-task uses the same definitions, not a new discovery. */
+  mcp?: PinnedMcp;
 }
 
 /** A goal's status, as `BatonStatus` shows it: `awaiting_reply` when only a question (ask_human) waits. */
@@ -290,10 +293,12 @@ export interface GoalRecord {
   /** Sub-tasks delegated to child goals, with each one's status. */
   tasks: TaskRecord[];
   builtinSchemas: Record<string, Record<string, unknown> | null>;
+  /** The MCP tools discovered when the goal started, pinned for all its runs. */
+  mcp?: PinnedMcp;
 }
 
 /** Bookkeeping the `state` query does not show. */
-export type InternalField = 'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas';
+export type InternalField = 'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas' | 'mcp';
 
 /** What the `state` query returns (DESIGN §2.1): the record without its bookkeeping, and what follows from it. */
 export type GoalState = Omit<GoalRecord, InternalField> & {

@@ -23,7 +23,7 @@ import {
 import type { z } from 'zod';
 import type { ModelReply } from '../activities/index.js';
 import type { AgentSpec, Blueprint, Limits } from '../blueprint/schema.js';
-import { GoalFailure } from '../failures.js';
+import { GoalFailure, ToolError } from '../failures.js';
 import { describeBuiltins } from './activity-profiles.js';
 import { ApprovalDesk, GoalCancelledByPolicy, installApprovalHandlers } from './approval-wait.js';
 import { usedBudget } from './budget.js';
@@ -44,6 +44,7 @@ import {
 import type { EngineContext } from './engine-context.js';
 import { offeredTools, type ToolOffer } from './engine-tools.js';
 import { carriedState, openRecord, stateView } from './goal-record.js';
+import { GoalMcp } from './mcp-tools.js';
 import { installReplyHandlers } from './human-wait.js';
 import { addUsage, askModel, ToolSchemas } from './model-call.js';
 import { Patch } from './patches.js';
@@ -88,6 +89,7 @@ class Goal implements EngineContext {
   readonly r: GoalRecord;
   readonly desk: ApprovalDesk;
   private readonly schemas: ToolSchemas;
+  readonly mcp: GoalMcp;
   /** Messages to add once every tool result of the current reply is in (handoff notes, validator feedback). */
   readonly notes: ChatMessage[] = [];
   private readonly runStartStep: number;
@@ -100,7 +102,8 @@ class Goal implements EngineContext {
     this.limits = this.bp.limits;
     this.publisher = new Publisher(this.bp);
     this.r = openRecord(args, workflowInfo().startTime.getTime());
-    this.schemas = new ToolSchemas(this.bp, this.r);
+    this.mcp = new GoalMcp(this.bp, this.r.mcp ?? args.task?.mcp ?? {});
+    this.schemas = new ToolSchemas(this.bp, this.r, (name) => this.mcp.parameters(name));
     this.desk = new ApprovalDesk(this.bp, this.r, () => this.humansChanged());
     this.runStartStep = this.r.step;
   }
@@ -166,11 +169,13 @@ class Goal implements EngineContext {
   }
 
   private offers(agent: AgentSpec): Map<string, ToolOffer> {
-    return offeredTools(this.bp, agent, {
+    const offers = offeredTools(this.bp, agent, {
       validating: this.validating,
       isTask: this.args.task !== undefined,
       parallelTasks: this.limits.parallelTasks,
     });
+    for (const [name, offer] of this.mcp.offersFor(agent)) if (!offers.has(name)) offers.set(name, offer);
+    return offers;
   }
 
   parserFor(name: string): z.ZodType | undefined {
@@ -388,6 +393,12 @@ class Goal implements EngineContext {
       if (builtins.length && !patched(Patch.builtinSchemasWithModelCall)) {
         this.r.builtinSchemas = await describeBuiltins(builtins);
       }
+      if (!this.args.task?.mcp) {
+        const failed = await this.mcp.discover();
+        if (failed !== undefined) this.fail(failed, ToolError.McpDiscoveryFailed);
+      }
+      // Pinned for the goal: carried by continue-as-new with the record, and given to its sub-tasks.
+      if (this.mcp.used) this.r.mcp = this.mcp.pinned;
     }
     this.publish();
     try {

@@ -134,11 +134,13 @@ export class ToolSchemas {
   constructor(
     private readonly bp: Blueprint,
     private readonly r: GoalRecord,
+    /** The pinned input schemas of MCP tools, by the name the model calls them. */
+    private readonly mcpParameters: (name: string) => Record<string, unknown> | undefined = () => undefined,
   ) {}
 
   private blueprintParameters(name: string): Record<string, unknown> | undefined {
     const spec = this.bp.tools[name];
-    if (!spec) return undefined;
+    if (!spec) return this.mcpParameters(name);
     return spec.type === 'http' ? spec.parameters : (this.r.builtinSchemas[spec.function ?? name] ?? undefined);
   }
 

@@ -28,4 +28,6 @@ export const Patch = {
    * for a human (when the budget has approvers) instead of failing it.
    */
   modelSettings: 'model-settings',
+  /** Goals whose blueprint has `mcp` sources discover their tools once and pin them (issue 18). */
+  mcpTools: 'baton-mcp-tools',
 } as const;

@@ -50,6 +50,8 @@ export async function dispatch(
 ): Promise<CallOutcome> {
   const offer = offers.get(call.name);
   if (!offer) {
+    const mcpRefusal = ctx.mcp.refusal(call.name, actor);
+    if (mcpRefusal !== undefined) return refuse(ctx, actor, call, 'not_permitted', mcpRefusal, false);
     if (isKnownTool(ctx.bp, call.name)) {
       return refuse(
         ctx,
@@ -98,12 +100,14 @@ async function runBlueprintTool(
   args: unknown,
   reason: string,
 ): Promise<CallOutcome> {
+  const mcp = ctx.mcp.binding(call.name);
   const spec = ctx.bp.tools[call.name];
-  if (!spec) return refuse(ctx, actor, call, 'unknown_tool', `error: there is no tool "${call.name}"`, true);
+  if (!spec && !mcp) return refuse(ctx, actor, call, 'unknown_tool', `error: there is no tool "${call.name}"`, true);
   await ctx.ensureBudget();
-  const policy = needsApproval(spec.approval, args, ctx.args.input, () => patched(Patch.celNonBooleanFailsClosed));
-  if (policy.required && spec.approval) {
-    const approval = spec.approval;
+  const approvalPolicy = mcp ? mcp.approval : spec?.approval;
+  const policy = needsApproval(approvalPolicy, args, ctx.args.input, () => patched(Patch.celNonBooleanFailsClosed));
+  if (policy.required && approvalPolicy) {
+    const approval = approvalPolicy;
     const record = await ctx.waitingOnHumans(() =>
       ctx.desk.request({
         tool: call.name,
@@ -118,17 +122,21 @@ async function runBlueprintTool(
   }
   ctx.r.step += 1;
   try {
-    const result = await runTool.executeWithOptions(
-      {
-        activityId: patched(Patch.toolKeyPerExecution)
-          ? `tool-${ctx.r.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
-          : `tool-${ctx.r.step}-${call.name}`,
-        summary: `${actor}: ${call.name} ${inlineValue(args)}`,
-        startToCloseTimeout: durationMs(spec.timeout) + 5_000,
-        retry: toolRetry(spec),
-      },
-      [{ goal: ctx.bp.name, agent: actor, tool: call.name, spec, args }],
-    );
+    const activityId = patched(Patch.toolKeyPerExecution)
+      ? `tool-${ctx.r.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
+      : `tool-${ctx.r.step}-${call.name}`;
+    const mcpCall = mcp ? ctx.mcp.call(mcp, actor, args, activityId) : undefined;
+    const result = mcpCall
+      ? await runTool.executeWithOptions(mcpCall.options, [mcpCall.request])
+      : await runTool.executeWithOptions(
+          {
+            activityId,
+            summary: `${actor}: ${call.name} ${inlineValue(args)}`,
+            startToCloseTimeout: durationMs(spec!.timeout) + 5_000,
+            retry: toolRetry(spec!),
+          },
+          [{ goal: ctx.bp.name, agent: actor, tool: call.name, spec: spec!, args }],
+        );
     return { output: result.output, repair: false };
   } catch (err) {
     if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
