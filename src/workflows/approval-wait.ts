@@ -41,6 +41,7 @@ import {
   type RefusedDecision,
 } from './definitions.js';
 import { durationMs } from './durations.js';
+import { recordFact } from './facts.js';
 import { Patch } from './patches.js';
 
 /**
@@ -86,6 +87,8 @@ export interface ApprovalRequest {
   /** The agent that asked. */
   requestedBy: string;
   policy: ApprovalPolicy;
+  /** The model's id of the tool call it is for, which the audit's facts carry. */
+  callId?: string;
 }
 
 /** Why a notification failed for good: the last attempt's error, and whether its retry time ran out. */
@@ -184,6 +187,16 @@ export class ApprovalDesk {
     };
     this.records.push(record);
     this.changed();
+    recordFact({
+      fact: 'approval.opened',
+      approvalId: record.id,
+      tool: record.tool,
+      ...(req.callId ? { callId: req.callId } : {}),
+      agent: req.requestedBy,
+      eligible: record.eligible,
+      quorum: record.quorum,
+      ...(record.deadline ? { deadline: record.deadline } : {}),
+    });
     recordApprovalOpened(this.bp.name, record);
     this.notify('approval.opened', record);
 
@@ -215,6 +228,7 @@ export class ApprovalDesk {
       throw err;
     }
     this.changed();
+    recordFact({ fact: 'approval.settled', approvalId: record.id, status: record.status });
     recordApprovalSettled(this.bp.name, record);
     this.notify('approval.decided', record, { outcome: record.status });
     if (record.status === 'timed_out' && policy.onTimeout === 'cancel') {

@@ -20,4 +20,10 @@ export const Patch = {
   finishReason: 'finish-reason',
   /** A goal where only a question waits shows `awaiting_reply`, not `awaiting_approval` (DESIGN §2.1). */
   awaitingReply: 'awaiting-reply-status',
+  /** Outcomes decided in the workflow are recorded as structured facts (memo upserts) the audit reads (facts.ts). */
+  auditFacts: 'audit-facts',
+  /** A question's timer says what it waits for (`q-1: answer from group:soc due in 4h`) instead of `1 (4h)`. */
+  questionTimerSummary: 'question-timer-summary',
+  /** A model call's Web UI summary names the model that serves it (the scripted model, when scripted). */
+  modelCallSummary: 'model-call-summary',
 } as const;
