@@ -174,13 +174,18 @@ describe('baton audit of every example, against temporal workflow show', () => {
     expect(reply).toMatchObject({ actor: 'user:sam', data: { via: 'update', outcome: 'accepted', by: 'sam' } });
     expect(String(reply.data.identity)).toMatch(/^baton-cli:/);
     const verdicts = records.filter((r) => r.kind === 'tool.call' && r.actor === 'agent:reviewer');
-    expect(verdicts.map((r) => [r.data.tool, r.data.outcome, (r.data.detail as { verdict?: string })?.verdict])).toEqual([
+    expect(
+      verdicts.map((r) => [r.data.tool, r.data.outcome, (r.data.detail as { verdict?: string })?.verdict]),
+    ).toEqual([
       ['reject_answer', 'handled', 'rejected'],
       ['handoff_to_analyst-desk', 'handled', undefined],
       ['accept_answer', 'handled', 'accepted'],
     ]);
     const askHuman = records.find((r) => r.kind === 'tool.call' && r.data.tool === 'ask_human')!;
-    expect(askHuman.data).toMatchObject({ outcome: 'handled', detail: { questionId: 'q-1', status: 'answered', by: 'sam' } });
+    expect(askHuman.data).toMatchObject({
+      outcome: 'handled',
+      detail: { questionId: 'q-1', status: 'answered', by: 'sam' },
+    });
     expect(asked.seq).toBeLessThan(reply.seq);
     expect(reply.seq).toBeLessThan(askHuman.seq);
 

@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import type { ModelSettings } from '../blueprint/schema.js';
 import { ModelInvocationError } from '../failures.js';
 import type { ChatMessage, ToolCallRequest } from '../workflows/definitions.js';
+import { isTransientStatus } from '../http-status.js';
 
 /** A tool as the model sees it. */
 export interface ToolDescriptor {
@@ -36,8 +37,6 @@ export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' |
 /** Failure types a model call can end with (defined in src/failures.ts, re-exported for the activity's users). */
 export { ModelInvocationError };
 
-const RETRYABLE = new Set([408, 409, 429]);
-
 function retryAfterMs(headers: Headers | undefined): number | undefined {
   const ms = headers?.get('retry-after-ms');
   if (ms && Number.isFinite(Number(ms))) return Number(ms);
@@ -55,7 +54,7 @@ export function classifyModelError(err: unknown, endpoint: string): ApplicationF
     // The endpoint's own message, without the SDK's status prefix.
     const body = err.error as { message?: unknown } | undefined;
     const detail = (typeof body?.message === 'string' ? body.message : err.message).split('\n')[0] ?? '';
-    if (RETRYABLE.has(status) || status >= 500) {
+    if (isTransientStatus(status, { conflictIsTransient: true })) {
       const type = status === 429 ? ModelInvocationError.RateLimit : ModelInvocationError.Unavailable;
       return ApplicationFailure.create({
         type,

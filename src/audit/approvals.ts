@@ -21,10 +21,10 @@ import {
   type WakeWork,
 } from '../workflows/approvals.js';
 import type { ApprovalDecision, ApprovalRecord } from '../workflows/definitions.js';
-import { durationMs as blueprintDurationMs } from '../workflows/durations.js';
+import { durationMs } from '../workflows/durations.js';
 import type { AuditFact } from '../workflows/facts.js';
 import { AuditKind, compact, failureInfo, type Emit, type Located, type TrailFacts } from './entry.js';
-import { decodePayloads, durationMs, firstPayload, text } from './history.js';
+import { decodePayloads, firstPayload, protoDurationMs, text } from './history.js';
 
 /** The tool an approval is asked for when no tool call is waiting: a budget extension. */
 const BUDGET_TOOL = 'budget';
@@ -185,7 +185,7 @@ export class ApprovalTrail {
       `apr-${this.approvals.length + 1}`;
     candidate?.assign(id);
     const openedMs = reported ? Date.parse(reported.openedAt) : this.workflowClock(loc, 'issued');
-    const timeoutMs = policy?.timeout === undefined ? undefined : blueprintDurationMs(policy.timeout);
+    const timeoutMs = policy?.timeout === undefined ? undefined : durationMs(policy.timeout);
     const deadline =
       fact?.deadline ??
       reported?.deadline ??
@@ -395,7 +395,7 @@ export class ApprovalTrail {
   timerFired(loc: Located): void {
     const startedLoc = this.timersStarted.get(`${loc.run}:${String(loc.ev.attrs.timerId)}`);
     const summary = startedLoc?.ev.summary;
-    const waitedMs = durationMs(startedLoc?.ev.attrs.startToFireTimeout);
+    const waitedMs = protoDurationMs(startedLoc?.ev.attrs.startToFireTimeout);
     const events = [...(startedLoc ? [startedLoc.ev.id] : []), loc.ev.id];
     const stated = readWakeSummary(summary);
     const open = stated ? this.open.find((o) => o.record.id === stated.approvalId) : this.open.at(-1);

@@ -21,6 +21,7 @@ import { isKnownTool } from '../workflows/engine-tools.js';
 import { asFact, FACT_MEMO_KEY, type AuditFact } from '../workflows/facts.js';
 import { needsApproval } from '../workflows/policy.js';
 import { ApprovalTrail, type ClaimedCall } from './approvals.js';
+import { formatSeconds } from '../text.js';
 import { QuestionTrail } from './questions.js';
 import {
   AuditKind,
@@ -80,11 +81,6 @@ function parseArguments(raw: string): unknown {
   } catch {
     return raw;
   }
-}
-
-function seconds(ms: number | undefined): string {
-  if (ms === undefined || Number.isNaN(ms)) return '';
-  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
 }
 
 function usd(value: number): string {
@@ -187,7 +183,9 @@ class TrailBuilder {
           break;
         case 'WorkflowPropertiesModified': {
           const fields = (a.upsertedMemo as { fields?: Record<string, unknown> } | undefined)?.fields;
-          const fact = fields?.[FACT_MEMO_KEY] ? asFact(firstPayload({ payloads: [fields[FACT_MEMO_KEY]] })) : undefined;
+          const fact = fields?.[FACT_MEMO_KEY]
+            ? asFact(firstPayload({ payloads: [fields[FACT_MEMO_KEY]] }))
+            : undefined;
           if (fact) this.facts.push({ loc, fact, used: false });
           break;
         }
@@ -557,7 +555,8 @@ class TrailBuilder {
       outcome = this.closing ? 'unknown' : 'pending';
       why = this.closing ? 'no outcome in history (the goal ended first)' : 'outcome not in history yet';
     }
-    const approvalId = fact?.approvalId ?? c.approvalId ?? (fact ? undefined : /approval (\S+) was/.exec(told ?? '')?.[1]);
+    const approvalId =
+      fact?.approvalId ?? c.approvalId ?? (fact ? undefined : /approval (\S+) was/.exec(told ?? '')?.[1]);
     this.emit(
       loc,
       AuditKind.ToolCall,
@@ -690,7 +689,7 @@ class TrailBuilder {
     const agent = req?.agent ?? call?.agent ?? '?';
     const failure = data.failure as FailureInfo | undefined;
     const attempts = typeof data.attempts === 'number' && data.attempts > 1 ? `, ${data.attempts} attempts` : '';
-    const took = seconds(typeof data.totalMs === 'number' ? data.totalMs : undefined);
+    const took = formatSeconds(typeof data.totalMs === 'number' ? data.totalMs : undefined);
     const outcome = result
       ? clip(result.output.split('\n')[0] ?? '', 40)
       : failure

@@ -11,6 +11,7 @@ import {
   type EngineToolKind,
 } from '../blueprint/engine-tool-names.js';
 import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
+import { formatIssues } from '../text.js';
 import { ENGINE_TOOLS } from './engine-tool-registry.js';
 
 /** How the engine handles a tool an agent was offered. */
@@ -87,5 +88,5 @@ export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
 
 /** Readable zod issues: `tasks.0.agent: Invalid option...; note: Required`. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
+  return formatIssues(error.issues);
 }

@@ -84,7 +84,14 @@ export function answerQuestion(r: GoalRecord, reply: HumanReply, via: 'signal' |
   const q = r.questions.find((x) => x.id === reply.questionId);
   if (!q) return undefined;
   Object.assign(q, { status: 'answered', answer: reply.answer, by: reply.by, answeredAt: at, via });
-  recordFact({ fact: 'question.settled', questionId: q.id, status: 'answered', by: reply.by, via, answer: reply.answer });
+  recordFact({
+    fact: 'question.settled',
+    questionId: q.id,
+    status: 'answered',
+    by: reply.by,
+    via,
+    answer: reply.answer,
+  });
   return q;
 }
 

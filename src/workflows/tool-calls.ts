@@ -105,7 +105,9 @@ export async function dispatch(
   ctx.r.step += 1;
   const call1 = { actor, step: ctx.r.step, at: new Date().toISOString(), callId: call.id };
   const engineCall =
-    tool.kind === 'handoff' ? { ...call1, args: checked.value as HandoffArgs, to: tool.to } : { ...call1, args: checked.value };
+    tool.kind === 'handoff'
+      ? { ...call1, args: checked.value as HandoffArgs, to: tool.to }
+      : { ...call1, args: checked.value };
   // The value was parsed by this tool's own schema (offer.schema), so it has the handler's argument type.
   const engineTool = ENGINE_TOOLS[tool.kind] as EngineTool<z.ZodType>;
   const outcome = await engineTool.handle(ctx, engineCall);
@@ -167,7 +169,14 @@ async function runBlueprintTool(
     if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
       const repair = err.cause.type === ToolError.InvalidArguments;
       if (repair) return refuse(ctx, actor, call, 'invalid_arguments', `error: ${err.cause.message}`, true);
-      recordFact({ fact: 'tool', callId: call.id, tool: call.name, agent: actor, outcome: 'failed', summary: err.cause.message });
+      recordFact({
+        fact: 'tool',
+        callId: call.id,
+        tool: call.name,
+        agent: actor,
+        outcome: 'failed',
+        summary: err.cause.message,
+      });
       return { output: `error: ${err.cause.message}`, repair: false };
     }
     if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && patched(Patch.toolOutcomeUnknown)) {
