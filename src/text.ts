@@ -44,10 +44,10 @@ export function formatIssues(
   return issues.map((i) => `${i.path.map(String).join('.') || root}: ${i.message}`).join('; ');
 }
 
-/** A duration for people: `850ms`, `1.2s`, `42s`. */
+/** A duration for people, to a tenth of a second: `850ms`, `1s`, `1.2s`, `42.5s`. */
 export function formatSeconds(ms: number | undefined): string {
   if (ms === undefined || Number.isNaN(ms)) return '';
-  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${Math.round(ms / 100) / 10}s`;
 }
 
 /** Colour functions; all of them return the text unchanged when colour is off. */

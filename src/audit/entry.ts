@@ -69,7 +69,7 @@ export type Emit = (
 ) => void;
 
 /** Text on one line, cut at `max` characters. */
-export function clip(value: string, max: number): string {
+export function clipLine(value: string, max: number): string {
   return clipText(oneLine(value), max);
 }
 

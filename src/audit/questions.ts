@@ -7,7 +7,7 @@
 import type { AuditFact } from '../workflows/facts.js';
 import type { HumanReply, QuestionRecord } from '../workflows/definitions.js';
 import { replyRefusalReason } from '../workflows/questions.js';
-import { AuditKind, clip, compact, failureInfo, type Emit, type Located } from './entry.js';
+import { AuditKind, clipLine, compact, failureInfo, type Emit, type Located } from './entry.js';
 import { firstPayload } from './history.js';
 
 type AskedFact = Extract<AuditFact, { fact: 'question.asked' }>;
@@ -71,7 +71,7 @@ export class QuestionTrail {
       loc,
       AuditKind.QuestionAsked,
       `agent:${q.agent}`,
-      `${q.id}: ${q.agent} asks ${q.eligible.join(', ') || 'a human'}: "${clip(q.question, 80)}"${q.deadline ? `, deadline ${q.deadline}` : ''}`,
+      `${q.id}: ${q.agent} asks ${q.eligible.join(', ') || 'a human'}: "${clipLine(q.question, 80)}"${q.deadline ? `, deadline ${q.deadline}` : ''}`,
       { questionId: q.id, agent: q.agent, question: q.question, eligible: q.eligible, deadline: q.deadline ?? null },
     );
   }
@@ -103,7 +103,7 @@ export class QuestionTrail {
       `user:${by}`,
       outcome === 'refused'
         ? `${by} tried to answer ${String(r?.questionId)} (${e.via}) → refused: ${refusal ?? 'unknown reason'}`
-        : `${by} answered ${String(r?.questionId)} (${e.via}${outcome === 'pending' ? ', in progress' : ''}): "${clip(String(r?.answer), 80)}"`,
+        : `${by} answered ${String(r?.questionId)} (${e.via}${outcome === 'pending' ? ', in progress' : ''}): "${clipLine(String(r?.answer), 80)}"`,
       {
         via: e.via,
         questionId: r?.questionId ?? null,

@@ -26,7 +26,7 @@ import { QuestionTrail } from './questions.js';
 import {
   AuditKind,
   canonicalJson,
-  clip,
+  clipLine,
   compact,
   failureInfo,
   type AuditEntry,
@@ -425,7 +425,7 @@ class TrailBuilder {
       loc,
       AuditKind.ModelCall,
       `agent:${agent}`,
-      `${agent} → ${req?.settings?.model ?? '?'}: ${what}${tokens ? ` · ${tokens.input}+${tokens.output} tokens · ${usd(cost ?? 0)}` : ''}${reply?.content ? ` · "${clip(reply.content, 70)}"` : ''}`,
+      `${agent} → ${req?.settings?.model ?? '?'}: ${what}${tokens ? ` · ${tokens.input}+${tokens.output} tokens · ${usd(cost ?? 0)}` : ''}${reply?.content ? ` · "${clipLine(reply.content, 70)}"` : ''}`,
       {
         agent,
         model: req?.settings?.model ?? null,
@@ -529,7 +529,7 @@ class TrailBuilder {
     let why: string;
     if (fact) {
       outcome = fact.outcome;
-      why = clip(fact.summary, 100);
+      why = clipLine(fact.summary, 100);
     } else if (this.withFacts && !this.closing) {
       outcome = 'pending';
       why = 'outcome not in history yet';
@@ -541,7 +541,7 @@ class TrailBuilder {
           : /^error/i.test(told)
             ? 'invalid'
             : 'handled';
-      why = clip(told, 100);
+      why = clipLine(told, 100);
     } else if (engineTool) {
       outcome = 'handled';
       why = `${c.call.name}: an engine tool, handled in the workflow (the goal ended with it)`;
@@ -691,7 +691,7 @@ class TrailBuilder {
     const attempts = typeof data.attempts === 'number' && data.attempts > 1 ? `, ${data.attempts} attempts` : '';
     const took = formatSeconds(typeof data.totalMs === 'number' ? data.totalMs : undefined);
     const outcome = result
-      ? clip(result.output.split('\n')[0] ?? '', 40)
+      ? clipLine(result.output.split('\n')[0] ?? '', 40)
       : failure
         ? `failed: ${failure.message}`
         : status;
@@ -807,7 +807,7 @@ class TrailBuilder {
       });
     }
     const said = result?.answer ?? reason ?? '';
-    this.emit(loc, AuditKind.GoalFinished, actor, `${status}${said ? `: ${clip(said, 100)}` : ''}`, {
+    this.emit(loc, AuditKind.GoalFinished, actor, `${status}${said ? `: ${clipLine(said, 100)}` : ''}`, {
       status,
       answer: result?.answer ?? null,
       reason: reason ?? result?.reason ?? null,
