@@ -194,6 +194,17 @@ describe('baton audit of every example, against temporal workflow show', () => {
     const timer = events.find((e) => e.timerStartedEventAttributes) as
       { userMetadata?: { summary?: Payload } } | undefined;
     expect(decode(timer?.userMetadata?.summary)).toBe('q-1: answer from sam due in 4h');
+    // Model calls name the model that serves them: the scripted one here, once it has answered.
+    const summaries = events
+      .filter(
+        (e) =>
+          (e.activityTaskScheduledEventAttributes as { activityType?: { name: string } } | undefined)?.activityType
+            ?.name === 'callModel',
+      )
+      .map((e) => decode((e as { userMetadata?: { summary?: Payload } }).userMetadata?.summary));
+    expect(summaries[0]).toBe('researcher: model gpt-4o-mini (requested)');
+    expect(summaries.slice(1)).toContain('analyst-desk: model scripted:gpt-4o-mini');
+    expect(summaries.filter((s) => s === 'researcher: model gpt-4o-mini')).toEqual([]);
   });
 
   it('refund-request and support-triage: the approval opened for the call it names, decided by the person', async () => {

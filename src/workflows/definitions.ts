@@ -290,10 +290,12 @@ export interface GoalRecord {
   /** Sub-tasks delegated to child goals, with each one's status. */
   tasks: TaskRecord[];
   builtinSchemas: Record<string, Record<string, unknown> | null>;
+  /** The name each requested model was served under, as its endpoint reported it (`scripted:gpt-4o-mini`). */
+  servedBy?: Record<string, string>;
 }
 
 /** Bookkeeping the `state` query does not show. */
-export type InternalField = 'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas';
+export type InternalField = 'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas' | 'servedBy';
 
 /** What the `state` query returns (DESIGN §2.1): the record without its bookkeeping, and what follows from it. */
 export type GoalState = Omit<GoalRecord, InternalField> & {

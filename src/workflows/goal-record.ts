@@ -40,6 +40,7 @@ const INTERNAL: Record<InternalField, true> = {
   humanWaitMs: true,
   repairs: true,
   builtinSchemas: true,
+  servedBy: true,
 };
 
 /** The `state` query's view: the record without its bookkeeping, with the budget as used now. */

@@ -2,7 +2,7 @@
  * The model side of a turn: the `callModel` activity with the agent's transcript window, the reply's usage priced
  * into the record, and the descriptors and parsers of the tools the agent is offered.
  */
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { ModelReply, ToolDescriptor } from '../activities/index.js';
 import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
@@ -12,7 +12,18 @@ import { parserForJsonSchema } from './arguments.js';
 import type { GoalRecord } from './definitions.js';
 import type { EngineContext } from './engine-context.js';
 import { jsonSchemaOf, type ToolOffer } from './engine-tools.js';
+import { Patch } from './patches.js';
 import { contextWindow } from './transcript.js';
+
+/**
+ * The Web UI's summary of a model call: the model that serves it, as its endpoint named it on an earlier reply
+ * (`scripted:gpt-4o-mini` when the scripted model answers); before any reply, the model asked for, said so.
+ */
+function modelSummary(ctx: EngineContext, model: string): string {
+  if (!patched(Patch.modelCallSummary)) return `${ctx.r.agent}: model ${model}`;
+  const served = ctx.r.servedBy?.[model];
+  return served ? `${ctx.r.agent}: model ${served}` : `${ctx.r.agent}: model ${model} (requested)`;
+}
 
 /** One model call; when Temporal has given up on it, the goal fails with the agent, step and cause named. */
 export async function askModel(
@@ -22,8 +33,8 @@ export async function askModel(
   system: string,
 ): Promise<ModelReply> {
   try {
-    return await callModel.executeWithOptions(
-      { activityId: `model-${ctx.r.step}`, summary: `${ctx.r.agent}: model ${settings.model}` },
+    const reply = await callModel.executeWithOptions(
+      { activityId: `model-${ctx.r.step}`, summary: modelSummary(ctx, settings.model) },
       [
         {
           goal: ctx.bp.name,
@@ -34,6 +45,9 @@ export async function askModel(
         },
       ],
     );
+    if (reply.model && reply.model !== settings.model)
+      ctx.r.servedBy = { ...ctx.r.servedBy, [settings.model]: reply.model };
+    return reply;
   } catch (err) {
     if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
       ctx.fail(
