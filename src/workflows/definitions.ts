@@ -1,6 +1,10 @@
 /**
  * The goal workflow's public surface: its argument, state, signals, queries and updates. Defined once here and
  * imported by the workflow and by the CLI, so the two can never disagree on a name or a payload.
+ *
+ * Over 300 lines on purpose: it is the one contract file (DESIGN §2.1, §6 "defined once, beside the workflow"),
+ * nearly all of it type declarations with their documentation, read top to bottom as the goal's data model. The
+ * audit's facts live beside it in facts.ts; behaviour never goes here.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Blueprint } from '../blueprint/schema.js';
