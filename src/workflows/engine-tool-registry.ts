@@ -158,10 +158,14 @@ export const ENGINE_TOOLS = {
     description: () => 'Ask a human a question and wait for the answer. Use it when you are unsure and must not guess.',
     schema: () => askHumanArgs,
     handle: (ctx, call) => askHuman(ctx, call.actor, call.args.question, call.callId),
-    audit: (_call, outcome) => ({
-      summary: outcome.detail?.status === 'answered' ? 'the question was answered' : 'the question went unanswered',
-      ...(outcome.detail ? { detail: outcome.detail } : {}),
-    }),
+    audit: (_call, outcome) => {
+      const d = outcome.detail as { questionId?: string; status?: string; by?: string | null } | undefined;
+      const id = d?.questionId ?? 'the question';
+      return {
+        summary: d?.status === 'answered' ? `${id} answered by ${d.by ?? 'a human'}` : `${id} went unanswered`,
+        ...(outcome.detail ? { detail: outcome.detail } : {}),
+      };
+    },
   }),
   plan: tool({
     description: () =>
