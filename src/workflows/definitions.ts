@@ -1,6 +1,10 @@
 /**
  * The goal workflow's public surface: its argument, state, signals, queries and updates. Defined once here and
  * imported by the workflow and by the CLI, so the two can never disagree on a name or a payload.
+ *
+ * Over 300 lines on purpose: it is the one contract file (DESIGN §2.1, §6 "defined once, beside the workflow"),
+ * nearly all of it type declarations with their documentation, read top to bottom as the goal's data model. The
+ * audit's facts live beside it in facts.ts; behaviour never goes here.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { PinnedMcp } from '../blueprint/mcp.js';
@@ -295,10 +299,13 @@ export interface GoalRecord {
   builtinSchemas: Record<string, Record<string, unknown> | null>;
   /** The MCP tools discovered when the goal started, pinned for all its runs. */
   mcp?: PinnedMcp;
+  /** The name each requested model was served under, as its endpoint reported it (`scripted:gpt-4o-mini`). */
+  servedBy?: Record<string, string>;
 }
 
 /** Bookkeeping the `state` query does not show. */
-export type InternalField = 'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas' | 'mcp';
+export type InternalField =
+  'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas' | 'mcp' | 'servedBy';
 
 /** What the `state` query returns (DESIGN §2.1): the record without its bookkeeping, and what follows from it. */
 export type GoalState = Omit<GoalRecord, InternalField> & {

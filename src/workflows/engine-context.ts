@@ -16,6 +16,8 @@ export interface CallOutcome {
   repair: boolean;
   /** Set when the turn ends here (handoff, verdict): the reply's later tool calls are not run, for this reason. */
   endsTurn?: string;
+  /** Structured details of what happened, for the audit (e.g. which question, answered by whom). */
+  detail?: Record<string, unknown>;
 }
 
 /** A running goal, as its tools see it. */

@@ -12,6 +12,7 @@ import {
   type EngineToolKind,
 } from '../blueprint/engine-tool-names.js';
 import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
+import { formatIssues } from '../text.js';
 import { ENGINE_TOOLS } from './engine-tool-registry.js';
 
 /** How the engine handles a tool an agent was offered. */
@@ -95,5 +96,5 @@ const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
 
 /** Readable zod issues: `tasks.0.agent: Invalid option...; note: Required`. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
+  return formatIssues(error.issues);
 }

@@ -48,6 +48,7 @@ import { GoalMcp } from './mcp-tools.js';
 import { installReplyHandlers } from './human-wait.js';
 import { addUsage, askModel, ToolSchemas } from './model-call.js';
 import { Patch } from './patches.js';
+import { recordFact } from './facts.js';
 import { Publisher } from './publish.js';
 import { replyEnding } from './reply.js';
 import { dispatch } from './tool-calls.js';
@@ -352,6 +353,14 @@ class Goal implements EngineContext {
     let turnEnded: string | undefined;
     for (const call of reply.toolCalls) {
       if (turnEnded !== undefined) {
+        recordFact({
+          fact: 'tool',
+          callId: call.id,
+          tool: call.name,
+          agent: actor,
+          outcome: 'not_run',
+          summary: `not run: ${turnEnded}`,
+        });
         this.r.messages.push({ role: 'tool', toolCallId: call.id, content: `not run: ${turnEnded}` });
         continue;
       }

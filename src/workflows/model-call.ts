@@ -18,6 +18,16 @@ import { Patch } from './patches.js';
 import { contextWindow } from './transcript.js';
 
 /**
+ * The Web UI's summary of a model call: the model that serves it, as its endpoint named it on an earlier reply
+ * (`scripted:gpt-4o-mini` when the scripted model answers); before any reply, the model asked for, said so.
+ */
+function modelSummary(ctx: EngineContext, model: string): string {
+  if (!patched(Patch.modelCallSummary)) return `${ctx.r.agent}: model ${model}`;
+  const served = ctx.r.servedBy?.[model];
+  return served ? `${ctx.r.agent}: model ${served}` : `${ctx.r.agent}: model ${model} (requested)`;
+}
+
+/**
  * One model call. When Temporal gives up on it, the goal fails with the agent, step and cause named; an exhausted
  * quota, or an outage that outlasts the model's `retryFor`, first pauses the goal for the budget's approvers (the
  * people who answer for spending), who resume it once the endpoint works again.
@@ -32,10 +42,10 @@ export async function askModel(
   const fromSettings = patched(Patch.modelSettings);
   for (let resumed = 0; ; resumed++) {
     try {
-      return await callModel.executeWithOptions(
+      const reply = await callModel.executeWithOptions(
         {
           activityId: resumed ? `model-${ctx.r.step}-${resumed + 1}` : `model-${ctx.r.step}`,
-          summary: `${ctx.r.agent}: model ${settings.model}`,
+          summary: modelSummary(ctx, settings.model),
           ...(fromSettings ? modelCallOptions(settings) : {}),
         },
         [
@@ -52,6 +62,9 @@ export async function askModel(
           },
         ],
       );
+      if (reply.model && reply.model !== settings.model)
+        ctx.r.servedBy = { ...ctx.r.servedBy, [settings.model]: reply.model };
+      return reply;
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       const where = `model call for agent ${ctx.r.agent} at step ${ctx.r.step}`;

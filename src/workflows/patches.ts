@@ -30,4 +30,10 @@ export const Patch = {
   modelSettings: 'model-settings',
   /** Goals whose blueprint has `mcp` sources discover their tools once and pin them (issue 18). */
   mcpTools: 'baton-mcp-tools',
+  /** Outcomes decided in the workflow are recorded as structured facts (memo upserts) the audit reads (facts.ts). */
+  auditFacts: 'audit-facts',
+  /** A question's timer says what it waits for (`q-1: answer from group:soc due in 4h`) instead of `1 (4h)`. */
+  questionTimerSummary: 'question-timer-summary',
+  /** A model call's Web UI summary names the model that serves it (the scripted model, when scripted). */
+  modelCallSummary: 'model-call-summary',
 } as const;
