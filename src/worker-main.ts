@@ -12,6 +12,7 @@ import { startObservabilityServer, type ObservabilityServer } from './observabil
 import { createLogger } from './observability/log.js';
 import { histogramBuckets } from './observability/metrics.js';
 import { startWorkerTracing, type WorkerTracing } from './observability/tracing.js';
+import { createTrustStore } from './trust/load.js';
 import { connectWorker, createBatonWorker, workflowSource } from './worker.js';
 import { freePort } from './runtime/free-port.js';
 
@@ -90,6 +91,18 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
     }
     const model = await resolveModel(config, { allowScripted: opts.scripted, demoApi: opts.scripted });
     closeModel = model.scripted ? () => model.scripted!.close() : undefined;
+    const trust = createTrustStore(
+      {
+        ...(config.trustFile ? { trustFile: config.trustFile } : {}),
+        ...(config.blueprintsDir ? { blueprintsDir: config.blueprintsDir } : {}),
+        allowAdHocBlueprints: config.allowAdHocBlueprints,
+      },
+      (err) => logger.error('trust configuration reload failed; keeping the last good one', { error: err.message }),
+    );
+    if (!config.trustFile) logger.warn('BATON_TRUST_FILE is not set: no decision can be verified, so none is accepted');
+    if (config.allowAdHocBlueprints) {
+      logger.warn('BATON_ALLOW_ADHOC_BLUEPRINTS=true: unregistered blueprints may run; never do this in production');
+    }
     const connection = await connectWorker(config);
     const dataConverter = batonDataConverter(config.encryptionKeys);
     const workflowCode = workflowSource(env, {
@@ -105,6 +118,7 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
         env: { ...model.env, ...env },
         workflowCode,
         ...(dataConverter ? { dataConverter } : {}),
+        trust,
         shutdownGraceTime: config.shutdownGraceTime,
         shutdownForceTime: `${config.shutdownGraceMs + FORCE_AFTER_GRACE_MS}ms`,
         ...(tracing ? { interceptors: tracing.interceptors, sinks: tracing.sinks } : {}),

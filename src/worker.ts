@@ -11,6 +11,7 @@ import { NativeConnection, Worker, type WorkerInterceptors, type WorkerOptions }
 import OpenAI from 'openai';
 import { createActivities, type BuiltinTool } from './activities/index.js';
 import type { BatonConfig } from './config.js';
+import type { TrustStore } from './trust/load.js';
 import { connectionOptions } from './connection.js';
 import { activityMetrics } from './observability/metrics.js';
 import { projectRoot } from './runtime/temporal-binaries.js';
@@ -100,6 +101,8 @@ export interface BatonWorkerOptions {
   /** Extra interceptors and sinks (tracing). */
   interceptors?: Pick<WorkerInterceptors, 'activity'>;
   sinks?: WorkerOptions['sinks'];
+  /** The operator's trust that workflows verify decisions against (src/trust/load.ts); absent: nobody is trusted. */
+  trust?: TrustStore;
 }
 
 /** Builds a worker with Baton's workflows and activities. */
@@ -119,7 +122,12 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     ...('workflowBundle' in code ? { workflowBundle: code.workflowBundle } : { workflowsPath: code.workflowsPath }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
-    activities: createActivities({ openai, env: options.env ?? process.env, builtins: options.builtins ?? {} }),
+    activities: createActivities({
+      openai,
+      env: options.env ?? process.env,
+      builtins: options.builtins ?? {},
+      ...(options.trust ? { trust: () => options.trust!.snapshot() } : {}),
+    }),
     interceptors: {
       activity: [activityMetrics, ...(options.interceptors?.activity ?? [])],
       ...(workflowModules ? { workflowModules } : {}),
