@@ -10,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import { batonDataConverter } from '../codec/data-converter.js';
 import type { BatonConfig } from '../config.js';
 import { findTemporalBinary, missingBinaryMessage } from '../runtime/temporal-binaries.js';
+import { startDevIdentity } from '../gateway/dev.js';
 import { createBatonWorker } from '../worker.js';
 import { batonSearchAttributes } from '../workflows/search-attributes.js';
 import { resolveModel } from './model-endpoint.js';
@@ -62,7 +63,9 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
       throw err;
     },
   );
+  const identity = await startDevIdentity(config, { dataDir, host: opts.ip === '0.0.0.0' ? '127.0.0.1' : opts.ip });
   const worker = await createBatonWorker({
+    trust: identity.trust,
     connection: env.nativeConnection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
@@ -71,6 +74,7 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
     dataConverter: batonDataConverter(config.encryptionKeys),
   });
   const running = worker.run();
+  await identity.serve(env.connection);
   const address = `${opts.ip}:${opts.port}`;
   const ui = `http://${opts.ip === '0.0.0.0' ? 'localhost' : opts.ip}:${opts.uiPort}`;
   process.stdout.write(
@@ -80,8 +84,9 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
       `  Web UI          ${ui}/namespaces/${config.namespace}/workflows`,
       `  Worker          task queue ${config.taskQueue}`,
       `  Data            ${resolve(dataDir, 'temporal.db')}`,
+      ...identity.banner,
       '',
-      'In another shell:  npx baton start goals/refund-request.yaml   then   npx baton approvals',
+      'In another shell:  npx baton login   then   npx baton start refund-request   then   npx baton approvals',
       'Press Ctrl-C to stop everything.',
       '',
     ].join('\n'),
@@ -103,6 +108,7 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
     stop();
     await running.catch(() => undefined);
     await env.teardown();
+    await identity.close();
     await model.scripted?.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
