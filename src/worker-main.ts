@@ -97,7 +97,9 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
         ...(config.blueprintsDir ? { blueprintsDir: config.blueprintsDir } : {}),
         allowAdHocBlueprints: config.allowAdHocBlueprints,
       },
-      (err) => logger.error('trust configuration reload failed; keeping the last good one', { error: err.message }),
+      (err) => {
+        logger.error('trust configuration reload failed; keeping the last good one', { error: err.message });
+      },
     );
     if (!config.trustFile) logger.warn('BATON_TRUST_FILE is not set: no decision can be verified, so none is accepted');
     if (config.allowAdHocBlueprints) {

@@ -10,6 +10,14 @@ import { blueprintJsonSchema, loadBlueprint } from '../blueprint/load.js';
 import { loadConfig, type BatonConfig } from '../config.js';
 import type { ApprovalRecord, GoalResult, GoalState } from '../workflows/definitions.js';
 import { GoalCommandError } from './errors.js';
+import {
+  keygenCommand,
+  loginCommand,
+  logoutCommand,
+  registerCommand,
+  serveCommand,
+  whoamiCommand,
+} from './identity-commands.js';
 import { age, clip, statusColor, styleFor, table, until, type Style } from './output.js';
 import type { WatchOutcome } from './watch.js';
 
@@ -102,17 +110,22 @@ async function startCommand(
   file: string,
   opts: JsonFlag & { input?: string; inputFile?: string; id?: string; wait?: boolean },
 ) {
-  const loaded = await loadBlueprint(file);
   const input = await readInput(opts);
   const { connectClient, goalUrl, startGoal } = await goals();
   const client = await connectClient(config);
-  const handle = await startGoal(client, {
-    loaded,
-    input,
-    startedBy: config.user,
-    taskQueue: config.taskQueue,
-    ...(opts.id ? { id: opts.id } : {}),
-  });
+  // Signed in: the gateway starts the goal with a signed start assertion naming you. Otherwise only a dev stack
+  // (ad hoc blueprints allowed) accepts the start, and records the starter as unverified.
+  const handle = await (
+    await import('./start-signed.js')
+  ).startSigned(config, file, input, opts.id ?? undefined, async () =>
+    startGoal(client, {
+      loaded: await loadBlueprint(file),
+      input,
+      startedBy: config.user,
+      taskQueue: config.taskQueue,
+      ...(opts.id ? { id: opts.id } : {}),
+    }),
+  );
   const url = goalUrl(config, handle.workflowId);
   if (!opts.wait) {
     out(opts, { goalId: handle.workflowId, runId: handle.firstExecutionRunId, url }, () =>
@@ -450,54 +463,54 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
 
   program
     .command('approvals')
-    .description('pending approvals waiting on you (BATON_USER), across goals or in one goal')
+    .description('pending approvals and questions waiting on you (the person `baton login` signed in), across goals')
     .argument('[id]', 'only this goal')
     .addOption(json)
-    .addHelpText('after', examples('BATON_USER=alice npx baton approvals'))
+    .addHelpText('after', examples('npx baton approvals'))
     .action(async (id: string | undefined, opts: JsonFlag) => {
       const c = config();
-      const list = await (await goals()).pendingApprovals(await connect(c), c.user, id);
+      const { inbox, readCredentials } = await import('./gateway-client.js');
+      const found = await inbox(c, id);
+      const list = found.approvals;
       const s = style();
-      out(opts, list, () =>
-        list.length
-          ? table([
-              ['GOAL', 'APPROVAL', 'TOOL', 'ARGUMENTS', 'REASON', 'AGE', 'DEADLINE'].map((h) => s.bold(h)),
-              ...list.map((a) => [
-                a.goalId,
-                s.yellow(a.id),
-                a.tool,
-                clip(JSON.stringify(a.args), 60),
-                clip(a.reason, 40),
-                age(a.openedAt),
-                until(a.deadline),
-              ]),
-            ]) + `\n\napprove with: npx baton approve ${list[0]!.goalId} ${list[0]!.id} --comment "..."`
-          : `nothing waits on ${c.user}`,
+      for (const f of found.failures)
+        process.stderr.write(`baton: goal ${f.goalId} could not be read (${f.error}); skipped\n`);
+      out(opts, opts.json ? found : list, () =>
+        [
+          list.length
+            ? table([
+                ['GOAL', 'APPROVAL', 'TOOL', 'ARGUMENTS', 'REASON', 'AGE', 'DEADLINE'].map((h) => s.bold(h)),
+                ...list.map((a) => [
+                  a.goalId,
+                  s.yellow(a.id),
+                  a.tool,
+                  clip(JSON.stringify(a.args), 60),
+                  clip(a.reason, 40),
+                  age(a.openedAt),
+                  until(a.deadline),
+                ]),
+              ]) + `\n\napprove with: npx baton approve ${list[0]!.goalId} ${list[0]!.id} --comment "..."`
+            : `nothing waits on ${readCredentials(c)?.subject ?? 'you'}`,
+          ...found.questions.map(
+            (q) =>
+              `question ${q.goalId} ${q.id}: ${q.question}  (answer with: npx baton reply ${q.goalId} ${q.id} "...")`,
+          ),
+        ].join('\n'),
       );
     });
 
   for (const verb of ['approve', 'reject'] as const) {
     program
       .command(verb)
-      .description(`${verb} a pending approval, as BATON_USER, through the decide update`)
+      .description(`${verb} a pending approval as the person \`baton login\` signed in (a signed decision)`)
       .argument('<id>', 'goal id')
       .argument('<approvalId>', 'approval id, e.g. apr-1')
       .option('--comment <text>', 'why; recorded in the history')
       .addOption(json)
-      .addHelpText(
-        'after',
-        examples(`BATON_USER=alice npx baton ${verb} ${EXAMPLE_ID} apr-1 --comment "checked the order"`),
-      )
+      .addHelpText('after', examples(`npx baton ${verb} ${EXAMPLE_ID} apr-1 --comment "checked the order"`))
       .action(async (id: string, approvalId: string, opts: JsonFlag & { comment?: string }) => {
-        const c = config();
-        const record = await (
-          await goals()
-        ).decideApproval(await connect(c), id, {
-          approvalId,
-          decision: verb,
-          by: c.user,
-          ...(opts.comment ? { comment: opts.comment } : {}),
-        });
+        const { decide } = await import('./gateway-client.js');
+        const record = await decide(config(), id, approvalId, verb, opts.comment);
         const s = style();
         out(
           opts,
@@ -509,21 +522,19 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
 
   program
     .command('reply')
-    .description("answer an agent's ask_human question, as BATON_USER, through the reply update")
+    .description("answer an agent's ask_human question as the person `baton login` signed in (a signed answer)")
     .argument('<id>', 'goal id')
     .argument('<questionId>', 'question id, e.g. q-1 (see baton status ID)')
     .argument('<answer...>', 'the answer')
     .addOption(json)
     .addHelpText(
       'after',
-      examples(`BATON_USER=sam npx baton reply ${QUESTION_EXAMPLE_ID} q-1 "Not expected: treat it as an intrusion"`),
+      examples(`npx baton reply ${QUESTION_EXAMPLE_ID} q-1 "Not expected: treat it as an intrusion"`),
     )
     .action(async (id: string, questionId: string, answer: string[], opts: JsonFlag) => {
-      const c = config();
-      const q = await (
-        await goals()
-      ).replyToQuestion(await connect(c), id, { questionId, answer: answer.join(' '), by: c.user });
-      out(opts, q, () => `answered ${q.id} (${q.agent} asked: ${q.question}) as ${q.by ?? c.user}`);
+      const { reply } = await import('./gateway-client.js');
+      const q = await reply(config(), id, questionId, answer.join(' '));
+      out(opts, q, () => `answered ${q.id} (${q.agent} asked: ${q.question}) as ${q.by ?? '?'}`);
     });
 
   program
@@ -594,6 +605,13 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
       await (await goals()).cancelGoal(await connect(config()), id);
       out(opts, { goalId: id, cancelled: true }, () => `cancellation requested for ${id}`);
     });
+
+  program.addCommand(loginCommand());
+  program.addCommand(logoutCommand());
+  program.addCommand(whoamiCommand());
+  program.addCommand(serveCommand());
+  program.addCommand(keygenCommand());
+  program.addCommand(registerCommand());
 
   return program;
 }

@@ -75,6 +75,7 @@ export async function startDevIdentityProvider(opts: {
         redirect_uris: opts.redirectUris,
         grant_types: ['authorization_code'],
         response_types: ['code'],
+        id_token_signed_response_alg: 'ES256',
       },
     ],
     jwks: { keys: [{ ...signingKey, kid: 'dev-1', alg: 'ES256', use: 'sig' }] as never },
@@ -102,6 +103,10 @@ export async function startDevIdentityProvider(opts: {
       grant.addOIDCScope(typeof params?.scope === 'string' ? params.scope : 'openid');
       await grant.save();
       return grant;
+    },
+    renderError: (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = `<!doctype html><title>Sign-in error</title><h1>Sign-in error</h1><p>${escapeHtml(String(out.error))}: ${escapeHtml(String(out.error_description ?? ''))}</p>`;
     },
     ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
   };

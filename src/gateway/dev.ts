@@ -24,8 +24,8 @@ export interface DevIdentity {
   issuer: string;
   /** Lines for the banner of `baton dev`. */
   banner: string[];
-  /** Starts the gateway once Temporal is up (it needs a connection). */
-  serve(connection: Connection): Promise<void>;
+  /** Starts the gateway once Temporal is up (it needs a connection); `taskQueue` overrides the configured one. */
+  serve(connection: Connection, taskQueue?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -83,7 +83,7 @@ export async function startDevIdentity(
       `  Identity (dev)  ${idp.issuer}   users ${DEMO_USERS.map((u) => `${u.name} (${u.groups.join(', ')})`).join(', ')}; password ${DEMO_PASSWORD}`,
       `  Trust           ${join(dir, 'trust.yaml')}   DEV ONLY: unregistered (ad hoc) blueprints may run`,
     ],
-    async serve(connection) {
+    async serve(connection, taskQueue) {
       const client = new Client({
         connection,
         namespace: config.namespace,
@@ -92,7 +92,7 @@ export async function startDevIdentity(
       });
       const gateway = await startGateway({
         client,
-        taskQueue: config.taskQueue,
+        taskQueue: taskQueue ?? config.taskQueue,
         trust,
         publicUrl: gatewayUrl,
         host: opts.host,

@@ -13,6 +13,7 @@ import { parseBlueprint, type LoadedBlueprint } from '../../src/blueprint/load.j
 import { startGoal } from '../../src/client/goals.js';
 import { startScriptedModel, type ScriptedModel } from '../../src/scripted-model/server.js';
 import type { ScriptInput } from '../../src/scripted-model/script.js';
+import type { TrustStore } from '../../src/trust/load.js';
 import { createBatonWorker } from '../../src/worker.js';
 
 export interface Harness {
@@ -48,6 +49,8 @@ export async function createHarness(
     refundDelayMs?: number;
     /** Start no in-process worker (the suite runs workers elsewhere). */
     noWorker?: boolean;
+    /** The operator's trust the worker verifies decisions against (src/trust/load.ts). */
+    trust?: TrustStore;
   } = {},
 ): Promise<Harness> {
   const model = await startScriptedModel({
@@ -81,6 +84,7 @@ export async function createHarness(
         builtins: opts.builtins ?? {},
         workflowCode: opts.workflowCode ?? { workflowBundle: { codePath: inject('workflowBundlePath') } },
         ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+        ...(opts.trust ? { trust: opts.trust } : {}),
       });
       running = worker.run();
     },
