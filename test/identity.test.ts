@@ -8,6 +8,7 @@ import {
   publicKeyOf,
   questionRequestHash,
   signAssertion,
+  startRequestHash,
   textHash,
   type AssertionClaims,
 } from '../src/identity/assertion.js';
@@ -15,6 +16,14 @@ import { actorMatches, keepLatest, keptText, selfApprovalRefusal } from '../src/
 import { base64url, canonicalJson, fromBase64url, fromUtf8, sha256Hex, utf8 } from '../src/identity/encoding.js';
 import { emptyTrust, type TrustSnapshot } from '../src/identity/trust.js';
 import { verify, type Expected } from '../src/identity/verify.js';
+import {
+  blueprintHashOf,
+  checkBlueprint,
+  checkDecision,
+  checkStart,
+  type GoalContext,
+} from '../src/identity/decisions.js';
+import type { ApprovalRecord } from '../src/workflows/definitions.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const key = generateSigningKey();
@@ -278,5 +287,114 @@ describe('authorization', () => {
     expect(dropped).toBe(30);
     expect(log[0]!.length).toBeLessThan(260);
     expect(log[0]).toMatch(/100002 characters/);
+  });
+});
+
+describe('checks of human acts', () => {
+  const ctx = (over: Partial<GoalContext> = {}): GoalContext => ({
+    goalId: 'refund-1',
+    firstRunId: 'run-1',
+    startedBy: 'carol',
+    blueprintGroups: { finance: ['alice', 'bob'] },
+    trust: trust(),
+    nowMs: NOW,
+    seen: () => false,
+    ...over,
+  });
+  const rec = { id: 'apr-1', ...request, approvers: ['group:finance'], votes: [] as ApprovalRecord['votes'] };
+  const as = (sub: string, over: Partial<AssertionClaims> = {}) =>
+    sign(claims({ sub, groups: [], jti: `j-${sub}`, ...over }));
+
+  it('accepts an approver and refuses anyone else, a self-approval and a second vote by the same person', () => {
+    expect(checkDecision(ctx(), rec, { decision: 'approve', assertion: as('alice') }, undefined)).toMatchObject({
+      ok: true,
+      identity: { subject: 'alice' },
+    });
+    expect(checkDecision(ctx(), rec, { decision: 'approve', assertion: as('mallory') }, undefined)).toMatchObject({
+      ok: false,
+      code: 'not_an_approver',
+    });
+    expect(
+      checkDecision(ctx({ startedBy: 'alice' }), rec, { decision: 'approve', assertion: as('alice') }, undefined),
+    ).toMatchObject({
+      ok: false,
+      code: 'self_approval',
+    });
+    expect(
+      checkDecision(ctx({ startedBy: 'alice' }), rec, { decision: 'approve', assertion: as('alice') }, 'allow').ok,
+    ).toBe(true);
+    const voted = { ...rec, votes: [{ by: 'alice', decision: 'approve' as const, at: '', via: 'update' as const }] };
+    expect(
+      checkDecision(ctx(), voted, { decision: 'approve', assertion: as('alice', { jti: 'other' }) }, undefined),
+    ).toMatchObject({
+      ok: false,
+      code: 'already_voted',
+    });
+    // A group the identity provider grants counts as much as the blueprint's list.
+    expect(
+      checkDecision(ctx(), rec, { decision: 'approve', assertion: as('zoe', { groups: ['finance-team'] }) }, undefined)
+        .ok,
+    ).toBe(true);
+    // The name in the payload is not an identity.
+    expect(checkDecision(ctx(), rec, { decision: 'approve', by: 'alice' } as never, undefined)).toMatchObject({
+      ok: false,
+      code: 'missing',
+    });
+  });
+
+  it('refuses an unregistered blueprint unless ad hoc ones are allowed, and finds a registered one by hash', () => {
+    const hash = blueprintHashOf({ name: 'x' });
+    expect(checkBlueprint(trust(), 'x', hash)).toMatchObject({ ok: false, code: 'unregistered_blueprint' });
+    expect(checkBlueprint(trust({ allowAdHocBlueprints: true }), 'x', hash)).toEqual({ ok: true, adHoc: true });
+    const registered = trust({ blueprints: [{ name: 'x', version: '2', sha256: hash }] });
+    expect(checkBlueprint(registered, 'x', hash)).toMatchObject({ ok: true, registered: { version: '2' } });
+    expect(
+      checkBlueprint(registered, 'x', blueprintHashOf({ name: 'x', approvers: { finance: ['mallory'] } })),
+    ).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/registered versions: x@2/) as string,
+    });
+  });
+
+  it('verifies a start for this goal, blueprint and input, and labels an unverified one only where ad hoc is allowed', () => {
+    const hash = blueprintHashOf({ name: 'refund' });
+    const input = { amount: 5 };
+    const good = sign(
+      claims({
+        sub: 'carol',
+        kind: 'start',
+        run: '',
+        target: 'refund@1',
+        decision: undefined,
+        req: startRequestHash({ blueprintHash: hash, input }),
+      }),
+    );
+    const c = { goalId: 'refund-1', trust: trust(), nowMs: NOW, seen: () => false };
+    expect(
+      checkStart(c, { assertion: good, blueprintName: 'refund', computedHash: hash, input, claimedBy: 'x' }),
+    ).toMatchObject({
+      verified: true,
+      identity: { subject: 'carol' },
+    });
+    expect(
+      checkStart(c, {
+        assertion: good,
+        blueprintName: 'refund',
+        computedHash: hash,
+        input: { amount: 500 },
+        claimedBy: 'x',
+      }),
+    ).toMatchObject({
+      refused: expect.stringMatching(/different request/) as string,
+    });
+    expect(
+      checkStart(
+        { ...c, trust: trust({ allowAdHocBlueprints: true }) },
+        { blueprintName: 'refund', computedHash: hash, input, claimedBy: 'x' },
+      ),
+    ).toMatchObject({
+      verified: false,
+      claimed: 'x',
+    });
   });
 });
