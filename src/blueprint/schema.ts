@@ -3,6 +3,7 @@
  * and the published JSON Schema. This module is pure (no I/O), so workflow code may import its types.
  */
 import { parse as parseCel } from '@marcbachmann/cel-js';
+import { conditionProblem } from './conditions.js';
 import { z } from 'zod';
 import { durationMs } from '../workflows/durations.js';
 
@@ -347,7 +348,11 @@ export const BlueprintSchema = z
         issue(['tools', name], `"${name}" is a name the engine reserves; rename the tool`);
       }
     }
-    const checkPolicy = (policy: z.output<typeof ApprovalPolicySchema>, path: (string | number)[]): void => {
+    const checkPolicy = (
+      policy: z.output<typeof ApprovalPolicySchema>,
+      path: (string | number)[],
+      argsSchema?: unknown,
+    ): void => {
       checkApprovers(policy.approvers, [...path, 'approvers']);
       checkQuorum(policy, path);
       // Durations that failed their own check are reported there; they are skipped here.
@@ -378,7 +383,10 @@ export const BlueprintSchema = z
         } catch (err) {
           const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
           issue([...path, 'when'], `invalid CEL expression: ${first}`);
+          return;
         }
+        const problem = conditionProblem(policy.when, argsSchema, bp.input);
+        if (problem !== undefined) issue([...path, 'when'], `approval condition: ${problem}`);
       }
     };
     if (bp.budget.approval) checkPolicy(bp.budget.approval, ['budget', 'approval']);
@@ -391,7 +399,9 @@ export const BlueprintSchema = z
       }
     });
     for (const [name, tool] of Object.entries(bp.tools)) {
-      if (tool.approval) checkPolicy(tool.approval, ['tools', name, 'approval']);
+      if (tool.approval) {
+        checkPolicy(tool.approval, ['tools', name, 'approval'], tool.type === 'http' ? tool.parameters : undefined);
+      }
       if (tool.type === 'http') {
         for (const [header, value] of Object.entries(tool.headers)) {
           if (SECRET_HEADER.test(header) && !value.includes('${secret:')) {

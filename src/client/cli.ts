@@ -108,7 +108,7 @@ async function readInput(opts: { input?: string; inputFile?: string }): Promise<
 async function startCommand(
   config: BatonConfig,
   file: string,
-  opts: JsonFlag & { input?: string; inputFile?: string; id?: string; wait?: boolean },
+  opts: JsonFlag & { input?: string; inputFile?: string; id?: string; reuseId?: boolean; wait?: boolean },
 ) {
   const input = await readInput(opts);
   const { connectClient, goalUrl, startGoal } = await goals();
@@ -124,6 +124,7 @@ async function startCommand(
       startedBy: config.user,
       taskQueue: config.taskQueue,
       ...(opts.id ? { id: opts.id } : {}),
+      ...(opts.reuseId ? { reuseId: true } : {}),
     }),
   );
   const url = goalUrl(config, handle.workflowId);
@@ -379,6 +380,7 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
     .option('--input <json>', 'goal input as JSON')
     .option('--input-file <file>', 'goal input from a JSON file')
     .option('--id <id>', 'goal id (default: <name>-<random>)')
+    .option('--reuse-id', 'allow --id to name a goal that has closed (a new execution under the same id)')
     .option('--wait', 'follow the goal like `baton watch`: its steps, a live progress line, then its result')
     .addOption(json)
     .addHelpText(
@@ -389,7 +391,10 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
       ),
     )
     .action(
-      async (file: string, opts: JsonFlag & { input?: string; inputFile?: string; id?: string; wait?: boolean }) => {
+      async (
+        file: string,
+        opts: JsonFlag & { input?: string; inputFile?: string; id?: string; reuseId?: boolean; wait?: boolean },
+      ) => {
         if (opts.input !== undefined && opts.inputFile !== undefined)
           throw new GoalCommandError('use --input or --input-file, not both');
         await startCommand(config(), file, opts);
@@ -430,6 +435,7 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
       new Option('--status <status>', 'only goals in this status').choices([
         'running',
         'awaiting_approval',
+        'awaiting_reply',
         'completed',
         'failed',
         'cancelled',

@@ -110,6 +110,11 @@ export interface StartGoalOptions {
   loaded: LoadedBlueprint;
   input: unknown;
   id?: string;
+  /**
+   * Allow `id` to name a goal that existed and closed (`--reuse-id`). Without it an id is used once: a new goal
+   * under an old id would be a different execution that tools could mistake for the old one.
+   */
+  reuseId?: boolean;
   startedBy: string;
   taskQueue: string;
 }
@@ -137,6 +142,7 @@ export async function startGoal(
     return await client.workflow.start<typeof goalWorkflow>('goalWorkflow', {
       workflowId,
       taskQueue: opts.taskQueue,
+      workflowIdReusePolicy: opts.reuseId ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
       args: [args],
       staticSummary: `${bp.name}: ${inlineValue(input ?? {}, 100)}`,
       staticDetails: goalDetails(bp, opts.loaded.hash, opts.startedBy, workflowId),
@@ -147,7 +153,11 @@ export async function startGoal(
     });
   } catch (err) {
     if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') {
-      throw new GoalCommandError(`a goal with id ${workflowId} already exists; choose another --id`);
+      throw new GoalCommandError(
+        opts.reuseId
+          ? `a goal with id ${workflowId} is still running; choose another --id`
+          : `a goal with id ${workflowId} exists or existed; choose another --id, or pass --reuse-id to start a new goal under a closed goal's id`,
+      );
     }
     throw err;
   }
@@ -213,7 +223,7 @@ export async function pendingApprovals(client: Client, user: string, goalId?: st
     ids.push(goalId);
   } else {
     const query =
-      "WorkflowType = 'goalWorkflow' AND BatonStatus = 'awaiting_approval' AND " +
+      "WorkflowType = 'goalWorkflow' AND BatonStatus IN ('awaiting_approval', 'awaiting_reply') AND " +
       `BatonApprovers IN ('${escapeQuery(user)}', '*')`;
     for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
   }

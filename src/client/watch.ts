@@ -44,7 +44,7 @@ function describeNow(audit: GoalAudit, style: Style, startedMs: number): string 
   const steps = entries.filter((e) => e.kind === 'model.call' || e.kind === 'tool.call').length;
   const open = entries.findLast((e) => !settled(e));
   const doing =
-    status === 'awaiting_approval'
+    status === 'awaiting_approval' || status === 'awaiting_reply'
       ? `waiting for ${facts.published.approvers?.join(', ') || 'an approver'}`
       : open
         ? `${open.actor}: ${open.kind === 'model.call' ? 'thinking' : text(open.data.tool, open.kind)}`

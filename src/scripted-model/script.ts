@@ -36,6 +36,8 @@ const ReplySchema = z.strictObject({
   /** Answer only after `ms`, `times` times (then at once): for testing model-call timeouts. */
   hang: z.strictObject({ ms: z.int().positive(), times: z.int().positive().default(1) }).optional(),
   usage: z.strictObject({ input: z.int(), output: z.int() }).optional(),
+  /** The finish reason to report (default: tool_calls with tool calls, else stop): for truncated or filtered replies. */
+  finishReason: z.enum(['stop', 'length', 'tool_calls', 'content_filter']).optional(),
 });
 
 export const ScriptSchema = z.strictObject({

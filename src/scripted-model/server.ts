@@ -141,7 +141,7 @@ export async function startScriptedModel(
       choices: [
         {
           index: 0,
-          finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
+          finish_reason: reply.finishReason ?? (toolCalls.length ? 'tool_calls' : 'stop'),
           message: {
             role: 'assistant',
             content: reply.content,

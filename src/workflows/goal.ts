@@ -10,9 +10,11 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
@@ -20,10 +22,11 @@ import {
 import type { z } from 'zod';
 import type { Activities, ModelReply, ToolDescriptor } from '../activities/index.js';
 import type { AgentSpec, Blueprint, Limits, ToolSpec } from '../blueprint/schema.js';
+import { GoalFailure, ModelInvocationError, ToolError } from '../failures.js';
 import { ApprovalDesk, GoalCancelledByPolicy, installApprovalHandlers } from './approval-wait.js';
 import { refusalForAgent, resolveApprovers } from './approvals.js';
 import { checkArguments, parseJsonArguments, parserForJsonSchema } from './arguments.js';
-import { describeExceeded, exceeded, extendLimits, limitsOf, newBudget, taskShare } from './budget.js';
+import { describeExceeded, exceeded, extendLimits, limitsOf, taskShare, usedBudget } from './budget.js';
 import {
   replySignal,
   replyUpdate,
@@ -33,24 +36,20 @@ import {
   type BudgetState,
   type ChatMessage,
   type GoalArgs,
+  type GoalRecord,
   type GoalResult,
   type GoalState,
   type GoalStatus,
-  type HandoffRecord,
   type HumanReply,
   type MemoryEntry,
-  type PlanRecord,
   type QuestionRecord,
   type RefusalRecord,
-  type RefusedDecision,
-  type RefusedReply,
   type TaskRecord,
   type TaskStatusReport,
   type ToolCallRequest,
-  type Usage,
-  type ValidationState,
 } from './definitions.js';
 import { runTasks, taskWorkflowId } from './delegation.js';
+import { carriedState, openRecord, stateView } from './goal-record.js';
 import { durationMs } from './durations.js';
 import {
   type acceptArgs,
@@ -67,9 +66,11 @@ import {
   type ToolOffer,
 } from './engine-tools.js';
 import { mergeMemory, readMemory, writeMemory } from './memory.js';
+import { Patch } from './patches.js';
 import { needsApproval } from './policy.js';
 import { replyRefusalReason } from './questions.js';
 import { BatonApprovers, BatonCostUsd, BatonGoal, BatonStatus } from './search-attributes.js';
+import { replyEnding } from './reply.js';
 import { contextWindow, openingMessage, systemPrompt } from './transcript.js';
 import { judge, propose } from './validation.js';
 import { inlineValue } from './summaries.js';
@@ -83,7 +84,7 @@ const modelCall = {
     backoffCoefficient: 2,
     maximumInterval: '1m',
     maximumAttempts: 8,
-    nonRetryableErrorTypes: ['ModelInvocationError.Rejected', 'ModelInvocationError.Auth'],
+    nonRetryableErrorTypes: [ModelInvocationError.Rejected, ModelInvocationError.Auth],
   },
 } as const satisfies ActivityOptions;
 
@@ -96,13 +97,8 @@ const toolCall = {
 const { callModel } = proxyActivities<Activities>(modelCall);
 const { runTool, describeBuiltins } = proxyActivities<Activities>(toolCall);
 
-/** Failure types a goal can end with. */
-export const GoalFailure = {
-  BudgetExceeded: 'BudgetExceeded',
-  ModelOutput: 'ModelOutputInvalid',
-  ValidationFailed: 'ValidationFailed',
-  Cancelled: 'GoalCancelled',
-} as const;
+/** Failure types a goal can end with (defined in src/failures.ts). */
+export { GoalFailure };
 
 const FINAL: readonly GoalStatus[] = ['completed', 'failed', 'cancelled'];
 
@@ -112,7 +108,7 @@ function toolRetry(spec: ToolSpec): ActivityOptions['retry'] {
     ...toolCall.retry,
     ...(spec.retry ?? {}),
     maximumAttempts: attempts,
-    nonRetryableErrorTypes: ['InvalidToolArguments', 'MissingSecret', 'UnknownBuiltin'],
+    nonRetryableErrorTypes: [ToolError.InvalidArguments, ToolError.MissingSecret, ToolError.Unknown],
   };
 }
 
@@ -129,27 +125,9 @@ interface CallOutcome {
 class Goal {
   readonly bp: Blueprint;
   readonly limits: Limits;
-  status: GoalStatus = 'running';
-  agent: string;
-  step: number;
-  usage: Usage;
+  /** The goal's one record: the state query and continue-as-new are derived from it. */
+  readonly r: GoalRecord;
   readonly desk: ApprovalDesk;
-  messages: ChatMessage[];
-  result?: GoalResult;
-  runIndex: number;
-  budget: BudgetState;
-  startedAt: number;
-  humanWaitMs: number;
-  repairs: number;
-  plan?: PlanRecord;
-  memory: MemoryEntry[];
-  handoffs: HandoffRecord[];
-  refusals: RefusalRecord[];
-  questions: QuestionRecord[];
-  refusedReplies: RefusedReply[];
-  validation: ValidationState;
-  tasks: TaskRecord[];
-  private builtinSchemas: Record<string, Record<string, unknown> | null>;
   private readonly parsers = new Map<string, z.ZodType | undefined>();
   /** Messages to add once every tool result of the current reply is in (handoff notes, validator feedback). */
   private notes: ChatMessage[] = [];
@@ -160,125 +138,79 @@ class Goal {
   constructor(readonly args: GoalArgs) {
     this.bp = args.blueprint;
     this.limits = this.bp.limits;
-    const c = args.carried;
-    this.agent = c?.agent ?? args.task?.agent ?? this.bp.entry;
-    this.step = c?.step ?? 0;
-    this.usage = c?.usage ?? { inputTokens: 0, outputTokens: 0, costUsd: 0 };
-    this.desk = new ApprovalDesk(this.bp, c, () => this.humansChanged());
-    this.messages = c?.messages ?? [];
-    this.runIndex = (c?.run ?? 0) + 1;
-    this.budget = c?.budget ?? newBudget(args.task?.budget ?? limitsOf(this.bp.budget));
-    this.startedAt = c?.startedAt ?? workflowInfo().startTime.getTime();
-    this.humanWaitMs = c?.humanWaitMs ?? 0;
-    this.repairs = c?.repairs ?? 0;
-    if (c?.plan) this.plan = c.plan;
-    this.memory = c?.memory ?? [...(args.task?.memory ?? [])];
-    this.handoffs = c?.handoffs ?? [];
-    this.refusals = c?.refusals ?? [];
-    this.questions = c?.questions ?? [];
-    this.refusedReplies = c?.refusedReplies ?? [];
-    this.validation = c?.validation ?? { rejections: 0, verdicts: [] };
-    this.tasks = c?.tasks ?? [];
-    this.builtinSchemas = c?.builtinSchemas ?? {};
-    this.runStartStep = this.step;
-  }
-
-  get approvals(): ApprovalRecord[] {
-    return this.desk.records;
-  }
-
-  get refusedDecisions(): RefusedDecision[] {
-    return this.desk.refused;
+    this.r = openRecord(args, workflowInfo().startTime.getTime());
+    this.desk = new ApprovalDesk(this.bp, this.r, () => this.humansChanged());
+    this.runStartStep = this.r.step;
   }
 
   /** An approval or a question opened, changed hands or settled: the status follows whether anything still waits. */
   humansChanged(): void {
-    if (this.status !== 'running' && this.status !== 'awaiting_approval') return this.publish();
-    const waiting = this.desk.pending().length > 0 || this.questions.some((q) => q.status === 'pending');
-    this.setStatus(waiting ? 'awaiting_approval' : 'running');
+    if (FINAL.includes(this.r.status)) return this.publish();
+    if (this.desk.pending().length > 0) return this.setStatus('awaiting_approval');
+    if (!this.r.questions.some((q) => q.status === 'pending')) return this.setStatus('running');
+    this.setStatus(patched(Patch.awaitingReply) ? 'awaiting_reply' : 'awaiting_approval');
   }
 
   get agentSpec(): AgentSpec {
-    const spec = this.bp.agents[this.agent];
-    if (!spec) throw ApplicationFailure.nonRetryable(`agent "${this.agent}" is not in the blueprint`, 'BlueprintError');
+    const spec = this.bp.agents[this.r.agent];
+    if (!spec)
+      throw ApplicationFailure.nonRetryable(`agent "${this.r.agent}" is not in the blueprint`, GoalFailure.Blueprint);
     return spec;
   }
 
   /** True while this goal is the validator's turn to judge a proposed answer. */
   private get validating(): boolean {
-    return !this.args.task && this.agent === this.bp.validator && this.validation.candidate !== undefined;
+    return !this.args.task && this.r.agent === this.bp.validator && this.r.validation.candidate !== undefined;
+  }
+
+  /** The budget as used now: computed, never written, so the read-only `state` query can show it. */
+  private currentBudget(): BudgetState {
+    return usedBudget(this.r.budget, this.r.step, this.r.usage, Date.now() - this.r.startedAt - this.r.humanWaitMs);
   }
 
   private refreshBudget(): void {
-    this.budget.used = {
-      steps: this.step + this.budget.delegatedSteps,
-      tokens: this.usage.inputTokens + this.usage.outputTokens,
-      costUsd: this.usage.costUsd,
-      durationMs: Math.max(0, Date.now() - this.startedAt - this.humanWaitMs),
-    };
+    this.r.budget.used = this.currentBudget().used;
   }
 
+  /** The `state` query's view. Read-only: a query must never change the goal. */
   state(): GoalState {
-    this.refreshBudget();
-    const task = this.args.task;
-    return {
-      goal: this.bp.name,
-      status: this.status,
-      agent: this.agent,
-      step: this.step,
-      pendingApprovals: this.approvals.filter((a) => a.status === 'pending'),
-      approvals: this.approvals,
-      refusedDecisions: this.refusedDecisions,
-      usage: this.usage,
-      startedBy: this.args.startedBy,
-      ...(this.result ? { result: this.result } : {}),
-      run: this.runIndex,
-      budget: this.budget,
-      ...(this.plan ? { plan: this.plan } : {}),
-      memory: this.memory,
-      handoffs: this.handoffs,
-      refusals: this.refusals,
-      questions: this.questions,
-      pendingQuestions: this.questions.filter((q) => q.status === 'pending'),
-      refusedReplies: this.refusedReplies,
-      validation: this.validation,
-      tasks: this.tasks,
-      ...(task ? { parent: { goalId: task.parentId, taskId: task.taskId, from: task.from } } : {}),
-    };
+    return stateView(this.r, this.args, this.currentBudget());
   }
 
   /** Keeps search attributes and the Web UI's current details in step with the state. */
   publish(): void {
     const pending = this.desk.pending();
-    const asked = this.questions.filter((q) => q.status === 'pending');
+    const asked = this.r.questions.filter((q) => q.status === 'pending');
     const approvers = [...new Set([...this.desk.waitingOn(), ...asked.flatMap((q) => q.eligible)])].sort();
-    const cost = Math.round(this.usage.costUsd * 1e6) / 1e6;
-    const snapshot = JSON.stringify([this.status, approvers, cost]);
+    const cost = Math.round(this.r.usage.costUsd * 1e6) / 1e6;
+    const snapshot = JSON.stringify([this.r.status, approvers, cost]);
     if (snapshot !== this.published) {
       this.published = snapshot;
       upsertSearchAttributes([
         { key: BatonGoal, value: this.bp.name },
-        { key: BatonStatus, value: this.status },
+        { key: BatonStatus, value: this.r.status },
         { key: BatonApprovers, value: approvers },
         { key: BatonCostUsd, value: cost },
       ]);
     }
     const lines = [
-      `**${this.bp.name}** · ${this.status} · agent ${this.agent} · step ${this.step} · run ${this.runIndex}`,
-      `tokens ${this.usage.inputTokens} in / ${this.usage.outputTokens} out · $${this.usage.costUsd.toFixed(4)}`,
+      `**${this.bp.name}** · ${this.r.status} · agent ${this.r.agent} · step ${this.r.step} · run ${this.r.run}`,
+      `tokens ${this.r.usage.inputTokens} in / ${this.r.usage.outputTokens} out · $${this.r.usage.costUsd.toFixed(4)}`,
       ...pending.map((a) => `waiting: ${a.id} ${a.tool} ${inlineValue(a.args, 60)} for ${a.eligible.join(', ')}`),
       ...asked.map((q) => `asking: ${q.id} ${inlineValue(q.question, 60)} of ${q.eligible.join(', ')}`),
-      ...this.tasks.map((t) => `task ${t.id} ${t.agent} · ${t.status} · ${t.workflowId}`),
+      ...this.r.tasks.map((t) => `task ${t.id} ${t.agent} · ${t.status} · ${t.workflowId}`),
     ];
-    if (this.plan)
-      lines.push(`plan r${this.plan.revision}: ${this.plan.steps.map((s) => `[${s.status}] ${s.task}`).join('; ')}`);
-    if (this.result) lines.push(`result: ${this.result.answer ?? this.result.reason ?? this.result.status}`);
+    if (this.r.plan)
+      lines.push(
+        `plan r${this.r.plan.revision}: ${this.r.plan.steps.map((s) => `[${s.status}] ${s.task}`).join('; ')}`,
+      );
+    if (this.r.result) lines.push(`result: ${this.r.result.answer ?? this.r.result.reason ?? this.r.result.status}`);
     setCurrentDetails(lines.join('\n'));
   }
 
   setStatus(status: GoalStatus): void {
-    const changed = status !== this.status;
-    this.status = status;
+    const changed = status !== this.r.status;
+    this.r.status = status;
     this.publish();
     if (changed && this.args.task && !FINAL.includes(status)) {
       const report: TaskStatusReport = { workflowId: workflowInfo().workflowId, status };
@@ -292,12 +224,12 @@ class Goal {
   /** Records a human's answer to a question, or the refusal of an invalid one. */
   answer(reply: HumanReply, via: 'signal' | 'update'): QuestionRecord | undefined {
     const at = new Date().toISOString();
-    const reason = replyRefusalReason(this.questions, reply);
+    const reason = replyRefusalReason(this.r.questions, reply);
     if (reason !== undefined) {
-      this.refusedReplies.push({ questionId: String(reply?.questionId), by: String(reply?.by), reason, at, via });
+      this.r.refusedReplies.push({ questionId: String(reply?.questionId), by: String(reply?.by), reason, at, via });
       return undefined;
     }
-    const q = this.questions.find((x) => x.id === reply.questionId);
+    const q = this.r.questions.find((x) => x.id === reply.questionId);
     if (!q) return undefined;
     Object.assign(q, { status: 'answered', answer: reply.answer, by: reply.by, answeredAt: at, via });
     return q;
@@ -305,7 +237,7 @@ class Goal {
 
   /** A delegated task reports a status change while it runs. */
   onTaskStatus(report: TaskStatusReport): void {
-    const task = this.tasks.find((t) => t.workflowId === report?.workflowId);
+    const task = this.r.tasks.find((t) => t.workflowId === report?.workflowId);
     if (!task || FINAL.includes(task.status as GoalStatus) || FINAL.includes(report.status)) return;
     task.status = report.status;
     this.publish();
@@ -313,10 +245,10 @@ class Goal {
 
   private addUsage(reply: ModelReply, agent: AgentSpec): void {
     const price = this.bp.models[agent.model]?.price;
-    this.usage.inputTokens += reply.usage.inputTokens;
-    this.usage.outputTokens += reply.usage.outputTokens;
+    this.r.usage.inputTokens += reply.usage.inputTokens;
+    this.r.usage.outputTokens += reply.usage.outputTokens;
     if (price) {
-      this.usage.costUsd += (reply.usage.inputTokens * price.input + reply.usage.outputTokens * price.output) / 1e6;
+      this.r.usage.costUsd += (reply.usage.inputTokens * price.input + reply.usage.outputTokens * price.output) / 1e6;
     }
   }
 
@@ -331,7 +263,7 @@ class Goal {
   private blueprintParameters(name: string): Record<string, unknown> | undefined {
     const spec = this.bp.tools[name];
     if (!spec) return undefined;
-    return spec.type === 'http' ? spec.parameters : (this.builtinSchemas[spec.function ?? name] ?? undefined);
+    return spec.type === 'http' ? spec.parameters : (this.r.builtinSchemas[spec.function ?? name] ?? undefined);
   }
 
   private tools(offers: Map<string, ToolOffer>): ToolDescriptor[] {
@@ -355,27 +287,27 @@ class Goal {
   private async ensureBudget(): Promise<void> {
     for (;;) {
       this.refreshBudget();
-      const over = exceeded(this.budget);
+      const over = exceeded(this.r.budget);
       if (over.length === 0) return;
-      const what = `${describeExceeded(this.budget, over)} at step ${this.step} (agent ${this.agent})`;
+      const what = `${describeExceeded(this.r.budget, over)} at step ${this.r.step} (agent ${this.r.agent})`;
       const policy = this.bp.budget.approval;
       if (this.args.task || this.bp.budget.onExceeded === 'fail' || !policy) {
         this.fail(`${what}; raise the budget in the blueprint`, GoalFailure.BudgetExceeded);
       }
       const original = limitsOf(this.bp.budget);
-      const extendTo = extendLimits(this.budget.limits, original, over);
+      const extendTo = extendLimits(this.r.budget.limits, original, over);
       const record = await this.waitingOnHumans(() =>
         this.desk.request({
           tool: 'budget',
-          args: { exceeded: over, used: this.budget.used, limits: this.budget.limits, extendTo },
+          args: { exceeded: over, used: this.r.budget.used, limits: this.r.budget.limits, extendTo },
           reason: `${what}; approve to extend the budget`,
-          requestedBy: this.agent,
+          requestedBy: this.r.agent,
           policy,
         }),
       );
       if (record.status === 'approved') {
-        this.budget.limits = extendTo;
-        this.budget.extensions.push({
+        this.r.budget.limits = extendTo;
+        this.r.budget.extensions.push({
           approvalId: record.id,
           exceeded: over,
           limits: extendTo,
@@ -388,22 +320,23 @@ class Goal {
   }
 
   fail(reason: string, type: string): never {
-    this.result = { status: 'failed', reason, ...this.summary() };
+    this.r.result = { status: 'failed', reason, ...this.summary() };
     this.setStatus('failed');
-    throw ApplicationFailure.create({ message: reason, type, nonRetryable: true, details: [this.result] });
+    throw ApplicationFailure.create({ message: reason, type, nonRetryable: true, details: [this.r.result] });
   }
 
-  summary(): Pick<GoalResult, 'approvals' | 'usage' | 'steps'> {
+  summary(): Pick<GoalResult, 'approvals' | 'usage' | 'steps' | 'humanWaitMs'> {
     return {
-      approvals: this.approvals.map((a) => ({
+      approvals: this.r.approvals.map((a) => ({
         id: a.id,
         tool: a.tool,
         status: a.status,
         by: a.votes.map((v) => v.by),
         comments: a.votes.flatMap((v) => (v.comment ? [v.comment] : [])),
       })),
-      usage: this.usage,
-      steps: this.step + this.budget.delegatedSteps,
+      usage: this.r.usage,
+      steps: this.r.step + this.r.budget.delegatedSteps,
+      humanWaitMs: this.r.humanWaitMs,
     };
   }
 
@@ -413,7 +346,7 @@ class Goal {
     try {
       return await wait();
     } finally {
-      this.humanWaitMs += Date.now() - since;
+      this.r.humanWaitMs += Date.now() - since;
     }
   }
 
@@ -431,9 +364,9 @@ class Goal {
     output: string,
     repair: boolean,
   ): CallOutcome {
-    this.refusals.push({
+    this.r.refusals.push({
       agent: actor,
-      step: this.step,
+      step: this.r.step,
       tool: call.name,
       kind,
       reason: output,
@@ -476,28 +409,28 @@ class Goal {
     if (tool.kind === 'blueprint') return this.runBlueprintTool(call, actor, json.value, reason);
 
     await this.ensureBudget();
-    this.step += 1;
+    this.r.step += 1;
     const at = new Date().toISOString();
     switch (tool.kind) {
       case 'memory_write': {
         const a = checked.value as z.output<typeof memoryWriteArgs>;
-        const entry: MemoryEntry = { key: a.key, value: a.value, agent: actor, step: this.step, at };
+        const entry: MemoryEntry = { key: a.key, value: a.value, agent: actor, step: this.r.step, at };
         if (this.args.task) entry.task = this.args.task.taskId;
-        return { output: writeMemory(this.memory, entry, this.limits.memoryEntries).output, repair: false };
+        return { output: writeMemory(this.r.memory, entry, this.limits.memoryEntries).output, repair: false };
       }
       case 'memory_read':
-        return { output: readMemory(this.memory, checked.value as z.output<typeof memoryReadArgs>), repair: false };
+        return { output: readMemory(this.r.memory, checked.value as z.output<typeof memoryReadArgs>), repair: false };
       case 'plan': {
         const a = checked.value as z.output<typeof planArgs>;
-        const revision = (this.plan?.revision ?? 0) + 1;
-        this.plan = { agent: actor, step: this.step, at, revision, steps: a.steps };
+        const revision = (this.r.plan?.revision ?? 0) + 1;
+        this.r.plan = { agent: actor, step: this.r.step, at, revision, steps: a.steps };
         this.publish();
         return { output: `plan recorded (revision ${revision}, ${a.steps.length} steps)`, repair: false };
       }
       case 'handoff': {
         const a = checked.value as z.output<typeof handoffArgs>;
-        this.handoffs.push({ from: actor, to: tool.to, note: a.note, step: this.step, at });
-        this.agent = tool.to;
+        this.r.handoffs.push({ from: actor, to: tool.to, note: a.note, step: this.r.step, at });
+        this.r.agent = tool.to;
         this.notes.push({ role: 'user', content: `[handoff from ${actor} to ${tool.to}] ${a.note}` });
         this.publish();
         return { output: `handed off to ${tool.to}`, repair: false, endsTurn: `the goal was handed off to ${tool.to}` };
@@ -512,7 +445,7 @@ class Goal {
           tool.kind === 'accept_answer'
             ? { accepted: true as const, ...(checked.value as z.output<typeof acceptArgs>) }
             : { accepted: false as const, ...(checked.value as z.output<typeof rejectArgs>) };
-        const v = judge(this.validation, verdict, actor, this.step, at, this.limits.validationRounds);
+        const v = judge(this.r.validation, verdict, actor, this.r.step, at, this.limits.validationRounds);
         switch (v.kind) {
           case 'none':
             return { output: 'error: there is no answer waiting for a verdict', repair: true };
@@ -522,7 +455,7 @@ class Goal {
             this.complete(v.answer, v.by, actor);
             return { output: 'accepted: the goal is complete', repair: false, endsTurn: 'the goal is complete' };
           case 'rejected':
-            this.agent = v.by;
+            this.r.agent = v.by;
             this.notes.push(v.feedback);
             this.publish();
             return {
@@ -545,7 +478,7 @@ class Goal {
     const spec = this.bp.tools[call.name];
     if (!spec) return this.refuse(actor, call, 'unknown_tool', `error: there is no tool "${call.name}"`, true);
     await this.ensureBudget();
-    const policy = needsApproval(spec.approval, args, this.args.input);
+    const policy = needsApproval(spec.approval, args, this.args.input, () => patched(Patch.celNonBooleanFailsClosed));
     if (policy.required && spec.approval) {
       const approval = spec.approval;
       const record = await this.waitingOnHumans(() =>
@@ -560,11 +493,13 @@ class Goal {
       const refusal = refusalForAgent(record, approval);
       if (refusal !== undefined) return this.refuse(actor, call, 'not_run', refusal, false);
     }
-    this.step += 1;
+    this.r.step += 1;
     try {
       const result = await runTool.executeWithOptions(
         {
-          activityId: `tool-${this.step}-${call.name}`,
+          activityId: patched(Patch.toolKeyPerExecution)
+            ? `tool-${this.r.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
+            : `tool-${this.r.step}-${call.name}`,
           summary: `${actor}: ${call.name} ${inlineValue(args)}`,
           startToCloseTimeout: durationMs(spec.timeout) + 5_000,
           retry: toolRetry(spec),
@@ -578,6 +513,16 @@ class Goal {
         if (repair) return this.refuse(actor, call, 'invalid_arguments', `error: ${err.cause.message}`, true);
         return { output: `error: ${err.cause.message}`, repair: false };
       }
+      if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && patched(Patch.toolOutcomeUnknown)) {
+        return this.refuse(
+          actor,
+          call,
+          'outcome_unknown',
+          `outcome unknown: ${call.name} did not report back (${err.cause.message}); it may or may not have taken ` +
+            `effect and it was not retried: check before you act on it or call it again`,
+          false,
+        );
+      }
       throw err;
     }
   }
@@ -589,9 +534,9 @@ class Goal {
     const asked = Date.now();
     const timeoutMs = settings.timeout === undefined ? undefined : durationMs(settings.timeout);
     const q: QuestionRecord = {
-      id: `q-${this.questions.length + 1}`,
+      id: `q-${this.r.questions.length + 1}`,
       agent: actor,
-      step: this.step,
+      step: this.r.step,
       question,
       to: [...settings.to],
       eligible: resolveApprovers(settings.to, this.bp.approvers),
@@ -599,8 +544,8 @@ class Goal {
       askedAt: new Date(asked).toISOString(),
       ...(timeoutMs === undefined ? {} : { deadline: new Date(asked + timeoutMs).toISOString() }),
     };
-    this.questions.push(q);
-    this.setStatus('awaiting_approval');
+    this.r.questions.push(q);
+    this.humansChanged();
     const answered = await this.waitingOnHumans(async () => {
       const settled = () => q.status !== 'pending';
       if (timeoutMs === undefined) {
@@ -622,11 +567,11 @@ class Goal {
   /** delegate: starts the sub-tasks as child goals, at the same time, and gathers their results. */
   private async delegate(actor: string, tasks: { agent: string; task: string }[]): Promise<CallOutcome> {
     this.refreshBudget();
-    const share = taskShare(this.budget, tasks.length);
+    const share = taskShare(this.r.budget, tasks.length);
     if (typeof share === 'string') return { output: `error: ${share}`, repair: false };
     const parentId = workflowInfo().workflowId;
     const records = tasks.map((t): TaskRecord => {
-      const id = `t-${this.tasks.length + 1}`;
+      const id = `t-${this.r.tasks.length + 1}`;
       const record: TaskRecord = {
         id,
         workflowId: taskWorkflowId(parentId, id, t.agent),
@@ -634,12 +579,13 @@ class Goal {
         task: t.task,
         status: 'starting',
         budget: share,
-        startedAtStep: this.step,
+        startedAtStep: this.r.step,
       };
-      this.tasks.push(record);
+      this.r.tasks.push(record);
       return record;
     });
     this.publish();
+    const since = Date.now();
     const outcomes = await runTasks(
       records.map((r) => ({
         workflowId: r.workflowId,
@@ -656,7 +602,7 @@ class Goal {
             from: actor,
             task: r.task,
             budget: share,
-            memory: this.memory.map((e) => ({ ...e })),
+            memory: this.r.memory.map((e) => ({ ...e })),
           },
         },
       })),
@@ -666,6 +612,11 @@ class Goal {
         this.publish();
       },
     );
+    if (patched(Patch.childHumanWaits)) {
+      // The tasks ran at the same time: the longest human wait among them is time this goal spent on humans too.
+      const childWaits = Math.max(0, ...outcomes.map((o) => o.humanWaitMs ?? 0));
+      this.r.humanWaitMs += Math.min(childWaits, Date.now() - since);
+    }
     const merged: string[] = [];
     outcomes.forEach((o, i) => {
       const r = records[i];
@@ -678,16 +629,16 @@ class Goal {
       );
       if (o.usage) {
         r.usage = o.usage;
-        this.usage.inputTokens += o.usage.inputTokens;
-        this.usage.outputTokens += o.usage.outputTokens;
-        this.usage.costUsd += o.usage.costUsd;
+        this.r.usage.inputTokens += o.usage.inputTokens;
+        this.r.usage.outputTokens += o.usage.outputTokens;
+        this.r.usage.costUsd += o.usage.costUsd;
       }
       if (o.steps !== undefined) {
         r.steps = o.steps;
-        this.budget.delegatedSteps += o.steps;
+        this.r.budget.delegatedSteps += o.steps;
       }
       if (o.memoryWrites?.length) {
-        mergeMemory(this.memory, o.memoryWrites, this.limits.memoryEntries);
+        mergeMemory(this.r.memory, o.memoryWrites, this.limits.memoryEntries);
         merged.push(...o.memoryWrites.map((e) => e.key));
       }
     });
@@ -705,13 +656,13 @@ class Goal {
 
   private complete(answer: string, by: string, validatedBy?: string): void {
     const task = this.args.task;
-    this.result = {
+    this.r.result = {
       status: 'completed',
       answer,
       answeredBy: by,
       ...(validatedBy ? { validatedBy } : {}),
       ...this.summary(),
-      ...(task ? { memoryWrites: this.memory.filter((e) => e.task === task.taskId) } : {}),
+      ...(task ? { memoryWrites: this.r.memory.filter((e) => e.task === task.taskId) } : {}),
     };
     this.setStatus('completed');
   }
@@ -723,8 +674,8 @@ class Goal {
       this.complete(answer, actor, actor === validator && !this.args.task ? actor : undefined);
       return;
     }
-    this.messages.push(propose(this.validation, answer, actor, this.step));
-    this.agent = validator;
+    this.r.messages.push(propose(this.r.validation, answer, actor, this.r.step));
+    this.r.agent = validator;
     this.publish();
   }
 
@@ -737,15 +688,15 @@ class Goal {
   ): Promise<ModelReply> {
     try {
       return await callModel.executeWithOptions(
-        { activityId: `model-${this.step}`, summary: `${this.agent}: model ${settings.model}` },
+        { activityId: `model-${this.r.step}`, summary: `${this.r.agent}: model ${settings.model}` },
         [
           {
             goal: this.bp.name,
-            agent: this.agent,
+            agent: this.r.agent,
             settings,
             messages: [
               { role: 'system', content: system },
-              ...contextWindow(this.messages, this.limits.contextMessages),
+              ...contextWindow(this.r.messages, this.limits.contextMessages),
             ],
             tools,
           },
@@ -754,7 +705,7 @@ class Goal {
     } catch (err) {
       if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
         this.fail(
-          `model call for agent ${this.agent} at step ${this.step} failed: ${err.cause.message}`,
+          `model call for agent ${this.r.agent} at step ${this.r.step} failed: ${err.cause.message}`,
           err.cause.type ?? 'ModelInvocationError',
         );
       }
@@ -765,20 +716,20 @@ class Goal {
   /** Counts an unusable reply; past the limit the goal fails, naming the agent, the step and the last problem. */
   private countRepair(problem: string | undefined): void {
     if (problem === undefined) {
-      this.repairs = 0;
+      this.r.repairs = 0;
       return;
     }
-    this.repairs += 1;
-    if (this.repairs > this.limits.repairs) {
+    this.r.repairs += 1;
+    if (this.r.repairs > this.limits.repairs) {
       this.fail(
-        `agent ${this.agent} gave ${this.repairs} unusable replies in a row (limit ${this.limits.repairs}), the last at step ${this.step}: ${problem}`,
+        `agent ${this.r.agent} gave ${this.r.repairs} unusable replies in a row (limit ${this.limits.repairs}), the last at step ${this.r.step}: ${problem}`,
         GoalFailure.ModelOutput,
       );
     }
   }
 
   private shouldContinueAsNew(): boolean {
-    return workflowInfo().continueAsNewSuggested || this.step - this.runStartStep >= this.limits.stepsPerRun;
+    return workflowInfo().continueAsNewSuggested || this.r.step - this.runStartStep >= this.limits.stepsPerRun;
   }
 
   /**
@@ -791,52 +742,31 @@ class Goal {
     this.refreshBudget();
     return continueAsNew<typeof goalWorkflow>({
       ...this.args,
-      carried: {
-        agent: this.agent,
-        step: this.step,
-        usage: this.usage,
-        approvals: this.approvals,
-        refusedDecisions: this.refusedDecisions,
-        messages: contextWindow(this.messages, this.limits.contextMessages),
-        run: this.runIndex,
-        budget: this.budget,
-        startedAt: this.startedAt,
-        humanWaitMs: this.humanWaitMs,
-        repairs: this.repairs,
-        ...(this.plan ? { plan: this.plan } : {}),
-        memory: this.memory,
-        handoffs: this.handoffs,
-        refusals: this.refusals,
-        questions: this.questions,
-        refusedReplies: this.refusedReplies,
-        validation: this.validation,
-        tasks: this.tasks,
-        builtinSchemas: this.builtinSchemas,
-      },
+      carried: carriedState(this.r, this.limits.contextMessages, this.currentBudget()),
     });
   }
 
   async run(): Promise<GoalResult> {
-    if (this.messages.length === 0) {
-      this.messages.push({ role: 'user', content: openingMessage(this.args.input, this.args.task) });
+    if (this.r.messages.length === 0) {
+      this.r.messages.push({ role: 'user', content: openingMessage(this.args.input, this.args.task) });
     }
     if (!this.args.carried) {
       const builtins = Object.entries(this.bp.tools).flatMap(([n, t]) =>
         t.type === 'builtin' ? [t.function ?? n] : [],
       );
-      if (builtins.length) this.builtinSchemas = await describeBuiltins(builtins);
+      if (builtins.length) this.r.builtinSchemas = await describeBuiltins(builtins);
     }
     this.publish();
     for (;;) {
       if (this.shouldContinueAsNew()) await this.continueAsNew();
       await this.ensureBudget();
-      const actor = this.agent;
+      const actor = this.r.agent;
       const agent = this.agentSpec;
       const settings = this.bp.models[agent.model];
       if (!settings)
-        throw ApplicationFailure.nonRetryable(`model "${agent.model}" is not in the blueprint`, 'BlueprintError');
+        throw ApplicationFailure.nonRetryable(`model "${agent.model}" is not in the blueprint`, GoalFailure.Blueprint);
       const offers = this.offers(agent);
-      this.step += 1;
+      this.r.step += 1;
       const reply = await this.callModel(
         agent,
         settings,
@@ -844,7 +774,7 @@ class Goal {
         systemPrompt(this.bp, actor, agent, offers, this.args.task),
       );
       this.addUsage(reply, agent);
-      this.messages.push({
+      this.r.messages.push({
         role: 'assistant',
         content: reply.content,
         ...(reply.toolCalls.length ? { toolCalls: reply.toolCalls } : {}),
@@ -853,23 +783,37 @@ class Goal {
 
       if (reply.toolCalls.length === 0) {
         const answer = reply.content?.trim() ?? '';
+        const ending = replyEnding(reply);
+        if (ending.kind !== 'answer' && patched(Patch.finishReason)) {
+          this.r.refusals.push({
+            agent: actor,
+            step: this.r.step,
+            tool: '',
+            kind: ending.kind === 'truncated' ? 'truncated_reply' : 'refused_reply',
+            reason: ending.problem,
+            at: new Date().toISOString(),
+          });
+          this.countRepair(ending.problem);
+          this.r.messages.push({ role: 'user', content: ending.instruction });
+          continue;
+        }
         if (answer && !this.validating) {
           this.finalAnswer(answer, actor);
-          if (this.result) return this.result;
+          if (this.r.result) return this.r.result;
           this.countRepair(undefined);
           continue;
         }
         const problem = answer ? 'a verdict in plain text' : 'an empty reply';
-        this.refusals.push({
+        this.r.refusals.push({
           agent: actor,
-          step: this.step,
+          step: this.r.step,
           tool: '',
           kind: 'empty_reply',
           reason: problem,
           at: new Date().toISOString(),
         });
         this.countRepair(problem);
-        this.messages.push({
+        this.r.messages.push({
           role: 'user',
           content: answer
             ? 'Give your verdict with accept_answer or reject_answer, not as text.'
@@ -882,16 +826,16 @@ class Goal {
       let turnEnded: string | undefined;
       for (const call of reply.toolCalls) {
         if (turnEnded !== undefined) {
-          this.messages.push({ role: 'tool', toolCallId: call.id, content: `not run: ${turnEnded}` });
+          this.r.messages.push({ role: 'tool', toolCallId: call.id, content: `not run: ${turnEnded}` });
           continue;
         }
         const outcome = await this.dispatch(call, actor, offers, reply.content ?? '');
         if (outcome.repair) problem = `${call.name}: ${outcome.output}`;
         turnEnded = outcome.endsTurn;
-        this.messages.push({ role: 'tool', toolCallId: call.id, content: outcome.output });
+        this.r.messages.push({ role: 'tool', toolCallId: call.id, content: outcome.output });
       }
-      this.messages.push(...this.notes.splice(0));
-      if (this.result) return this.result;
+      this.r.messages.push(...this.notes.splice(0));
+      if (this.r.result) return this.r.result;
       this.countRepair(problem);
     }
   }
@@ -910,13 +854,13 @@ export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
     replyUpdate,
     (r) => {
       const q = goal.answer(r, 'update');
-      if (!q) throw ApplicationFailure.nonRetryable(replyRefusalReason(goal.questions, r) ?? 'reply refused');
+      if (!q) throw ApplicationFailure.nonRetryable(replyRefusalReason(goal.r.questions, r) ?? 'reply refused');
       goal.publish();
       return q;
     },
     {
       validator: (r: HumanReply) => {
-        const reason = replyRefusalReason(goal.questions, r);
+        const reason = replyRefusalReason(goal.r.questions, r);
         if (reason !== undefined) throw new Error(reason);
       },
     },
@@ -926,15 +870,18 @@ export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
     return await goal.run();
   } catch (err) {
     if (err instanceof GoalCancelledByPolicy) {
-      for (const t of goal.tasks) if (!FINAL.includes(t.status as GoalStatus)) t.status = 'cancelled';
-      goal.result = { status: 'cancelled', reason: err.message, ...goal.summary() };
+      for (const t of goal.r.tasks) if (!FINAL.includes(t.status as GoalStatus)) t.status = 'cancelled';
+      goal.r.result = { status: 'cancelled', reason: err.message, ...goal.summary() };
       goal.setStatus('cancelled');
-      return goal.result;
+      return goal.r.result;
     }
-    if (isCancellation(err) && goal.status !== 'cancelled') {
-      for (const t of goal.tasks) if (!FINAL.includes(t.status as GoalStatus)) t.status = 'cancelled';
-      goal.result = { status: 'cancelled', reason: 'the goal was cancelled', ...goal.summary() };
+    if (isCancellation(err) && goal.r.status !== 'cancelled') {
+      for (const t of goal.r.tasks) if (!FINAL.includes(t.status as GoalStatus)) t.status = 'cancelled';
+      goal.r.result = { status: 'cancelled', reason: 'the goal was cancelled', ...goal.summary() };
       goal.setStatus('cancelled');
+    } else if (!isCancellation(err) && !FINAL.includes(goal.r.status) && patched(Patch.statusFollowsFailure)) {
+      goal.r.result = { status: 'failed', reason: err instanceof Error ? err.message : String(err), ...goal.summary() };
+      goal.setStatus('failed');
     }
     throw err;
   } finally {
