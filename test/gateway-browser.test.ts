@@ -131,6 +131,9 @@ describe('the approval gateway in a browser', () => {
     expect(final.approvals[0]?.votes.map((v) => [v.by, v.decision, v.comment])).toEqual([
       ['alice', 'approve', 'order checked'],
     ]);
+    // Verified in the workflow, against the key the dev worker trusts.
+    expect(final.approvals[0]?.votes[0]?.identity).toMatchObject({ verified: true, issuer: identity.gatewayUrl });
+    expect(final.starter).toMatchObject({ subject: 'carol', verified: true, blueprint: 'refund-request@dev' });
     // Now nothing waits on alice either.
     await alice.goto(identity.gatewayUrl);
     await alice.getByTestId('empty').waitFor();

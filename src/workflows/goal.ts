@@ -24,6 +24,8 @@ import type { Activities, ModelReply, ToolDescriptor } from '../activities/index
 import type { AgentSpec, Blueprint, Limits, ToolSpec } from '../blueprint/schema.js';
 import { GoalFailure, ModelInvocationError, ToolError } from '../failures.js';
 import { ApprovalDesk, GoalCancelledByPolicy, installApprovalHandlers } from './approval-wait.js';
+import { keepLatest, keptText } from '../identity/authorize.js';
+import { IdentityGate, voteIdentity } from './identity-gate.js';
 import { refusalForAgent, resolveApprovers } from './approvals.js';
 import { checkArguments, parseJsonArguments, parserForJsonSchema } from './arguments.js';
 import { describeExceeded, exceeded, extendLimits, limitsOf, taskShare, usedBudget } from './budget.js';
@@ -68,7 +70,7 @@ import {
 import { mergeMemory, readMemory, writeMemory } from './memory.js';
 import { Patch } from './patches.js';
 import { needsApproval } from './policy.js';
-import { replyRefusalReason } from './questions.js';
+import { pendingReplyRefusal, replyRefusalReason } from './questions.js';
 import { BatonApprovers, BatonCostUsd, BatonGoal, BatonStatus } from './search-attributes.js';
 import { replyEnding } from './reply.js';
 import { contextWindow, openingMessage, systemPrompt } from './transcript.js';
@@ -128,6 +130,8 @@ class Goal {
   /** The goal's one record: the state query and continue-as-new are derived from it. */
   readonly r: GoalRecord;
   readonly desk: ApprovalDesk;
+  /** Who may act, verified (goals recorded before verified identity go by name). */
+  readonly gate: IdentityGate;
   private readonly parsers = new Map<string, z.ZodType | undefined>();
   /** Messages to add once every tool result of the current reply is in (handoff notes, validator feedback). */
   private notes: ChatMessage[] = [];
@@ -139,7 +143,8 @@ class Goal {
     this.bp = args.blueprint;
     this.limits = this.bp.limits;
     this.r = openRecord(args, workflowInfo().startTime.getTime());
-    this.desk = new ApprovalDesk(this.bp, this.r, () => this.humansChanged());
+    this.gate = new IdentityGate(args, this.r);
+    this.desk = new ApprovalDesk(this.bp, this.r, () => this.humansChanged(), this.gate);
     this.runStartStep = this.r.step;
   }
 
@@ -181,7 +186,13 @@ class Goal {
   publish(): void {
     const pending = this.desk.pending();
     const asked = this.r.questions.filter((q) => q.status === 'pending');
-    const approvers = [...new Set([...this.desk.waitingOn(), ...asked.flatMap((q) => q.eligible)])].sort();
+    // With verified identity the identity provider's groups count too, so the group references are listed as well.
+    const groups = this.gate.active
+      ? [...pending.flatMap((a) => a.approvers), ...asked.flatMap((q) => q.to)].filter((ref) =>
+          ref.startsWith('group:'),
+        )
+      : [];
+    const approvers = [...new Set([...this.desk.waitingOn(), ...asked.flatMap((q) => q.eligible), ...groups])].sort();
     const cost = Math.round(this.r.usage.costUsd * 1e6) / 1e6;
     const snapshot = JSON.stringify([this.r.status, approvers, cost]);
     if (snapshot !== this.published) {
@@ -224,15 +235,46 @@ class Goal {
   /** Records a human's answer to a question, or the refusal of an invalid one. */
   answer(reply: HumanReply, via: 'signal' | 'update'): QuestionRecord | undefined {
     const at = new Date().toISOString();
-    const reason = replyRefusalReason(this.r.questions, reply);
-    if (reason !== undefined) {
-      this.r.refusedReplies.push({ questionId: String(reply?.questionId), by: String(reply?.by), reason, at, via });
+    const verdict = this.judgeReply(reply);
+    if (!verdict.ok) {
+      keepLatest(this.r.refusedReplies, {
+        questionId: keptText(reply?.questionId),
+        by: keptText(reply?.by ?? '(none given)'),
+        reason: keptText(verdict.reason),
+        ...(verdict.code ? { code: verdict.code } : {}),
+        at,
+        via,
+      });
+      this.r.refusedReplyCount = (this.r.refusedReplyCount ?? 0) + 1;
       return undefined;
     }
-    const q = this.r.questions.find((x) => x.id === reply.questionId);
-    if (!q) return undefined;
-    Object.assign(q, { status: 'answered', answer: reply.answer, by: reply.by, answeredAt: at, via });
+    const { q } = verdict;
+    Object.assign(q, {
+      status: 'answered',
+      answer: reply.answer,
+      by: verdict.by,
+      ...(verdict.identity ? { identity: verdict.identity } : {}),
+      answeredAt: at,
+      via,
+    });
     return q;
+  }
+
+  /** Judges a reply without changing anything (the update validator's view). */
+  judgeReply(
+    reply: HumanReply,
+  ):
+    | { ok: true; q: QuestionRecord; by: string; identity?: QuestionRecord['identity'] }
+    | { ok: false; reason: string; code?: string } {
+    const reason = this.gate.active
+      ? pendingReplyRefusal(this.r.questions, reply)
+      : replyRefusalReason(this.r.questions, reply);
+    const q = this.r.questions.find((x) => x.id === reply?.questionId);
+    if (reason !== undefined || !q) return { ok: false, reason: reason ?? 'reply refused', code: 'invalid' };
+    if (!this.gate.active) return { ok: true, q, by: reply.by! };
+    const checked = this.gate.checkReply(q, reply);
+    if (!checked.ok) return { ok: false, reason: checked.reason, code: checked.code };
+    return { ok: true, q, by: checked.identity.subject, identity: voteIdentity(checked.identity) };
   }
 
   /** A delegated task reports a status change while it runs. */
@@ -595,6 +637,7 @@ class Goal {
           input: this.args.input,
           blueprintHash: this.args.blueprintHash,
           startedBy: this.args.startedBy,
+          ...(this.args.startAssertion ? { startAssertion: this.args.startAssertion } : {}),
           task: {
             parentId,
             taskId: r.id,
@@ -846,27 +889,31 @@ export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
   const goal = new Goal(args);
   setHandler(stateQuery, () => goal.state());
   installApprovalHandlers(goal.desk);
-  setHandler(replySignal, (r) => {
+  const fresh = (r: HumanReply): boolean => goal.gate.active && typeof r?.assertion === 'string';
+  setHandler(replySignal, async (r) => {
+    if (fresh(r)) await goal.gate.refresh();
     goal.answer(r, 'signal');
     goal.publish();
   });
   setHandler(
     replyUpdate,
-    (r) => {
+    async (r) => {
+      if (fresh(r)) await goal.gate.refresh();
       const q = goal.answer(r, 'update');
-      if (!q) throw ApplicationFailure.nonRetryable(replyRefusalReason(goal.r.questions, r) ?? 'reply refused');
+      if (!q) throw ApplicationFailure.nonRetryable(goal.r.refusedReplies.at(-1)?.reason ?? 'reply refused');
       goal.publish();
       return q;
     },
     {
       validator: (r: HumanReply) => {
-        const reason = replyRefusalReason(goal.r.questions, r);
-        if (reason !== undefined) throw new Error(reason);
+        const verdict = goal.judgeReply(r);
+        if (!verdict.ok) throw new Error(verdict.reason);
       },
     },
   );
   setHandler(taskStatusSignal, (report) => goal.onTaskStatus(report));
   try {
+    await goal.gate.open();
     return await goal.run();
   } catch (err) {
     if (err instanceof GoalCancelledByPolicy) {

@@ -20,4 +20,9 @@ export const Patch = {
   finishReason: 'finish-reason',
   /** A goal where only a question waits shows `awaiting_reply`, not `awaiting_approval` (DESIGN §2.1). */
   awaitingReply: 'awaiting-reply-status',
+  /**
+   * Decisions, answers and starts count only with a verified signed assertion; trust is recorded through the
+   * `loadTrust` local activity; unregistered blueprints are refused (DESIGN §2.1, issue 12).
+   */
+  verifiedIdentity: 'verified-identity',
 } as const;

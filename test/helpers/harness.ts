@@ -14,6 +14,7 @@ import { startGoal } from '../../src/client/goals.js';
 import { startScriptedModel, type ScriptedModel } from '../../src/scripted-model/server.js';
 import type { ScriptInput } from '../../src/scripted-model/script.js';
 import type { TrustStore } from '../../src/trust/load.js';
+import { testTrustStore } from './identity.js';
 import { createBatonWorker } from '../../src/worker.js';
 
 export interface Harness {
@@ -49,7 +50,7 @@ export async function createHarness(
     refundDelayMs?: number;
     /** Start no in-process worker (the suite runs workers elsewhere). */
     noWorker?: boolean;
-    /** The operator's trust the worker verifies decisions against (src/trust/load.ts). */
+    /** The operator's trust the worker verifies decisions against (src/trust/load.ts); default: the test key. */
     trust?: TrustStore;
   } = {},
 ): Promise<Harness> {
@@ -84,7 +85,7 @@ export async function createHarness(
         builtins: opts.builtins ?? {},
         workflowCode: opts.workflowCode ?? { workflowBundle: { codePath: inject('workflowBundlePath') } },
         ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
-        ...(opts.trust ? { trust: opts.trust } : {}),
+        trust: opts.trust ?? testTrustStore(),
       });
       running = worker.run();
     },
