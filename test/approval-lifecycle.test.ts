@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { BuiltinTool } from '../src/activities/index.js';
 import type { LoadedBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState, pendingApprovals } from '../src/client/goals.js';
+import { goalState, pendingApprovals } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { approvalSignal, type GoalState } from '../src/workflows/definitions.js';
 import type { goalWorkflow } from '../src/workflows/goal.js';
@@ -17,6 +17,7 @@ import { BatonApprovers, BatonStatus } from '../src/workflows/search-attributes.
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startTimeSkippingServer } from './helpers/servers.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook.js';
+import { signedDecide } from './helpers/identity.js';
 
 const DAY = 86_400_000;
 const HOOK_KEY = 'whsec-test-key';
@@ -162,7 +163,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
       approvers: ['alice', 'bob', 'erin'],
     });
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' }),
     ).rejects.toThrow('refused: carol may not decide approval apr-1; approvers now: alice, bob, erin');
 
     await env.sleep('3d');
@@ -180,7 +181,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     expect(reminders.map((r) => days(opened.openedAt, r.at))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(reminders[9]!.to).toEqual(['alice', 'bob', 'carol', 'dave', 'erin']);
 
-    const record = await decideApproval(env.client, handle.workflowId, {
+    const record = await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
       by: 'carol',
@@ -292,7 +293,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     ]);
     expect(got.find((d) => d.event === 'approval.decided')?.body.outcome).toBe('cancelled');
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
     ).rejects.toThrow(/has already finished \(cancelled\); nothing to decide/);
   });
 
@@ -301,7 +302,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     const handle = await h.start(loaded, {});
     await awaiting(handle);
 
-    const first = await decideApproval(env.client, handle.workflowId, {
+    const first = await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
       by: 'alice',
@@ -313,7 +314,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     expect((await searchAttributes(handle)).approvers).toEqual(['bob', 'erin']);
 
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
     ).rejects.toThrow(
       'refused: alice has already voted on approval apr-1; it needs 2 approvals and now waits on bob, erin',
     );
@@ -334,7 +335,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     ]);
     expect(afterSignal.pendingApprovals[0]!.votes).toHaveLength(1);
 
-    const second = await decideApproval(env.client, handle.workflowId, {
+    const second = await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
       by: 'bob',
@@ -344,10 +345,10 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     // The agent pays a second invoice, which waits on apr-2; the first approval is settled for good.
     await awaiting(handle, 'apr-2');
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'reject', by: 'erin' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'reject', by: 'erin' }),
     ).rejects.toThrow('refused: approval apr-1 is already approved');
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-2', decision: 'approve', by: 'erin' });
-    await decideApproval(env.client, handle.workflowId, {
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-2', decision: 'approve', by: 'erin' });
+    await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-2',
       decision: 'reject',
       by: 'bob',
@@ -370,10 +371,10 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     const handle = await h.start(loaded, {});
     await awaiting(handle);
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'mallory' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'mallory' }),
     ).rejects.toThrow('refused: mallory may not decide approval apr-1; approvers now: alice, bob, erin');
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-7', decision: 'approve', by: 'alice' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-7', decision: 'approve', by: 'alice' }),
     ).rejects.toThrow('refused: no approval "apr-7" in this goal; open approvals: apr-1');
     // A refused update leaves no trace in the goal (Temporal does not record it); the signal does.
     expect((await state(handle)).refusedDecisions).toEqual([]);
@@ -413,7 +414,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     await h.stopWorker();
     await h.startWorker({ maxCachedWorkflows: 0 });
     await env.sleep('15d');
-    const record = await decideApproval(env.client, handle.workflowId, {
+    const record = await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
       by: 'erin',
@@ -441,7 +442,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     ]);
     const handle = await h.start(loaded, {});
     await awaiting(handle);
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
     expect(await handle.result()).toMatchObject({ status: 'completed', approvals: [{ status: 'approved' }] });
     const record = (await state(handle)).approvals[0]!;
     const failures = record.events.filter((e) => e.kind === 'notification_failed').map((e) => e.detail);
@@ -467,7 +468,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     try {
       const handle = await h.start(goal('pay-hooks', { approvers: ['group:finance'] }), {});
       await awaiting(handle);
-      await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
+      await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
       // The approved payment runs while the notices are still being retried.
       await eventually(
         () => (payments.some((p) => p.key.startsWith(handle.workflowId)) ? true : undefined),
@@ -495,7 +496,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
       'a first failed delivery',
     );
     hook.answer(undefined);
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'bob' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'bob' });
     expect(await handle.result()).toMatchObject({ status: 'completed' });
     const opened = hook.received.filter((d) => d.body.goal.id === handle.workflowId && d.event === 'approval.opened');
     expect(opened.map((d) => d.status)).toContain(503);

@@ -5,12 +5,13 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBlueprint, type LoadedBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import { loadScript } from '../src/scripted-model/script.js';
 import { replyUpdate } from '../src/workflows/definitions.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { eventsOf, messagesReceived, modelRequests, scheduledActivities } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
+import { signedDecide } from './helpers/identity.js';
 
 let env: TestWorkflowEnvironment;
 let h: Harness;
@@ -62,7 +63,7 @@ describe('support-ticket triage', () => {
     });
     expect(h.model.ledger.refunds.size).toBe(0);
 
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'lead-lee' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'lead-lee' });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', answeredBy: 'billing' });
     expect(result.answer).toContain('Refunded the duplicate charge of 80 USD');
@@ -169,17 +170,17 @@ describe('infrastructure provisioning', () => {
     const approval = waiting.pendingApprovals[0]!;
     expect(approval).toMatchObject({ tool: 'infra_apply', quorum: 2, eligible: ['alice', 'bob', 'carol'] });
 
-    const first = await decideApproval(env.client, handle.workflowId, {
+    const first = await signedDecide(env.client, handle.workflowId, {
       approvalId: approval.id,
       decision: 'approve',
       by: 'alice',
     });
     expect(first.status).toBe('pending');
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: approval.id, decision: 'approve', by: 'alice' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: approval.id, decision: 'approve', by: 'alice' }),
     ).rejects.toThrow(/alice has already voted/);
     expect(h.model.ledger.applies.size).toBe(0);
-    const second = await decideApproval(env.client, handle.workflowId, {
+    const second = await signedDecide(env.client, handle.workflowId, {
       approvalId: approval.id,
       decision: 'approve',
       by: 'bob',

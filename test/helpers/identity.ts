@@ -7,13 +7,8 @@ import { AssertionSigner } from '../../src/gateway/signer.js';
 import { approvalRequestHash, generateSigningKey, questionRequestHash } from '../../src/identity/assertion.js';
 import { emptyTrust, type TrustSnapshot } from '../../src/identity/trust.js';
 import type { TrustStore } from '../../src/trust/load.js';
-import {
-  decideUpdate,
-  replyUpdate,
-  stateQuery,
-  type ApprovalRecord,
-  type QuestionRecord,
-} from '../../src/workflows/definitions.js';
+import { decideApproval, replyToQuestion } from '../../src/client/goals.js';
+import { stateQuery, type ApprovalRecord, type QuestionRecord } from '../../src/workflows/definitions.js';
 
 export const TEST_ISSUER = 'https://gateway.test';
 export const TEST_KID = 'test-1';
@@ -88,14 +83,13 @@ export async function signDecision(
   return { ...d, assertion };
 }
 
-/** Decides through the `decide` update with a signed assertion for `by`. */
+/** Decides through the `decide` update (as `decideApproval` sends it) with a signed assertion for `by`. */
 export async function signedDecide(
   client: Client,
   goalId: string,
   d: { approvalId: string; decision: 'approve' | 'reject'; by: string; comment?: string },
 ): Promise<ApprovalRecord> {
-  const payload = await signDecision(client, goalId, d);
-  return client.workflow.getHandle(goalId).executeUpdate(decideUpdate, { args: [payload] });
+  return decideApproval(client, goalId, await signDecision(client, goalId, d));
 }
 
 /** Signs `by`'s answer to a pending question. */
@@ -117,12 +111,11 @@ export async function signReply(
   return { ...r, assertion };
 }
 
-/** Answers through the `reply` update with a signed assertion for `by`. */
+/** Answers through the `reply` update (as `replyToQuestion` sends it) with a signed assertion for `by`. */
 export async function signedReply(
   client: Client,
   goalId: string,
   r: { questionId: string; answer: string; by: string },
 ): Promise<QuestionRecord> {
-  const payload = await signReply(client, goalId, r);
-  return client.workflow.getHandle(goalId).executeUpdate(replyUpdate, { args: [payload] });
+  return replyToQuestion(client, goalId, await signReply(client, goalId, r));
 }
