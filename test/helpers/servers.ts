@@ -22,14 +22,19 @@ export interface DevServerOptions {
   uiPort?: number;
   /** Dynamic config, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 40 }`. */
   dynamicConfig?: Record<string, string | number | boolean>;
+  /** More flags for `temporal server start-dev` (e.g. `--http-port`). */
+  extraArgs?: string[];
 }
 
 /** A Temporal dev server with Baton's search attributes registered. */
 export function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
-  const extraArgs = Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => [
-    '--dynamic-config-value',
-    `${key}=${JSON.stringify(value)}`,
-  ]);
+  const extraArgs = [
+    ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => [
+      '--dynamic-config-value',
+      `${key}=${JSON.stringify(value)}`,
+    ]),
+    ...(opts.extraArgs ?? []),
+  ];
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: executable('cli'),
