@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowFailedError } from '@temporalio/client';
+import type { WorkflowFailedError } from '@temporalio/client';
 import { loadBlueprint, parseBlueprint, type LoadedBlueprint } from '../src/blueprint/load.js';
 import { goalState } from '../src/client/goals.js';
 import { approvalRequestHash, generateSigningKey, signAssertion, startRequestHash } from '../src/identity/assertion.js';
@@ -58,19 +58,23 @@ beforeAll(async () => {
   script = parse(await readFile('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
   refund = await loadBlueprint('goals/refund-request.yaml');
   // The workers trust the dev gateway's key and the test key (for assertions the gateway would never sign).
-  let devTrust: TrustStore | undefined;
+  const dev: { trust?: TrustStore } = {};
   const trust: TrustStore = {
     snapshot: () => {
       const base = testTrust();
-      const dev = devTrust?.snapshot();
+      const devSnap = dev.trust?.snapshot();
       const testIssuer = { ...base.issuers[0]!, keys: [{ ...base.issuers[0]!.keys[0]!, revoked: revokeTestKey }] };
-      return { ...base, ...(dev ? { groups: dev.groups } : {}), issuers: [testIssuer, ...(dev?.issuers ?? [])] };
+      return {
+        ...base,
+        ...(devSnap ? { groups: devSnap.groups } : {}),
+        issuers: [testIssuer, ...(devSnap?.issuers ?? [])],
+      };
     },
     registry: () => [],
   };
   h = await createHarness(env, { scripts: [script], trust, noWorker: true });
   gw = await startTestGateway(env, h.taskQueue);
-  devTrust = gw.identity.trust;
+  dev.trust = gw.identity.trust;
   await h.startWorker();
 });
 
