@@ -17,7 +17,7 @@ import { BatonApprovers, BatonStatus } from '../src/workflows/search-attributes.
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startTimeSkippingServer } from './helpers/servers.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook.js';
-import { signedDecide } from './helpers/identity.js';
+import { setSigningClock, signDecision, signedDecide } from './helpers/identity.js';
 
 const DAY = 86_400_000;
 const HOOK_KEY = 'whsec-test-key';
@@ -82,6 +82,8 @@ function goal(name: string, policy: Record<string, unknown>, notifications?: unk
 
 beforeAll(async () => {
   env = await startTimeSkippingServer();
+  // Assertions are judged by workflow time, which this server moves days ahead: sign by its clock.
+  setSigningClock(() => env.currentTimeMs());
   hook = await startWebhookReceiver(HOOK_KEY);
   h = await createHarness(env, {
     scripts: [
@@ -173,7 +175,15 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     expect(days(opened.openedAt, escalated.events[2]!.at)).toBe(3);
     expect(escalated.eligible).toEqual(['alice', 'bob', 'carol', 'dave', 'erin']);
     expect(escalated.approvers).toEqual(['group:finance', 'group:finance-leads']);
-    expect((await searchAttributes(handle)).approvers).toEqual(['alice', 'bob', 'carol', 'dave', 'erin']);
+    expect((await searchAttributes(handle)).approvers).toEqual([
+      'alice',
+      'bob',
+      'carol',
+      'dave',
+      'erin',
+      'group:finance',
+      'group:finance-leads',
+    ]);
 
     await env.sleep('7d');
     const tenDays = (await state(handle)).pendingApprovals[0]!;
@@ -311,14 +321,15 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     // Alice has acted: the inbox and BatonApprovers now wait on the others only.
     expect(await pendingApprovals(env.client, 'alice', handle.workflowId)).toEqual([]);
     expect((await pendingApprovals(env.client, 'bob', handle.workflowId)).map((a) => a.id)).toEqual(['apr-1']);
-    expect((await searchAttributes(handle)).approvers).toEqual(['bob', 'erin']);
+    expect((await searchAttributes(handle)).approvers).toEqual(['bob', 'erin', 'group:finance']);
 
     await expect(
       signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
-    ).rejects.toThrow(
-      'refused: alice has already voted on approval apr-1; it needs 2 approvals and now waits on bob, erin',
+    ).rejects.toThrow('refused: alice has already voted on apr-1; a quorum counts distinct people');
+    await handle.signal(
+      approvalSignal,
+      await signDecision(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
     );
-    await handle.signal(approvalSignal, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
     const afterSignal = await eventually(async () => {
       const s = await state(handle);
       return s.refusedDecisions.length ? s : undefined;
@@ -328,7 +339,8 @@ describe('approvals over days and weeks (time-skipping server)', () => {
         approvalId: 'apr-1',
         by: 'alice',
         decision: 'approve',
-        reason: 'alice has already voted on approval apr-1; it needs 2 approvals and now waits on bob, erin',
+        reason: 'alice has already voted on apr-1; a quorum counts distinct people',
+        code: 'already_voted',
         at: expect.any(String) as string,
         via: 'signal',
       },
@@ -372,14 +384,22 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     await awaiting(handle);
     await expect(
       signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'mallory' }),
-    ).rejects.toThrow('refused: mallory may not decide approval apr-1; approvers now: alice, bob, erin');
+    ).rejects.toThrow('refused: mallory (groups: none) may not decide apr-1; approvers now: group:finance');
     await expect(
       signedDecide(env.client, handle.workflowId, { approvalId: 'apr-7', decision: 'approve', by: 'alice' }),
     ).rejects.toThrow('refused: no approval "apr-7" in this goal; open approvals: apr-1');
     // A refused update leaves no trace in the goal (Temporal does not record it); the signal does.
     expect((await state(handle)).refusedDecisions).toEqual([]);
 
-    await handle.signal(approvalSignal, { approvalId: 'apr-1', decision: 'approve', by: 'mallory', comment: 'ok' });
+    await handle.signal(
+      approvalSignal,
+      await signDecision(env.client, handle.workflowId, {
+        approvalId: 'apr-1',
+        decision: 'approve',
+        by: 'mallory',
+        comment: 'ok',
+      }),
+    );
     const s = await eventually(async () => {
       const st = await state(handle);
       return st.refusedDecisions.length ? st : undefined;
@@ -387,16 +407,20 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     expect(s.refusedDecisions[0]).toMatchObject({
       by: 'mallory',
       via: 'signal',
-      reason: 'mallory may not decide approval apr-1; approvers now: alice, bob, erin',
+      reason: 'mallory (groups: none) may not decide apr-1; approvers now: group:finance',
+      code: 'not_an_approver',
     });
     expect(s.status).toBe('awaiting_approval');
     expect(s.pendingApprovals[0]!.votes).toEqual([]);
     expect(await searchAttributes(handle)).toEqual({
       status: 'awaiting_approval',
-      approvers: ['alice', 'bob', 'erin'],
+      approvers: ['alice', 'bob', 'erin', 'group:finance'],
     });
 
-    await handle.signal(approvalSignal, { approvalId: 'apr-1', decision: 'approve', by: 'bob' });
+    await handle.signal(
+      approvalSignal,
+      await signDecision(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'bob' }),
+    );
     expect(await handle.result()).toMatchObject({ status: 'completed', approvals: [{ by: ['bob'] }] });
   });
 

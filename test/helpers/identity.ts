@@ -2,7 +2,11 @@
  * Signed decisions for tests: a test gateway key the harness's workers trust, and helpers that sign a person's
  * decision, answer or start exactly as `baton serve` does (src/gateway/signer.ts), then deliver it.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { stringify } from 'yaml';
 import { AssertionSigner } from '../../src/gateway/signer.js';
 import { approvalRequestHash, generateSigningKey, questionRequestHash } from '../../src/identity/assertion.js';
 import { emptyTrust, type TrustSnapshot } from '../../src/identity/trust.js';
@@ -45,11 +49,36 @@ export function testTrustStore(initial: TrustSnapshot = testTrust()): TrustStore
   };
 }
 
+let trustFile: string | undefined;
+
+/**
+ * A trust file with the test key, for `baton worker` processes: BATON_TRUST_FILE and BATON_ALLOW_ADHOC_BLUEPRINTS,
+ * the settings a test worker process needs so that the tests' ad hoc blueprints and signed decisions work.
+ */
+export function testWorkerEnv(): Record<string, string> {
+  if (!trustFile) {
+    trustFile = join(mkdtempSync(join(tmpdir(), 'baton-test-trust-')), 'trust.yaml');
+    const t = testTrust();
+    writeFileSync(trustFile, stringify({ audience: t.audience, issuers: t.issuers, groups: t.groups }));
+  }
+  return { BATON_TRUST_FILE: trustFile, BATON_ALLOW_ADHOC_BLUEPRINTS: 'true' };
+}
+
 export const testSigner = new AssertionSigner({
   issuer: TEST_ISSUER,
   key: { kid: TEST_KID, privateKey: TEST_KEY.privateKey },
   ttlSeconds: 300,
 });
+
+let clock: () => Promise<number> | number = () => Date.now();
+
+/**
+ * Where signing takes its time from: assertions are judged by workflow time, which the time-skipping test server
+ * moves days ahead (`setSigningClock(() => env.currentTimeMs())`).
+ */
+export function setSigningClock(now: () => Promise<number> | number): void {
+  clock = now;
+}
 
 const person = (by: string) => ({ subject: by, name: by, idpGroups: TEST_GROUPS[by] ?? [] });
 
@@ -63,7 +92,7 @@ export async function signDecision(
   client: Client,
   goalId: string,
   d: { approvalId: string; decision: 'approve' | 'reject'; by: string; comment?: string },
-  nowMs = Date.now(),
+  nowMs?: number,
 ): Promise<{ approvalId: string; decision: 'approve' | 'reject'; by: string; comment?: string; assertion: string }> {
   const state = await client.workflow.getHandle(goalId).query(stateQuery);
   const record = state.approvals.find((a) => a.id === d.approvalId);
@@ -78,7 +107,7 @@ export async function signDecision(
       decision: d.decision,
       ...(d.comment ? { comment: d.comment } : {}),
     },
-    nowMs,
+    nowMs ?? (await clock()),
   );
   return { ...d, assertion };
 }
@@ -100,14 +129,18 @@ export async function signReply(
 ): Promise<{ questionId: string; answer: string; by: string; assertion: string }> {
   const state = await client.workflow.getHandle(goalId).query(stateQuery);
   const q = state.questions.find((x) => x.id === r.questionId);
-  const { assertion } = testSigner.sign(person(r.by), {
-    kind: 'reply',
-    goal: goalId,
-    run: await firstRun(client, goalId),
-    target: r.questionId,
-    request: q ? questionRequestHash(q) : 'unknown',
-    answer: r.answer,
-  });
+  const { assertion } = testSigner.sign(
+    person(r.by),
+    {
+      kind: 'reply',
+      goal: goalId,
+      run: await firstRun(client, goalId),
+      target: r.questionId,
+      request: q ? questionRequestHash(q) : 'unknown',
+      answer: r.answer,
+    },
+    await clock(),
+  );
   return { ...r, assertion };
 }
 
