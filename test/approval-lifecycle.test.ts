@@ -162,7 +162,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     expect(days(opened.openedAt, opened.deadline!)).toBe(14);
     expect(await searchAttributes(handle)).toEqual({
       status: 'awaiting_approval',
-      approvers: ['alice', 'bob', 'erin'],
+      approvers: ['alice', 'bob', 'erin', 'group:finance'],
     });
     await expect(
       signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' }),

@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBlueprint, type LoadedBlueprint } from '../src/blueprint/load.js';
 import { goalState } from '../src/client/goals.js';
 import { loadScript } from '../src/scripted-model/script.js';
-import { replyUpdate } from '../src/workflows/definitions.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { eventsOf, messagesReceived, modelRequests, scheduledActivities } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
-import { signedDecide } from './helpers/identity.js';
+import { signedDecide, signedReply } from './helpers/identity.js';
 
 let env: TestWorkflowEnvironment;
 let h: Harness;
@@ -63,7 +62,7 @@ describe('support-ticket triage', () => {
     });
     expect(h.model.ledger.refunds.size).toBe(0);
 
-    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'lead-lee' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', answeredBy: 'billing' });
     expect(result.answer).toContain('Refunded the duplicate charge of 80 USD');
@@ -99,17 +98,19 @@ describe('security-alert analysis', () => {
       const s = await goalState(env.client, handle.workflowId);
       return s.pendingQuestions.length ? s : undefined;
     }, 'the analyst desk to ask a human');
-    expect(asking.status).toBe('awaiting_approval');
+    expect(asking.status).toBe('awaiting_reply');
     expect(asking.agent).toBe('analyst-desk');
-    expect(asking.pendingQuestions[0]).toMatchObject({ id: 'q-1', agent: 'analyst-desk', eligible: ['*'] });
+    expect(asking.pendingQuestions[0]).toMatchObject({ id: 'q-1', agent: 'analyst-desk', eligible: ['sam'] });
     expect(asking.validation.verdicts).toEqual([
       expect.objectContaining({ verdict: 'rejected', by: 'reviewer', answerBy: 'researcher' }),
     ]);
     expect(asking.memory[0]).toMatchObject({ key: 'alert.evidence', agent: 'researcher' });
     expect(asking.handoffs.map((x) => `${x.from}->${x.to}`)).toEqual(['reviewer->analyst-desk']);
 
-    const answered = await handle.executeUpdate(replyUpdate, {
-      args: [{ questionId: 'q-1', answer: 'No, that is not expected. Treat it as an intrusion.', by: 'sam' }],
+    const answered = await signedReply(env.client, handle.workflowId, {
+      questionId: 'q-1',
+      answer: 'No, that is not expected. Treat it as an intrusion.',
+      by: 'sam',
     });
     expect(answered).toMatchObject({ status: 'answered', by: 'sam', via: 'update' });
 
