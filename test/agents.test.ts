@@ -270,7 +270,7 @@ describe('ask_human', () => {
     });
     const refused = await handle.executeUpdate(replyUpdate, { args: [fromMallory] }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect((refused as WorkflowUpdateFailedError).cause?.message).toBe('mallory was not asked q-1; asked: ann, art');
+    expect((refused as WorkflowUpdateFailedError).cause?.message).toBe('mallory was not asked q-1; asked: group:analysts');
     await handle.signal(replySignal, fromMallory);
     await handle.signal(
       replySignal,
@@ -285,7 +285,7 @@ describe('ask_human', () => {
       expect.objectContaining({
         by: 'mallory',
         via: 'signal',
-        reason: 'mallory was not asked q-1; asked: ann, art',
+        reason: 'mallory was not asked q-1; asked: group:analysts',
         code: 'not_an_approver',
       }),
     ]);

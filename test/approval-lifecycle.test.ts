@@ -166,7 +166,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     });
     await expect(
       signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' }),
-    ).rejects.toThrow('refused: carol may not decide approval apr-1; approvers now: alice, bob, erin');
+    ).rejects.toThrow('refused: carol (groups: finance-leads) may not decide apr-1; approvers now: group:finance');
 
     await env.sleep('3d');
     const escalated = (await state(handle)).pendingApprovals[0]!;

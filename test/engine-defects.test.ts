@@ -17,6 +17,7 @@ import { blueprint, createHarness, eventually, type Harness } from './helpers/ha
 import { eventsOf, modelRequests } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
 import { signedDecide } from './helpers/identity.js';
+import { testWorkerEnv } from './helpers/identity.js';
 
 const refundYaml = readFileSync('goals/refund-request.yaml', 'utf8');
 
@@ -216,6 +217,7 @@ describe('defect 1: a tool whose worker dies mid-call', () => {
         OPENAI_API_KEY: 'scripted',
         BATON_DEMO_API: w.model.demoURL,
         BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+        ...testWorkerEnv(),
       },
       stdio: 'ignore',
     });

@@ -21,6 +21,7 @@ import { createBatonWorker } from '../src/worker.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
 import { signedDecide } from './helpers/identity.js';
+import { testWorkerEnv } from './helpers/identity.js';
 
 const refundYaml = readFileSync('goals/refund-request.yaml', 'utf8');
 const refundScript = parse(readFileSync('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
@@ -148,6 +149,7 @@ describe('a worker killed in the middle of a tool call', () => {
         OPENAI_API_KEY: 'scripted',
         BATON_DEMO_API: h.model.demoURL,
         BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+        ...testWorkerEnv(),
       },
       stdio: 'ignore',
     });

@@ -481,7 +481,7 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
       const s = style();
       for (const f of found.failures)
         process.stderr.write(`baton: goal ${f.goalId} could not be read (${f.error}); skipped\n`);
-      out(opts, opts.json ? found : list, () =>
+      out(opts, list, () =>
         [
           list.length
             ? table([
