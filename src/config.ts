@@ -25,6 +25,11 @@ const EnvSchema = z.object({
     .url({ error: 'expected the URL of `baton serve`, e.g. https://approvals.example.com' })
     .optional(),
   BATON_CREDENTIALS: z.string().min(1).optional(),
+  BATON_CODEC_OIDC_JWKS_URL: z.url({ error: 'expected the JWKS URL of your identity provider' }).optional(),
+  BATON_CODEC_OIDC_ISSUER: z.string().min(1).optional(),
+  BATON_CODEC_OIDC_AUDIENCE: z.string().min(1).optional(),
+  BATON_CODEC_HOSTS: z.string().min(1).optional(),
+  BATON_CODEC_MAX_BYTES: z.coerce.number().int().positive({ error: 'expected a number of bytes' }).optional(),
 });
 
 const duration = z.string().refine(
@@ -83,6 +88,12 @@ export interface BatonConfig {
   gatewayUrl?: string;
   /** Where `baton login` keeps the CLI's session. */
   credentialsFile: string;
+  /** OIDC access tokens `baton codec-server` accepts (the Web UI's), verified against this JWKS. */
+  codecOidc?: { jwksUrl: string; issuer?: string; audience?: string };
+  /** Host header values `baton codec-server` accepts besides its listening address. */
+  codecHosts?: string[];
+  /** Largest request body `baton codec-server` reads. */
+  codecMaxBytes?: number;
 }
 
 /** What `baton worker` adds: its HTTP endpoints, logs, shutdown and tracing. */
@@ -166,6 +177,32 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     ...(e.BATON_BLUEPRINTS ? { blueprintsDir: e.BATON_BLUEPRINTS } : {}),
     ...(e.BATON_GATEWAY_URL ? { gatewayUrl: e.BATON_GATEWAY_URL.replace(/\/$/, '') } : {}),
     credentialsFile: e.BATON_CREDENTIALS ?? join(homedir(), '.config', 'baton', 'credentials.json'),
+    ...(e.BATON_CODEC_OIDC_JWKS_URL
+      ? {
+          codecOidc: {
+            jwksUrl: e.BATON_CODEC_OIDC_JWKS_URL,
+            ...(e.BATON_CODEC_OIDC_ISSUER ? { issuer: e.BATON_CODEC_OIDC_ISSUER } : {}),
+            ...(e.BATON_CODEC_OIDC_AUDIENCE ? { audience: e.BATON_CODEC_OIDC_AUDIENCE } : {}),
+          },
+        }
+      : {}),
+    ...(e.BATON_CODEC_HOSTS ? { codecHosts: entries(e.BATON_CODEC_HOSTS) } : {}),
+    ...(e.BATON_CODEC_MAX_BYTES ? { codecMaxBytes: e.BATON_CODEC_MAX_BYTES } : {}),
+  };
+}
+
+/** The codec server's authentication and limits from settings (`baton codec-server` passes them on). */
+export function codecServerSettings(c: BatonConfig): {
+  token?: string;
+  oidc?: { jwksUrl: string; issuer?: string; audience?: string };
+  hosts?: string[];
+  maxBodyBytes?: number;
+} {
+  return {
+    ...(c.codecToken ? { token: c.codecToken } : {}),
+    ...(c.codecOidc ? { oidc: c.codecOidc } : {}),
+    ...(c.codecHosts ? { hosts: c.codecHosts } : {}),
+    ...(c.codecMaxBytes ? { maxBodyBytes: c.codecMaxBytes } : {}),
   };
 }
 
@@ -197,4 +234,12 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
     serviceName: w.OTEL_SERVICE_NAME,
     allowAdHocBlueprints: w.BATON_ALLOW_ADHOC_BLUEPRINTS === 'true',
   };
+}
+
+/** A comma-separated setting as its trimmed, non-empty entries. */
+export function entries(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
 }

@@ -10,6 +10,8 @@ export const ModelInvocationError = {
   Rejected: 'ModelInvocationError.Rejected',
   Auth: 'ModelInvocationError.Auth',
   Malformed: 'ModelInvocationError.Malformed',
+  /** A model call failure that came without a type. */
+  Unclassified: 'ModelInvocationError',
 } as const;
 
 /** Failure types a tool call can end with. */

@@ -7,6 +7,8 @@ import { batonDataConverter } from './codec/data-converter.js';
 import { Runtime, type Logger, type Worker } from '@temporalio/worker';
 import { resolveModel } from './client/model-endpoint.js';
 import { loadWorkerConfig } from './config.js';
+import { demoBackOfficeAccess, loadToolAccess } from './tool-access-config.js';
+import { mergeAccess, noAccess } from './activities/index.js';
 import { WorkerHealth } from './observability/health.js';
 import { startObservabilityServer, type ObservabilityServer } from './observability/http.js';
 import { createLogger } from './observability/log.js';
@@ -30,6 +32,7 @@ export interface RunWorkerOptions {
 export async function runWorker(opts: RunWorkerOptions): Promise<void> {
   const env = opts.env ?? process.env;
   const config = loadWorkerConfig(env);
+  const access = loadToolAccess(env);
   const logger: Logger = createLogger(config.log);
   const runtimeMetricsPort = config.http ? await freePort() : undefined;
   Runtime.install({
@@ -117,7 +120,10 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
         namespace: config.namespace,
         taskQueue: config.taskQueue,
         model: model.endpoint,
-        env: { ...model.env, ...env },
+        access: mergeAccess(
+          access,
+          model.env.BATON_DEMO_API ? demoBackOfficeAccess(model.env.BATON_DEMO_API) : noAccess,
+        ),
         workflowCode,
         ...(dataConverter ? { dataConverter } : {}),
         trust,

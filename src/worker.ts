@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerInterceptors, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
-import { createActivities, type BuiltinTool } from './activities/index.js';
+import { accessFromValues, createActivities, type BuiltinTool, type ToolAccess } from './activities/index.js';
 import type { BatonConfig } from './config.js';
 import type { TrustStore } from './trust/load.js';
 import { connectionOptions } from './connection.js';
@@ -86,7 +86,12 @@ export interface BatonWorkerOptions {
   namespace: string;
   taskQueue: string;
   model: ModelEndpoint;
-  /** Where activities read `${secret:NAME}` and `${env:NAME}`; default process.env. */
+  /** What tools and webhooks may read and reach: the operator's map (config.ts loadToolAccess). */
+  access?: ToolAccess;
+  /**
+   * For tests and embedding, instead of `access`: explicit values, each readable as `${env:NAME}` and (declared) as
+   * `${secret:NAME}`, URL hosts among them reachable. Never pass process.env here.
+   */
   env?: Readonly<Record<string, string | undefined>>;
   builtins?: Readonly<Record<string, BuiltinTool>>;
   workflowCode?: WorkflowCode;
@@ -107,6 +112,10 @@ export interface BatonWorkerOptions {
 
 /** Builds a worker with Baton's workflows and activities. */
 export async function createBatonWorker(options: BatonWorkerOptions): Promise<Worker> {
+  if (options.env === process.env) {
+    // The whole environment as tool values is the hole issue 13 closed: every variable readable by any blueprint.
+    throw new Error('createBatonWorker: pass access: loadToolAccess(process.env), not env: process.env');
+  }
   const openai = new OpenAI({
     apiKey: options.model.apiKey ?? 'not-needed',
     ...(options.model.baseURL ? { baseURL: options.model.baseURL } : {}),
@@ -124,7 +133,7 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     activities: createActivities({
       openai,
-      env: options.env ?? process.env,
+      access: options.access ?? accessFromValues(options.env ?? {}),
       builtins: options.builtins ?? {},
       ...(options.trust ? { trust: () => options.trust!.snapshot() } : {}),
     }),

@@ -270,7 +270,9 @@ describe('ask_human', () => {
     });
     const refused = await handle.executeUpdate(replyUpdate, { args: [fromMallory] }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect((refused as WorkflowUpdateFailedError).cause?.message).toBe('mallory was not asked q-1; asked: group:analysts');
+    expect((refused as WorkflowUpdateFailedError).cause?.message).toBe(
+      'mallory was not asked q-1; asked: group:analysts',
+    );
     await handle.signal(replySignal, fromMallory);
     await handle.signal(
       replySignal,

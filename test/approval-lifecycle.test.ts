@@ -479,7 +479,9 @@ describe('approvals over days and weeks (time-skipping server)', () => {
         expect.stringMatching(
           /^approval\.decided: notifications\[0\] \(webhook\): POST \$\{env:HOOK_URL\} answered 401;/,
         ),
-        "approval.decided: notifications[1] (webhook) needs secret NOT_SET: set NOT_SET in the worker's environment",
+        expect.stringMatching(
+          /^approval\.decided: notifications\[1\] \(webhook\) needs secret NOT_SET, which this worker does not map: add NOT_SET to BATON_SECRETS/,
+        ),
       ]),
     );
     // The receiver refused both signed with the wrong key and accepted nothing.

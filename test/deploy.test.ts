@@ -235,12 +235,23 @@ describe('docker-compose.yml', () => {
     const dynamic = server.environment?.DYNAMIC_CONFIG_FILE_PATH ?? '';
     expect(existsSync(join('temporal', 'dynamicconfig', dynamic.split('/').at(-1)!)), dynamic).toBe(true);
     // The UI and the server are where Baton's defaults (BATON_UI_URL, TEMPORAL_ADDRESS) look for them.
-    expect(services['temporal-ui']!.ports).toContain('8233:8080');
-    expect(server.ports).toContain('7233:7233');
+    // Published on loopback unless the operator says otherwise (issue 13).
+    const local = (mapping: string) => `\${BATON_PUBLISH_ADDRESS:-127.0.0.1}:${mapping}`;
+    expect(services['temporal-ui']!.ports).toContain(local('8233:8080'));
+    expect(server.ports).toContain(local('7233:7233'));
+    for (const [name, svc] of Object.entries(services)) {
+      for (const port of svc.ports ?? [])
+        expect(port, `${name} publishes ${port}`).toMatch(/^\$\{BATON_PUBLISH_ADDRESS:-127\.0\.0\.1\}:/);
+    }
+    // The Web UI may not signal or reset goals: decisions go through Baton, which records who made them.
+    expect(services['temporal-ui']!.environment).toMatchObject({
+      TEMPORAL_WORKFLOW_SIGNAL_DISABLED: 'true',
+      TEMPORAL_WORKFLOW_RESET_DISABLED: 'true',
+    });
     const worker = services.worker!;
     expect(worker.depends_on?.['temporal-setup']?.condition).toBe('service_completed_successfully');
     expect(worker.build).toBe('.');
-    expect(worker.ports).toContain('9464:9464');
+    expect(worker.ports).toContain(local('9464:9464'));
     expect(worker.healthcheck?.test.join(' ')).toContain('http://127.0.0.1:9464/readyz');
     const graceMs = durationMs(worker.environment?.BATON_SHUTDOWN_GRACE_TIME ?? '');
     expect(durationMs(worker.stop_grace_period ?? '')).toBeGreaterThan(graceMs + 10_000);
@@ -390,6 +401,7 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/ENTRYPOINT \["node", "bin\/baton\.js"\]/);
     expect(runtime).toMatch(/CMD \["worker"\]/);
     expect(runtime).toMatch(/EXPOSE 9464/);
+    expect(runtime).not.toMatch(/^COPY goals/m); // the image carries no example goals
   });
 
   it('copies only what .dockerignore lets into the build context', () => {

@@ -3,11 +3,12 @@
  * server holds no plaintext prompt, tool argument, secret or failure message; the codec server decrypts for the Web
  * UI and the Temporal CLI, behind a bearer token and CORS.
  */
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
+import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import { goalState } from '../src/client/goals.js';
 import { parse } from 'yaml';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { temporal } from './helpers/cli.js';
+import { decodedHistoryText } from './helpers/decoded-history.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
 import { signedDecide } from './helpers/identity.js';
@@ -45,6 +47,45 @@ describe('AES-256-GCM codec', () => {
     await expect(rotated.decode([{ ...sealedNew!, data: tampered }])).rejects.toThrow();
   });
 
+  it('binds ciphertexts to their namespace and workflow; old unbound ciphertexts still decrypt unless refused', async () => {
+    const codec = new AesGcmCodec(parseKeys(keys));
+    const payload = defaultPayloadConverter.toPayload({ prompt: 'refund 120 USD to c-42' });
+    const a = { type: 'workflow', namespace: 'default', workflowId: 'goal-a' } as const;
+    const [sealed] = await codec.encode([payload], a);
+    expect(JSON.parse(Buffer.from(sealed!.metadata!['encryption-context']!).toString())).toEqual({
+      v: 2,
+      ns: 'default',
+      wf: 'goal-a',
+    });
+    const value = async (p: Promise<unknown[]>) => defaultPayloadConverter.fromPayload((await p)[0] as never);
+    expect(await value(codec.decode([sealed!], a))).toEqual({ prompt: 'refund 120 USD to c-42' });
+    expect(await value(codec.decode([sealed!]))).toEqual({ prompt: 'refund 120 USD to c-42' }); // no context known
+    await expect(codec.decode([sealed!], { ...a, workflowId: 'goal-b' })).rejects.toThrow(
+      /belongs to another workflow \(goal-a\), not goal-b/,
+    );
+    // Relabelling the context breaks the tag.
+    const relabelled = {
+      ...sealed!,
+      metadata: { ...sealed!.metadata, 'encryption-context': Buffer.from('{"v":2,"ns":"default","wf":"goal-b"}') },
+    };
+    await expect(codec.decode([relabelled], { ...a, workflowId: 'goal-b' })).rejects.toThrow(
+      /unable to authenticate data/,
+    );
+    // A ciphertext from before associated data (no encryption-context), made here the way the old codec made it.
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', Buffer.from(newKey, 'base64'), iv);
+    const plain = proto.temporal.api.common.v1.Payload.encode(payload).finish();
+    const old = {
+      metadata: { encoding: Buffer.from('binary/encrypted'), 'encryption-key-id': Buffer.from('k2') },
+      data: Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]),
+    };
+    const [opened] = await codec.decode([old], a);
+    expect(defaultPayloadConverter.fromPayload(opened!)).toEqual({ prompt: 'refund 120 USD to c-42' });
+    await expect(new AesGcmCodec(parseKeys(keys), { legacy: false }).decode([old], a)).rejects.toThrow(
+      /without a bound context/,
+    );
+  });
+
   it('rejects malformed key lists with the fix', () => {
     expect(() => parseKeys('nokey')).toThrow(/key-id=BASE64KEY/);
     expect(() => parseKeys(`a=${randomBytes(16).toString('base64')}`)).toThrow(/16 bytes; AES-256 needs 32/);
@@ -66,7 +107,7 @@ describe('encrypted goals against a real dev server', () => {
       logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
     });
     writeFileSync(join(dir, 'bundle.js'), code);
-    const script = parse(readFileSync('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
+    const script = parse(readFileSync('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
     h = await createHarness(env, {
       scripts: [script],
       extraEnv: { CRM_TOKEN: SECRET },
@@ -95,7 +136,7 @@ describe('encrypted goals against a real dev server', () => {
     const withSecret = parseBlueprint(
       readFileSync('goals/refund-request.yaml', 'utf8').replace(
         '    sideEffect: none\n',
-        "    sideEffect: none\n    headers: { Authorization: 'Bearer ${secret:CRM_TOKEN}' }\n",
+        "    sideEffect: none\n    headers: { Authorization: 'Bearer ${secret:CRM_TOKEN}' }\n    secrets: [CRM_TOKEN]\n",
       ),
       'refund-with-secret.yaml',
     );
@@ -120,33 +161,32 @@ describe('encrypted goals against a real dev server', () => {
     const failing = await h.start({ ...loaded, blueprint: { ...loaded.blueprint, name: 'no-such-script' } }, {});
     await expect(failing.result()).rejects.toThrow();
 
-    // Read the raw history with a client that has NO codec (env.client), exactly as the server stores it.
+    // Decode every payload of both histories twice: with the payload converter alone (what anyone reading the
+    // server's history gets) and with the project's codec too (what the worker sees). The second search must find
+    // each plaintext (so the first one could have), except the secret, which never enters history at all.
     const plaintexts = [
       'You handle refund requests',
       '"customerId"', // tool arguments and goal input
       'Ada Lovelace',
-      'order checked',
-      SECRET,
+      'order o-9001', // the model's words ('order checked', searched here before, never existed: see issue 13)
       'no script for goal',
       'model call for agent',
     ];
-    let found = 0;
+    const codec = batonDataConverter(keys)!.payloadCodecs!;
+    let stored = '';
+    let decrypted = '';
     for (const id of [handle.workflowId, failing.workflowId]) {
       const raw = JSON.stringify(await env.client.workflow.getHandle(id).fetchHistory());
       expect(raw).toContain('YmluYXJ5L2VuY3J5cHRlZA=='); // "binary/encrypted" metadata, base64
-      for (const text of plaintexts) {
-        for (const haystack of [raw, Buffer.from(raw).toString('base64')]) {
-          if (haystack.includes(text)) {
-            found += 1;
-            console.log(
-              `plaintext "${text}" in ${id}: ...${haystack.slice(Math.max(0, haystack.indexOf(text) - 200), haystack.indexOf(text) + 50)}`,
-            );
-          }
-        }
-      }
+      stored += await decodedHistoryText(env.client, id);
+      decrypted += await decodedHistoryText(env.client, id, codec);
     }
-    console.log(`plaintext found in raw histories: ${found} (searched ${plaintexts.length} strings in 2 goals)`);
-    expect(found).toBe(0);
+    for (const text of plaintexts) {
+      expect(decrypted, `the decrypting search finds "${text}"`).toContain(text);
+      expect(stored, `the stored history hides "${text}"`).not.toContain(text);
+    }
+    expect(decrypted).not.toContain(SECRET);
+    expect(stored).not.toContain(SECRET);
   });
 
   it('decrypts through the codec server for the Temporal CLI, with a bearer token and CORS', async () => {

@@ -229,7 +229,12 @@ describe('defect 1: a tool whose worker dies mid-call', () => {
     w.model.load(refundScript('refund-lost', 'outcome unknown'));
     const first = spawnWorker();
     const handle = await w.start(refund('refund-lost', 'unsafe', '2s'), { customerId: 'c-42', amount: 120 });
-    await eventually(() => (w.model.ledger.refunds.size > 0 ? true : undefined), 'the refund request to arrive');
+    // A worker process starts slowly on a loaded machine: wait generously for it to reach the refund.
+    await eventually(
+      () => (w.model.ledger.refunds.size > 0 ? true : undefined),
+      'the refund request to arrive',
+      120_000,
+    );
     first.kill('SIGKILL');
     spawnWorker();
     const result = await handle.result().catch((e: unknown) => e);
@@ -243,5 +248,5 @@ describe('defect 1: a tool whose worker dies mid-call', () => {
       ?.messages.at(-1)?.content;
     expect(told).toMatch(/^outcome unknown: issue_refund did not report back .*it was not retried/);
     expect(w.model.ledger.refunds.size).toBe(1);
-  }, 120_000);
+  }, 240_000);
 });

@@ -19,7 +19,7 @@ const goals: Record<string, LoadedBlueprint> = {};
 beforeAll(async () => {
   env = await startDevServer();
   const names = ['support-triage', 'security-alert', 'infra-provisioning'];
-  const scripts = await Promise.all(names.map((n) => loadScript(`goals/${n}.script.yaml`)));
+  const scripts = await Promise.all(names.map((n) => loadScript(`goals/scripts/${n}.script.yaml`)));
   h = await createHarness(env, { scripts });
   for (const n of names) goals[n] = await loadBlueprint(`goals/${n}.yaml`);
 });

@@ -24,7 +24,7 @@ import { signedDecide } from './helpers/identity.js';
 import { testWorkerEnv } from './helpers/identity.js';
 
 const refundYaml = readFileSync('goals/refund-request.yaml', 'utf8');
-const refundScript = parse(readFileSync('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
+const refundScript = parse(readFileSync('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
 const figures = { faultsInjected: 0, goalsCompleted: 0, goalsFailedClearly: 0, duplicateSideEffects: 0 };
 
 afterAll(() => {
@@ -148,6 +148,9 @@ describe('a worker killed in the middle of a tool call', () => {
         OPENAI_BASE_URL: h.model.baseURL,
         OPENAI_API_KEY: 'scripted',
         BATON_DEMO_API: h.model.demoURL,
+        // What the worker lets blueprints read and reach: the demo back office on loopback (docs/security.md).
+        BATON_TOOL_ENV: 'BATON_DEMO_API',
+        BATON_EGRESS_ALLOW: `*=${new URL(h.model.demoURL).host}`,
         BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
         ...testWorkerEnv(),
       },

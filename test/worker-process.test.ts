@@ -96,6 +96,9 @@ function workerEnv(): Record<string, string> {
     OPENAI_API_KEY: 'test-key',
     BATON_DEMO_API: model.demoURL,
     SLOW_API: slowURL,
+    // The worker reads only what it is told to: these two settings, and these loopback hosts (docs/security.md).
+    BATON_TOOL_ENV: 'BATON_DEMO_API,SLOW_API',
+    BATON_EGRESS_ALLOW: `*=${new URL(model.demoURL).host},*=${new URL(slowURL).host}`,
   };
 }
 

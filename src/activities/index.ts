@@ -1,29 +1,36 @@
 /** The worker's activities, built from their dependencies so tests and the worker assemble them the same way. */
 import type OpenAI from 'openai';
 import { emptyTrust, type TrustSnapshot } from '../identity/trust.js';
+import { describeBuiltins } from './builtin-tool.js';
 import { createModelActivity } from './model.js';
-import { createNotifyActivity } from './notify.js';
-import type { Env } from './references.js';
-import { createToolActivity, describeBuiltins, type BuiltinTool } from './tools.js';
+import { createNotifyActivity, type Notifier } from './notify.js';
+import { noAccess, SecretResolver, type ToolAccess } from './secrets.js';
+import { createToolActivity, type BuiltinTool, type ToolRunner } from './tools.js';
 
 export interface ActivityDeps {
   openai: OpenAI;
-  /** Where `${secret:NAME}` and `${env:NAME}` are read; the worker passes process.env. */
-  env: Env;
+  /** What tools and webhooks may read and reach (the operator's map); default: nothing. */
+  access?: ToolAccess;
+  /** Where secret sources `{ env: VAR }` are read; default process.env. */
+  environment?: Readonly<Record<string, string | undefined>>;
   builtins?: Readonly<Record<string, BuiltinTool>>;
   /** The operator's trust (src/trust/): keys, group mapping, registered blueprints. Absent: nobody is trusted. */
   trust?: () => TrustSnapshot;
+  /** Tool runners by kind, added to or replacing http and builtin. */
+  runners?: Partial<Record<string, ToolRunner>>;
+  /** Notifiers by channel, added to or replacing webhook. */
+  notifiers?: Partial<Record<string, Notifier>>;
 }
 
 /** Creates every activity Baton's workflows call. */
 export function createActivities(deps: ActivityDeps) {
   const builtins = deps.builtins ?? {};
   const schemas = describeBuiltins(builtins);
+  const resolver = new SecretResolver(deps.access ?? noAccess, deps.environment ?? process.env);
   return {
     callModel: createModelActivity(deps.openai),
-    runTool: createToolActivity(deps.env, builtins),
-    notify: createNotifyActivity(deps.env),
-    /** JSON Schemas of builtin functions, asked once per goal so the workflow can show them to the model. */
+    runTool: createToolActivity({ resolver, builtins, ...(deps.runners ? { runners: deps.runners } : {}) }),
+    notify: createNotifyActivity(resolver, deps.notifiers),
     /**
      * The operator's trust as it stands now, for workflows to record (a local activity at start and at each wake),
      * so a replay sees the trust the original run saw and a rotation or revocation reaches waiting goals.
@@ -31,6 +38,7 @@ export function createActivities(deps: ActivityDeps) {
     loadTrust(): Promise<TrustSnapshot> {
       return Promise.resolve(deps.trust ? deps.trust() : emptyTrust());
     },
+    /** JSON Schemas of builtin functions, asked once per goal so the workflow can show them to the model. */
     describeBuiltins(names: string[]): Promise<Record<string, Record<string, unknown> | null>> {
       return Promise.resolve(Object.fromEntries(names.map((n) => [n, schemas[n] ?? null])));
     },
@@ -39,6 +47,8 @@ export function createActivities(deps: ActivityDeps) {
 
 /** The activities' type, for workflows (`import type` only). */
 export type Activities = ReturnType<typeof createActivities>;
-export type { BuiltinTool, ToolContext, ToolRequest, ToolResult } from './tools.js';
+export type { BuiltinTool, ToolContext, ToolRequest, ToolResult, ToolRunner } from './tools.js';
 export type { ModelReply, ModelRequest, ToolDescriptor } from './model.js';
-export type { ApprovalNotification, NotificationReceipt, NotificationRequest } from './notify.js';
+export type { ApprovalNotification, NotificationReceipt, NotificationRequest, Notifier } from './notify.js';
+export type { SecretEntry, SecretSource, ToolAccess } from './secrets.js';
+export { accessFromValues, mergeAccess, noAccess } from './secrets.js';

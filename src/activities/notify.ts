@@ -1,14 +1,18 @@
 /**
- * The notification activity: tells a webhook about an approval (opened, reminder, escalated, decided) with a JSON
- * POST whose body is signed with HMAC-SHA256. The signing key is a `${secret:NAME}` reference resolved here, from the
- * worker's environment, so it never enters the workflow's history.
+ * The notification activity: tells a channel (today: a webhook) about an approval (opened, reminder, escalated,
+ * decided). A webhook gets a JSON POST signed with HMAC-SHA256 over a timestamp, a delivery id and the body, with a
+ * key id (src/activities/webhook-signature.ts). The signing key and any secret in the URL are read here, from the
+ * worker's secret map, so they never enter the history; messages are scrubbed of them.
  */
-import { createHmac } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { NotificationEvent, WebhookSpec } from '../blueprint/schema.js';
 import type { ApprovalRecord } from '../workflows/definitions.js';
-import { resolveReferences, type Env } from './references.js';
+import { allowedHostsFor, EgressDenied, guardedFetch } from './egress.js';
+import { callerKeys, type SecretResolver } from './secrets.js';
+import { referencesIn, renderUrl } from './templates.js';
+import { scrubbedFailure } from './tools.js';
+import { signDelivery, WebhookHeaders } from './webhook-signature.js';
 
 /** The JSON body a webhook receives. */
 export interface ApprovalNotification {
@@ -43,58 +47,81 @@ export const NotificationError = {
   Rejected: 'NotificationRejected',
 } as const;
 
-/** The signature header value for a body: `sha256=` and the hex HMAC-SHA256 of the exact bytes sent. */
-export function signBody(body: string, key: string): string {
-  return `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
-}
+/** Sends one notification on one channel. */
+export type Notifier = (req: NotificationRequest, resolver: SecretResolver) => Promise<NotificationReceipt>;
 
-/** Builds the `notify` activity. */
-export function createNotifyActivity(env: Env) {
-  return async function notify(req: NotificationRequest): Promise<NotificationReceipt> {
-    const owner = `notifications[${req.index}] (webhook)`;
-    const url = resolveReferences(req.webhook.url, env, 'webhook', owner);
-    const key = resolveReferences(req.webhook.secret, env, 'webhook', owner);
+async function sendWebhook(req: NotificationRequest, resolver: SecretResolver): Promise<NotificationReceipt> {
+  const owner = `notifications[${req.index}] (webhook)`;
+  const keys = callerKeys(req.payload.goal.name, 'webhook');
+  // A webhook has no arguments: the secrets its own fields name are the ones it declares.
+  const declared = [...referencesIn(req.webhook.url), ...referencesIn(req.webhook.secret)]
+    .filter((r) => r.kind === 'secret')
+    .map((r) => r.name);
+  const secrets = resolver.forCall({ label: owner, keys, declared });
+  try {
+    const url = renderUrl(req.webhook.url, {}, secrets.resolve, owner);
+    const [signing] = referencesIn(req.webhook.secret);
+    const key = secrets.resolve('secret', signing!.name);
     const info = Context.current().info;
     // Stable across retries of this activity, so a receiver can drop duplicates.
     const delivery = `${info.workflowExecution?.workflowId ?? 'standalone'}/${info.workflowExecution?.runId ?? '-'}/${info.activityId}`;
     const body = JSON.stringify(req.payload);
     const signal = AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(15_000)]);
-    let res: Response;
+    const what = `${owner}: POST ${req.webhook.url}`;
+    let status: number;
     try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'baton-notify',
-          'x-baton-event': req.payload.event,
-          'x-baton-delivery': delivery,
-          'x-baton-signature': signBody(body, key),
+      ({ status } = await guardedFetch(
+        {
+          url,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'baton-notify',
+            [WebhookHeaders.event]: req.payload.event,
+            ...signDelivery(body, delivery, key),
+          },
+          body,
+          signal,
+          maxBytes: 0,
+          maxRedirects: 0,
         },
-        body,
-        signal,
-        redirect: 'manual',
-      });
-      await res.body?.cancel();
+        { allowedHosts: allowedHostsFor(resolver.access.hosts, keys) },
+      ));
     } catch (err) {
-      // Never echo the resolved URL: it may carry a secret. The template is safe to show.
       throw ApplicationFailure.create({
-        type: NotificationError.Failed,
-        message: `${owner}: POST ${req.webhook.url} failed: ${err instanceof Error ? err.message : String(err)}`,
+        type: err instanceof EgressDenied ? NotificationError.Rejected : NotificationError.Failed,
+        nonRetryable: err instanceof EgressDenied,
+        message: `${what} failed: ${err instanceof Error ? err.message : String(err)}`,
       });
     }
-    if (res.status >= 500 || res.status === 429 || res.status === 408) {
-      throw ApplicationFailure.create({
-        type: NotificationError.Failed,
-        message: `${owner}: POST ${req.webhook.url} answered ${res.status}`,
-      });
+    if (status >= 500 || status === 429 || status === 408) {
+      throw ApplicationFailure.create({ type: NotificationError.Failed, message: `${what} answered ${status}` });
     }
-    if (res.status >= 300) {
+    if (status >= 300) {
       throw ApplicationFailure.create({
         type: NotificationError.Rejected,
         nonRetryable: true,
-        message: `${owner}: POST ${req.webhook.url} answered ${res.status}; check the URL and the receiver's signature check`,
+        message: `${what} answered ${status}; check the URL and the receiver's signature check`,
       });
     }
-    return { status: res.status, delivery };
+    return { status, delivery };
+  } catch (err) {
+    throw scrubbedFailure(err, secrets, NotificationError.Failed);
+  }
+}
+
+/** Builds the `notify` activity; `notifiers` adds or replaces channels (default: webhook). */
+export function createNotifyActivity(resolver: SecretResolver, notifiers: Partial<Record<string, Notifier>> = {}) {
+  const channels: Partial<Record<string, Notifier>> = { webhook: sendWebhook, ...notifiers };
+  return async function notify(req: NotificationRequest): Promise<NotificationReceipt> {
+    const send = channels[req.webhook.type];
+    if (!send) {
+      throw ApplicationFailure.create({
+        type: NotificationError.Rejected,
+        nonRetryable: true,
+        message: `notifications[${req.index}]: this worker has no notifier for ${req.webhook.type}`,
+      });
+    }
+    return send(req, resolver);
   };
 }

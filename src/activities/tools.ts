@@ -1,10 +1,16 @@
-/** The tool call activity: runs one tool (HTTP or a builtin function) with its arguments checked by its schema. */
+/**
+ * The tool call activity: checks who the caller is, gives it only the secrets it declared and the worker mapped for
+ * it, hands the call to the runner of its kind (http, builtin, ...), and scrubs every string that leaves (result and
+ * error) of the secret values the call read.
+ */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { z } from 'zod';
-import type { BuiltinToolSpec, HttpToolSpec, ToolSpec } from '../blueprint/schema.js';
-import { durationMs } from '../workflows/durations.js';
-import { fillBody, fillPlaceholders, resolveReferences, type Env } from './references.js';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { z } from 'zod';
+import type { ToolSpec } from '../blueprint/schema.js';
+import { runBuiltin } from './builtin-tool.js';
+import { runHttp } from './http-tool.js';
+import { allowedHostsFor } from './egress.js';
+import { callerKeys, type CallSecrets, type SecretResolver } from './secrets.js';
 
 /** A TypeScript function registered in the worker and offered to agents as a `builtin` tool. */
 export interface BuiltinTool<S extends z.ZodType = z.ZodType> {
@@ -14,11 +20,12 @@ export interface BuiltinTool<S extends z.ZodType = z.ZodType> {
   run(args: z.output<S>, ctx: ToolContext): Promise<unknown>;
 }
 
-/** What a tool receives besides its arguments. */
+/** What a builtin tool receives besides its arguments. */
 export interface ToolContext {
   /** Stable across retries of the same call: workflow id + activity id. */
   idempotencyKey: string;
-  env: Env;
+  /** A secret the tool declares (`secrets:` in the blueprint) and the worker maps for it; anything else throws. */
+  secret(name: string): string;
   signal: AbortSignal;
 }
 
@@ -45,159 +52,82 @@ export const ToolError = {
   Unknown: 'UnknownBuiltin',
 } as const;
 
-function invalidArguments(tool: string, error: z.ZodError): ApplicationFailure {
-  const details = error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
+/** One call, as a runner sees it. */
+export interface ToolCall<S extends ToolSpec = ToolSpec> {
+  req: ToolRequest;
+  spec: S;
+  idempotencyKey: string;
+  secrets: CallSecrets;
+  /** Non-public hosts this tool may reach (worker configuration). */
+  allowedHosts: string[];
+  /** Cancellation of the activity. */
+  cancelled: AbortSignal;
+}
+
+/** Runs the calls of one tool kind. */
+export type ToolRunner = (call: ToolCall) => Promise<ToolResult>;
+
+/** Dependencies of the tool activity. */
+export interface ToolActivityDeps {
+  resolver: SecretResolver;
+  builtins: Readonly<Record<string, BuiltinTool>>;
+  /** Runners by tool kind; the defaults run `http` and `builtin`. */
+  runners?: Partial<Record<string, ToolRunner>>;
+}
+
+/** A failure whose message (and nothing else) is scrubbed; Temporal's cancellation passes through untouched. */
+export function scrubbedFailure(err: unknown, secrets: CallSecrets, fallbackType: string): unknown {
+  if (err instanceof CancelledFailure) return err;
+  if (err instanceof ApplicationFailure) {
+    return ApplicationFailure.create({
+      type: err.type ?? fallbackType,
+      nonRetryable: err.nonRetryable ?? false,
+      message: secrets.scrub(err.message),
+    });
+  }
   return ApplicationFailure.create({
-    type: ToolError.InvalidArguments,
-    nonRetryable: true,
-    message: `arguments for ${tool} do not match its schema: ${details}`,
+    type: fallbackType,
+    message: secrets.scrub(err instanceof Error ? err.message : String(err)),
   });
-}
-
-async function readCapped(res: Response, cap: number): Promise<{ text: string; truncated: boolean }> {
-  if (!res.body) return { text: '', truncated: false };
-  const reader = res.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let truncated = false;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (size + value.byteLength > cap) {
-      chunks.push(value.subarray(0, cap - size));
-      truncated = true;
-      await reader.cancel();
-      break;
-    }
-    chunks.push(value);
-    size += value.byteLength;
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), truncated };
-}
-
-async function runHttp(req: ToolRequest, spec: HttpToolSpec, key: string, env: Env): Promise<ToolResult> {
-  const parsed = z.fromJSONSchema(spec.parameters).safeParse(req.args);
-  if (!parsed.success) throw invalidArguments(req.tool, parsed.error);
-  const url = resolveReferences(fillPlaceholders(spec.url, req.args, true, req.tool), env, req.tool);
-  const headers: Record<string, string> = { 'idempotency-key': key, accept: 'application/json, text/plain;q=0.9' };
-  for (const [name, value] of Object.entries(spec.headers)) {
-    headers[name.toLowerCase()] = resolveReferences(fillPlaceholders(value, req.args, false, req.tool), env, req.tool);
-  }
-  let body: string | undefined;
-  if (spec.body !== undefined && spec.method !== 'GET' && spec.method !== 'HEAD') {
-    body = resolveReferences(JSON.stringify(fillBody(spec.body, req.args, req.tool)), env, req.tool);
-    headers['content-type'] ??= 'application/json';
-  }
-  const timeout = AbortSignal.timeout(durationMs(spec.timeout));
-  const signal = AbortSignal.any([Context.current().cancellationSignal, timeout]);
-  let res: Response;
-  let text: string;
-  let truncated: boolean;
-  try {
-    res = await fetch(url, { method: spec.method, headers, body, signal, redirect: 'follow' });
-    ({ text, truncated } = await readCapped(res, spec.maxResponseBytes));
-  } catch (err) {
-    // Never echo the resolved URL: it may carry a secret. The template is safe to show.
-    const why = timeout.aborted
-      ? `no complete response within ${spec.timeout} (the tool's timeout)`
-      : `failed: ${err instanceof Error ? err.message : String(err)}`;
-    throw ApplicationFailure.create({
-      type: ToolError.Failed,
-      message: `${req.tool}: ${spec.method} ${spec.url} ${why}`,
-    });
-  }
-  if (res.status >= 500 || res.status === 429 || res.status === 408) {
-    throw ApplicationFailure.create({
-      type: ToolError.Failed,
-      message: `${req.tool}: ${spec.method} ${spec.url} answered ${res.status}`,
-    });
-  }
-  if (res.status >= 400) {
-    throw ApplicationFailure.create({
-      type: ToolError.Failed,
-      nonRetryable: true,
-      message: `${req.tool}: ${spec.method} ${spec.url} answered ${res.status}: ${text.slice(0, 500)}`,
-    });
-  }
-  const output = `HTTP ${res.status}${truncated ? ` (truncated to ${spec.maxResponseBytes} bytes)` : ''}\n${text}`;
-  return { output, status: res.status, truncated, idempotencyKey: key };
-}
-
-async function runBuiltin(
-  req: ToolRequest,
-  spec: BuiltinToolSpec,
-  key: string,
-  env: Env,
-  builtins: Readonly<Record<string, BuiltinTool>>,
-): Promise<ToolResult> {
-  const name = spec.function ?? req.tool;
-  const fn = builtins[name];
-  if (!fn) {
-    throw ApplicationFailure.create({
-      type: ToolError.Unknown,
-      nonRetryable: true,
-      message: `no builtin function "${name}" is registered in this worker; register it in createActivities({ builtins })`,
-    });
-  }
-  const parsed = fn.schema.safeParse(req.args);
-  if (!parsed.success) throw invalidArguments(req.tool, parsed.error);
-  const timeoutMs = durationMs(spec.timeout);
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([Context.current().cancellationSignal, timeout]);
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          ApplicationFailure.create({
-            type: ToolError.Failed,
-            message: `${req.tool}: no result within ${spec.timeout} (the tool's timeout)`,
-          }),
-        ),
-      timeoutMs,
-    );
-  });
-  let value: unknown;
-  try {
-    value = await Promise.race([fn.run(parsed.data, { idempotencyKey: key, env, signal }), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-  const { text, truncated } = capText(
-    typeof value === 'string' ? value : (JSON.stringify(value) ?? ''),
-    spec.maxResponseBytes,
-  );
-  const output = truncated ? `${text}\n(truncated to ${spec.maxResponseBytes} bytes)` : text;
-  return { output, truncated, idempotencyKey: key };
-}
-
-/** Cuts text to at most `cap` bytes of UTF-8, never inside a character. */
-function capText(text: string, cap: number): { text: string; truncated: boolean } {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.byteLength <= cap) return { text, truncated: false };
-  return {
-    text: new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, cap)).replace(/\uFFFD$/, ''),
-    truncated: true,
-  };
 }
 
 /** Builds the `runTool` activity. */
-export function createToolActivity(env: Env, builtins: Readonly<Record<string, BuiltinTool>>) {
-  return async function runTool(req: ToolRequest): Promise<ToolResult> {
-    const info = Context.current().info;
-    const key = `${info.workflowExecution?.workflowId ?? 'standalone'}/${info.activityId}`;
-    return req.spec.type === 'http' ? runHttp(req, req.spec, key, env) : runBuiltin(req, req.spec, key, env, builtins);
+export function createToolActivity(deps: ToolActivityDeps) {
+  const runners: Partial<Record<string, ToolRunner>> = {
+    http: (call) => runHttp(call as ToolCall<Extract<ToolSpec, { type: 'http' }>>),
+    builtin: (call) => runBuiltin(call as ToolCall<Extract<ToolSpec, { type: 'builtin' }>>, deps.builtins),
+    ...deps.runners,
   };
-}
-
-/** JSON Schemas of the registered builtins, for the model. */
-export function describeBuiltins(
-  builtins: Readonly<Record<string, BuiltinTool>>,
-): Record<string, Record<string, unknown>> {
-  return Object.fromEntries(
-    Object.entries(builtins).map(([name, fn]) => [
-      name,
-      z.toJSONSchema(fn.schema, { io: 'input' }) as Record<string, unknown>,
-    ]),
-  );
+  return async function runTool(req: ToolRequest): Promise<ToolResult> {
+    const context = Context.current();
+    const info = context.info;
+    const idempotencyKey = `${info.workflowExecution?.workflowId ?? 'standalone'}/${info.activityId}`;
+    const keys = callerKeys(req.goal, req.tool);
+    const secrets = deps.resolver.forCall({
+      label: `tool ${req.tool}`,
+      keys,
+      declared: req.spec.secrets ?? [],
+    });
+    const runner = runners[req.spec.type];
+    if (!runner) {
+      throw ApplicationFailure.create({
+        type: ToolError.Unknown,
+        nonRetryable: true,
+        message: `tool ${req.tool}: this worker has no runner for tools of type ${req.spec.type}`,
+      });
+    }
+    try {
+      const result = await runner({
+        req,
+        spec: req.spec,
+        idempotencyKey,
+        secrets,
+        allowedHosts: allowedHostsFor(deps.resolver.access.hosts, keys),
+        cancelled: context.cancellationSignal,
+      });
+      return { ...result, output: secrets.scrub(result.output) };
+    } catch (err) {
+      throw scrubbedFailure(err, secrets, ToolError.Failed);
+    }
+  };
 }

@@ -4,6 +4,7 @@
  */
 import { parse as parseCel } from '@marcbachmann/cel-js';
 import { conditionProblem } from './conditions.js';
+import { DERIVED_ENGINE_TOOLS, HANDOFF_PREFIX, LISTED_ENGINE_TOOLS } from './engine-tool-names.js';
 import { z } from 'zod';
 import { durationMs } from '../workflows/durations.js';
 
@@ -102,7 +103,10 @@ export const NotificationEventSchema = z.enum([
 /** A webhook that hears about approvals: a JSON POST whose body is signed with HMAC-SHA256. */
 export const WebhookSchema = z.strictObject({
   type: z.literal('webhook'),
-  url: z.string().min(1).describe('Where to POST; may use ${env:NAME} or ${secret:NAME}, resolved in the worker'),
+  url: z
+    .string()
+    .min(1)
+    .describe("Where to POST; may use ${env:NAME} or ${secret:NAME}, resolved from the worker's map"),
   secret: z
     .string()
     .regex(/^\$\{secret:[A-Za-z_][A-Za-z0-9_]*\}$/, {
@@ -142,12 +146,21 @@ const toolCommon = {
     .positive()
     .default(65_536)
     .describe('Longer responses are cut to this many bytes, and the model is told so'),
+  secrets: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'a secret name is letters, digits and _' }))
+    .default([])
+    .describe("Secrets the tool may use as ${secret:NAME}; the worker's BATON_SECRETS must map each one for it"),
 };
 
 export const HttpToolSchema = z.strictObject({
   type: z.literal('http'),
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET'),
-  url: z.string().min(1).describe('URL template: {{arg}} from the call, ${env:NAME} or ${secret:NAME} from the worker'),
+  url: z
+    .string()
+    .min(1)
+    .describe(
+      "URL template: {{arg}} from the call; ${env:NAME} (BATON_TOOL_ENV) or ${secret:NAME} from the worker's map",
+    ),
   headers: z.record(z.string(), z.string()).default({}),
   body: z.unknown().optional().describe('JSON body template; strings may use {{arg}}'),
   parameters: ObjectJsonSchema.default({ type: 'object', properties: {} }).describe('JSON Schema of the arguments'),
@@ -202,11 +215,10 @@ export const LimitsSchema = z
   .prefault({});
 
 /** Tools the engine provides and agents list by name in `tools`. */
-export const ENGINE_TOOLS = ['memory_read', 'memory_write', 'ask_human'] as const;
+export const ENGINE_TOOLS: readonly string[] = LISTED_ENGINE_TOOLS;
 /** Tools the engine derives from the blueprint; a blueprint may neither define nor list them. */
-export const DERIVED_TOOLS = ['plan', 'delegate', 'accept_answer', 'reject_answer'] as const;
-/** Prefix of handoff tools: `handoff_to_billing`. */
-export const HANDOFF_PREFIX = 'handoff_to_';
+export const DERIVED_TOOLS: readonly string[] = DERIVED_ENGINE_TOOLS;
+export { HANDOFF_PREFIX };
 /** OpenAI function names are at most 64 characters. */
 const MAX_TOOL_NAME = 64;
 
@@ -294,9 +306,9 @@ export const BlueprintSchema = z
         issue(['agents', name, 'model'], `unknown model "${agent.model}"; models: ${list(Object.keys(bp.models))}`);
       }
       agent.tools.forEach((tool, i) => {
-        if ((DERIVED_TOOLS as readonly string[]).includes(tool) || tool.startsWith(HANDOFF_PREFIX)) {
+        if (DERIVED_TOOLS.includes(tool) || tool.startsWith(HANDOFF_PREFIX)) {
           issue(['agents', name, 'tools', i], `${tool} is given by the engine, not listed: ${derivedHint(tool)}`);
-        } else if (!bp.tools[tool] && !(ENGINE_TOOLS as readonly string[]).includes(tool)) {
+        } else if (!bp.tools[tool] && !ENGINE_TOOLS.includes(tool)) {
           issue(
             ['agents', name, 'tools', i],
             `unknown tool "${tool}"; define it under tools or remove it (built in: ${ENGINE_TOOLS.join(', ')})`,
@@ -344,7 +356,7 @@ export const BlueprintSchema = z
       );
     }
     for (const name of Object.keys(bp.tools)) {
-      if ([...ENGINE_TOOLS, ...DERIVED_TOOLS].includes(name as never) || name.startsWith(HANDOFF_PREFIX)) {
+      if ([...ENGINE_TOOLS, ...DERIVED_TOOLS].includes(name) || name.startsWith(HANDOFF_PREFIX)) {
         issue(['tools', name], `"${name}" is a name the engine reserves; rename the tool`);
       }
     }
@@ -413,6 +425,17 @@ export const BlueprintSchema = z
         }
         if (SECRET_QUERY.test(tool.url)) {
           issue(['tools', name, 'url'], 'literal secret in the URL query; use ${secret:NAME} instead');
+        }
+        const used = [tool.url, ...Object.values(tool.headers), JSON.stringify(tool.body ?? null)].flatMap((text) =>
+          [...text.matchAll(/\$\{secret:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!),
+        );
+        for (const secret of new Set(used)) {
+          if (!tool.secrets.includes(secret)) {
+            issue(
+              ['tools', name],
+              `uses \${secret:${secret}} without declaring it: add secrets: [${secret}] to the tool`,
+            );
+          }
         }
         for (const path of literalSecretsInBody(tool.body)) {
           issue(

@@ -67,8 +67,8 @@ async function call<T>(config: BatonConfig, method: string, path: string, body?:
   }
   const data = (await res.json().catch(() => ({}))) as T & { error?: string };
   if (!res.ok) {
-    if (res.status === 401) throw new GoalCommandError(`not signed in to ${base}: run \`baton login\``);
-    throw new GoalCommandError(`refused: ${data.error ?? `the gateway answered ${res.status}`}`);
+    if (res.status === 401) throw new GoalCommandError(`not signed in to ${base}: run \`baton login\``, 'config');
+    throw new GoalCommandError(`refused: ${data.error ?? `the gateway answered ${res.status}`}`, 'refused');
   }
   return data;
 }

@@ -1,14 +1,39 @@
 /**
  * AES-256-GCM payload encryption with key ids. The first key encrypts; every key decrypts, so keys rotate by putting
  * a new one first and keeping the old ones until no history needs them.
+ *
+ * Ciphertexts are bound to their context with associated data: the key id and the namespace and workflow id the SDK
+ * names when it encodes (kept, authenticated, in the `encryption-context` metadata). Decoding checks the tag over
+ * them, and where the SDK names the context it decodes for, that it is the same one: a payload copied into another
+ * workflow's history does not decrypt there. Payloads written before this (no `encryption-context`) still decrypt,
+ * without that check; set `legacy: false` once no history holds them.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { ValueError, type Payload, type PayloadCodec } from '@temporalio/common';
+import { ValueError, type Payload, type PayloadCodec, type SerializationContext } from '@temporalio/common';
 import proto from '@temporalio/proto';
 
 /** The `encoding` of an encrypted payload's metadata. */
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
+const CONTEXT = 'encryption-context';
+
+interface BoundContext {
+  v: 2;
+  ns?: string;
+  wf?: string;
+}
+
+function boundContext(context: SerializationContext | undefined): BoundContext {
+  return {
+    v: 2,
+    ...(context?.namespace ? { ns: context.namespace } : {}),
+    ...(context?.workflowId ? { wf: context.workflowId } : {}),
+  };
+}
+
+function associatedData(keyId: string, context: string): Buffer {
+  return Buffer.from(`baton-aes-gcm|${keyId}|${context}`);
+}
 const { Payload: PayloadProto } = proto.temporal.api.common.v1;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -55,25 +80,31 @@ export class AesGcmCodec implements PayloadCodec {
   private readonly byId: Map<string, Buffer>;
   private readonly current: EncryptionKey;
 
-  constructor(keys: EncryptionKey[]) {
+  constructor(
+    keys: EncryptionKey[],
+    private readonly options: { legacy?: boolean } = {},
+  ) {
     const first = keys[0];
     if (!first) throw new EncryptionKeyError('at least one key is needed');
     this.current = first;
     this.byId = new Map(keys.map((k) => [k.id, k.key]));
   }
 
-  encode(payloads: Payload[]): Promise<Payload[]> {
+  encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    const bound = JSON.stringify(boundContext(context));
     return new Promise((resolve) =>
       resolve(
         payloads.map((payload) => {
           const iv = randomBytes(IV_BYTES);
           const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
+          cipher.setAAD(associatedData(this.current.id, bound));
           const plain = PayloadProto.encode(payload).finish();
           const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
           return {
             metadata: {
               encoding: Buffer.from(ENCRYPTED_ENCODING),
               [KEY_ID]: Buffer.from(this.current.id),
+              [CONTEXT]: Buffer.from(bound),
             },
             data,
           };
@@ -83,7 +114,8 @@ export class AesGcmCodec implements PayloadCodec {
   }
 
   /** Decrypts; a payload that is not encrypted passes through, so unencrypted history stays readable. */
-  decode(payloads: Payload[]): Promise<Payload[]> {
+  decode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    const expected = boundContext(context);
     // The Promise constructor turns a throw (unknown key, tampered data) into a rejection.
     return new Promise((resolve) =>
       resolve(
@@ -97,6 +129,14 @@ export class AesGcmCodec implements PayloadCodec {
           const data = Buffer.from(payload.data ?? []);
           if (data.length < IV_BYTES + TAG_BYTES) throw new ValueError('encrypted payload is truncated');
           const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
+          const stored = payload.metadata?.[CONTEXT];
+          if (stored) {
+            const text = Buffer.from(stored).toString();
+            decipher.setAAD(associatedData(id, text));
+            checkContext(text, expected);
+          } else if (this.options.legacy === false) {
+            throw new ValueError('payload was encrypted without a bound context, and legacy payloads are refused');
+          }
           decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
           const plain = Buffer.concat([
             decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),
@@ -107,5 +147,25 @@ export class AesGcmCodec implements PayloadCodec {
         }),
       ),
     );
+  }
+}
+
+/** Refuses a payload bound to another namespace or workflow than the one it is decoded for (when both are known). */
+function checkContext(stored: string, expected: BoundContext): void {
+  let bound: BoundContext;
+  try {
+    bound = JSON.parse(stored) as BoundContext;
+  } catch {
+    throw new ValueError('encrypted payload has an unreadable encryption-context');
+  }
+  for (const [field, what] of [
+    ['ns', 'namespace'],
+    ['wf', 'workflow'],
+  ] as const) {
+    const have = bound[field];
+    const want = expected[field];
+    if (have !== undefined && want !== undefined && have !== want) {
+      throw new ValueError(`encrypted payload belongs to another ${what} (${have}), not ${want}; refused`);
+    }
   }
 }

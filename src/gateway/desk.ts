@@ -19,7 +19,8 @@ import {
 } from '../workflows/definitions.js';
 import { BatonGoal, BatonStatus } from '../workflows/search-attributes.js';
 import { inlineValue } from '../workflows/summaries.js';
-import { checkInput, goalDetails } from '../client/goals.js';
+import { goalDetails } from '../client/goal-details.js';
+import { checkInput } from '../client/input.js';
 import type { Person } from './sessions.js';
 import type { AssertionSigner } from './signer.js';
 

@@ -1,9 +1,15 @@
 /**
  * The goal workflow: the agent loop. It decides and never does I/O: model and tool calls are activities, approvals
  * and human replies are signals and updates, delegated sub-tasks are child workflows, waiting is durable timers.
+ *
+ * Read it as `run`: `tick` over a `NextStep` (call the model, take an answer, run tools, continue as new) until a
+ * `GoalEnd`, which `Goal.end` turns into the result and status, the one place a goal ends. Its parts live beside it:
+ * the record (goal-record.ts), the model call (model-call.ts), tool calls (tool-calls.ts) and the engine tools
+ * (engine-tool-registry.ts), human waits (human-wait.ts, approval-wait.ts), the budget gate (budget-gate.ts),
+ * delegation (delegate-tool.ts) and publishing (publish.ts). It is over 300 lines because the loop's turns and the
+ * status they publish belong together; splitting them further would spread one state machine over several files.
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -11,30 +17,20 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   patched,
-  proxyActivities,
-  setCurrentDetails,
   setHandler,
-  TimeoutFailure,
-  upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { z } from 'zod';
-import type { Activities, ModelReply, ToolDescriptor } from '../activities/index.js';
-import type { AgentSpec, Blueprint, Limits, ToolSpec } from '../blueprint/schema.js';
-import { GoalFailure, ModelInvocationError, ToolError } from '../failures.js';
+import type { ModelReply } from '../activities/index.js';
+import type { AgentSpec, Blueprint, Limits } from '../blueprint/schema.js';
+import { GoalFailure } from '../failures.js';
+import { describeBuiltins } from './activity-profiles.js';
 import { ApprovalDesk, GoalCancelledByPolicy, installApprovalHandlers } from './approval-wait.js';
-import { keepLatest, keptText } from '../identity/authorize.js';
-import { IdentityGate, voteIdentity } from './identity-gate.js';
-import { refusalForAgent, resolveApprovers } from './approvals.js';
-import { checkArguments, parseJsonArguments, parserForJsonSchema } from './arguments.js';
-import { describeExceeded, exceeded, extendLimits, limitsOf, taskShare, usedBudget } from './budget.js';
+import { usedBudget } from './budget.js';
+import { ensureBudget } from './budget-gate.js';
 import {
-  replySignal,
-  replyUpdate,
   stateQuery,
   taskStatusSignal,
-  type ApprovalRecord,
   type BudgetState,
   type ChatMessage,
   type GoalArgs,
@@ -42,89 +38,51 @@ import {
   type GoalResult,
   type GoalState,
   type GoalStatus,
-  type HumanReply,
-  type MemoryEntry,
-  type QuestionRecord,
   type RefusalRecord,
-  type TaskRecord,
   type TaskStatusReport,
-  type ToolCallRequest,
 } from './definitions.js';
-import { runTasks, taskWorkflowId } from './delegation.js';
+import type { EngineContext } from './engine-context.js';
+import { offeredTools, type ToolOffer } from './engine-tools.js';
 import { carriedState, openRecord, stateView } from './goal-record.js';
-import { durationMs } from './durations.js';
-import {
-  type acceptArgs,
-  type askHumanArgs,
-  type delegateArgs,
-  type handoffArgs,
-  isKnownTool,
-  jsonSchemaOf,
-  type memoryReadArgs,
-  type memoryWriteArgs,
-  offeredTools,
-  type planArgs,
-  type rejectArgs,
-  type ToolOffer,
-} from './engine-tools.js';
-import { mergeMemory, readMemory, writeMemory } from './memory.js';
+import { installReplyHandlers } from './human-wait.js';
+import { addUsage, askModel, ToolSchemas } from './model-call.js';
 import { Patch } from './patches.js';
-import { needsApproval } from './policy.js';
-import { pendingReplyRefusal, replyRefusalReason } from './questions.js';
-import { BatonApprovers, BatonCostUsd, BatonGoal, BatonStatus } from './search-attributes.js';
+import { IdentityGate } from './identity-gate.js';
+import { Publisher } from './publish.js';
 import { replyEnding } from './reply.js';
-import { contextWindow, openingMessage, systemPrompt } from './transcript.js';
-import { judge, propose } from './validation.js';
-import { inlineValue } from './summaries.js';
-
-/** Retry profile of model calls: transient endpoint failures retry with backoff; bad requests do not. */
-const modelCall = {
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: [ModelInvocationError.Rejected, ModelInvocationError.Auth],
-  },
-} as const satisfies ActivityOptions;
-
-/** Retry profile of tool calls; each call narrows it by the tool's side-effect class and timeout. */
-const toolCall = {
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
-} as const satisfies ActivityOptions;
-
-const { callModel } = proxyActivities<Activities>(modelCall);
-const { runTool, describeBuiltins } = proxyActivities<Activities>(toolCall);
+import { dispatch } from './tool-calls.js';
+import { openingMessage, systemPrompt } from './transcript.js';
+import { propose } from './validation.js';
 
 /** Failure types a goal can end with (defined in src/failures.ts). */
 export { GoalFailure };
 
+/** How a goal ends: every way is one of these, and `Goal.end` handles them all. */
+export type GoalEnd =
+  | { kind: 'completed'; answer: string; by: string; validatedBy?: string }
+  /** `type` is the failure type the execution fails with; none when the execution already failed otherwise. */
+  | { kind: 'failed'; reason: string; type?: string }
+  | { kind: 'cancelled'; reason: string };
+
+/** What the loop does next (`Goal.tick`). Humans, handoffs and delegation are waited on inside `runTools`. */
+type NextStep =
+  | { kind: 'callModel' }
+  | { kind: 'answer'; actor: string; reply: ModelReply }
+  | { kind: 'runTools'; actor: string; reply: ModelReply; offers: Map<string, ToolOffer> }
+  | { kind: 'continueAsNew' }
+  | { kind: 'end'; end: GoalEnd };
+
+/** Carries a GoalEnd out of the depths of a step (the budget gate, a verdict, the repair count) to `Goal.run`. */
+class GoalEnding extends Error {
+  constructor(readonly end: GoalEnd) {
+    super(end.kind === 'failed' || end.kind === 'cancelled' ? end.reason : 'completed');
+  }
+}
+
 const FINAL: readonly GoalStatus[] = ['completed', 'failed', 'cancelled'];
 
-function toolRetry(spec: ToolSpec): ActivityOptions['retry'] {
-  const attempts = spec.sideEffect === 'unsafe' ? 1 : (spec.retry?.maximumAttempts ?? toolCall.retry.maximumAttempts);
-  return {
-    ...toolCall.retry,
-    ...(spec.retry ?? {}),
-    maximumAttempts: attempts,
-    nonRetryableErrorTypes: [ToolError.InvalidArguments, ToolError.MissingSecret, ToolError.Unknown],
-  };
-}
-
-/** What one tool call gives back to the model, and what it means for the rest of the turn. */
-interface CallOutcome {
-  output: string;
-  /** The model got the call wrong and must repair it. */
-  repair: boolean;
-  /** Set when the turn ends here (handoff, verdict): the reply's later tool calls are not run, for this reason. */
-  endsTurn?: string;
-}
-
 /** One goal's run: its state and the loop that advances it. */
-class Goal {
+class Goal implements EngineContext {
   readonly bp: Blueprint;
   readonly limits: Limits;
   /** The goal's one record: the state query and continue-as-new are derived from it. */
@@ -132,17 +90,20 @@ class Goal {
   readonly desk: ApprovalDesk;
   /** Who may act, verified (goals recorded before verified identity go by name). */
   readonly gate: IdentityGate;
-  private readonly parsers = new Map<string, z.ZodType | undefined>();
+  private readonly schemas: ToolSchemas;
   /** Messages to add once every tool result of the current reply is in (handoff notes, validator feedback). */
-  private notes: ChatMessage[] = [];
+  readonly notes: ChatMessage[] = [];
   private readonly runStartStep: number;
-  /** Search attribute values last written, so unchanged values add no history events. */
-  private published = '';
+  private readonly publisher: Publisher;
+  /** Set when a tool ended the goal (a verdict, an answer): the loop ends it after the turn. */
+  private ending?: GoalEnd;
 
   constructor(readonly args: GoalArgs) {
     this.bp = args.blueprint;
     this.limits = this.bp.limits;
+    this.publisher = new Publisher(this.bp);
     this.r = openRecord(args, workflowInfo().startTime.getTime());
+    this.schemas = new ToolSchemas(this.bp, this.r);
     this.gate = new IdentityGate(args, this.r);
     this.desk = new ApprovalDesk(this.bp, this.r, () => this.humansChanged(), this.gate);
     this.runStartStep = this.r.step;
@@ -169,7 +130,7 @@ class Goal {
   }
 
   /** The budget as used now: computed, never written, so the read-only `state` query can show it. */
-  private currentBudget(): BudgetState {
+  currentBudget(): BudgetState {
     return usedBudget(this.r.budget, this.r.step, this.r.usage, Date.now() - this.r.startedAt - this.r.humanWaitMs);
   }
 
@@ -182,41 +143,9 @@ class Goal {
     return stateView(this.r, this.args, this.currentBudget());
   }
 
-  /** Keeps search attributes and the Web UI's current details in step with the state. */
+  /** Keeps search attributes and the Web UI's current details in step with the record. */
   publish(): void {
-    const pending = this.desk.pending();
-    const asked = this.r.questions.filter((q) => q.status === 'pending');
-    // With verified identity the identity provider's groups count too, so the group references are listed as well.
-    const groups = this.gate.active
-      ? [...pending.flatMap((a) => a.approvers), ...asked.flatMap((q) => q.to)].filter((ref) =>
-          ref.startsWith('group:'),
-        )
-      : [];
-    const approvers = [...new Set([...this.desk.waitingOn(), ...asked.flatMap((q) => q.eligible), ...groups])].sort();
-    const cost = Math.round(this.r.usage.costUsd * 1e6) / 1e6;
-    const snapshot = JSON.stringify([this.r.status, approvers, cost]);
-    if (snapshot !== this.published) {
-      this.published = snapshot;
-      upsertSearchAttributes([
-        { key: BatonGoal, value: this.bp.name },
-        { key: BatonStatus, value: this.r.status },
-        { key: BatonApprovers, value: approvers },
-        { key: BatonCostUsd, value: cost },
-      ]);
-    }
-    const lines = [
-      `**${this.bp.name}** · ${this.r.status} · agent ${this.r.agent} · step ${this.r.step} · run ${this.r.run}`,
-      `tokens ${this.r.usage.inputTokens} in / ${this.r.usage.outputTokens} out · $${this.r.usage.costUsd.toFixed(4)}`,
-      ...pending.map((a) => `waiting: ${a.id} ${a.tool} ${inlineValue(a.args, 60)} for ${a.eligible.join(', ')}`),
-      ...asked.map((q) => `asking: ${q.id} ${inlineValue(q.question, 60)} of ${q.eligible.join(', ')}`),
-      ...this.r.tasks.map((t) => `task ${t.id} ${t.agent} · ${t.status} · ${t.workflowId}`),
-    ];
-    if (this.r.plan)
-      lines.push(
-        `plan r${this.r.plan.revision}: ${this.r.plan.steps.map((s) => `[${s.status}] ${s.task}`).join('; ')}`,
-      );
-    if (this.r.result) lines.push(`result: ${this.r.result.answer ?? this.r.result.reason ?? this.r.result.status}`);
-    setCurrentDetails(lines.join('\n'));
+    this.publisher.publish(this.r, this.desk);
   }
 
   setStatus(status: GoalStatus): void {
@@ -232,66 +161,12 @@ class Goal {
     }
   }
 
-  /** Records a human's answer to a question, or the refusal of an invalid one. */
-  answer(reply: HumanReply, via: 'signal' | 'update'): QuestionRecord | undefined {
-    const at = new Date().toISOString();
-    const verdict = this.judgeReply(reply);
-    if (!verdict.ok) {
-      keepLatest(this.r.refusedReplies, {
-        questionId: keptText(reply?.questionId),
-        by: keptText(reply?.by ?? '(none given)'),
-        reason: keptText(verdict.reason),
-        ...(verdict.code ? { code: verdict.code } : {}),
-        at,
-        via,
-      });
-      this.r.refusedReplyCount = (this.r.refusedReplyCount ?? 0) + 1;
-      return undefined;
-    }
-    const { q } = verdict;
-    Object.assign(q, {
-      status: 'answered',
-      answer: reply.answer,
-      by: verdict.by,
-      ...(verdict.identity ? { identity: verdict.identity } : {}),
-      answeredAt: at,
-      via,
-    });
-    return q;
-  }
-
-  /** Judges a reply without changing anything (the update validator's view). */
-  judgeReply(
-    reply: HumanReply,
-  ):
-    | { ok: true; q: QuestionRecord; by: string; identity?: QuestionRecord['identity'] }
-    | { ok: false; reason: string; code?: string } {
-    const reason = this.gate.active
-      ? pendingReplyRefusal(this.r.questions, reply)
-      : replyRefusalReason(this.r.questions, reply);
-    const q = this.r.questions.find((x) => x.id === reply?.questionId);
-    if (reason !== undefined || !q) return { ok: false, reason: reason ?? 'reply refused', code: 'invalid' };
-    if (!this.gate.active) return { ok: true, q, by: reply.by! };
-    const checked = this.gate.checkReply(q, reply);
-    if (!checked.ok) return { ok: false, reason: checked.reason, code: checked.code };
-    return { ok: true, q, by: checked.identity.subject, identity: voteIdentity(checked.identity) };
-  }
-
   /** A delegated task reports a status change while it runs. */
   onTaskStatus(report: TaskStatusReport): void {
     const task = this.r.tasks.find((t) => t.workflowId === report?.workflowId);
     if (!task || FINAL.includes(task.status as GoalStatus) || FINAL.includes(report.status)) return;
     task.status = report.status;
     this.publish();
-  }
-
-  private addUsage(reply: ModelReply, agent: AgentSpec): void {
-    const price = this.bp.models[agent.model]?.price;
-    this.r.usage.inputTokens += reply.usage.inputTokens;
-    this.r.usage.outputTokens += reply.usage.outputTokens;
-    if (price) {
-      this.r.usage.costUsd += (reply.usage.inputTokens * price.input + reply.usage.outputTokens * price.output) / 1e6;
-    }
   }
 
   private offers(agent: AgentSpec): Map<string, ToolOffer> {
@@ -302,69 +177,18 @@ class Goal {
     });
   }
 
-  private blueprintParameters(name: string): Record<string, unknown> | undefined {
-    const spec = this.bp.tools[name];
-    if (!spec) return undefined;
-    return spec.type === 'http' ? spec.parameters : (this.r.builtinSchemas[spec.function ?? name] ?? undefined);
+  parserFor(name: string): z.ZodType | undefined {
+    return this.schemas.parserFor(name);
   }
 
-  private tools(offers: Map<string, ToolOffer>): ToolDescriptor[] {
-    return [...offers].map(([name, offer]): ToolDescriptor => {
-      const parameters = offer.schema
-        ? jsonSchemaOf(offer.schema)
-        : (this.blueprintParameters(name) ?? { type: 'object' });
-      return { name, description: offer.description, parameters };
-    });
+  /** The budget gate before a step (budget-gate.ts). */
+  ensureBudget(): Promise<void> {
+    return ensureBudget(this);
   }
 
-  private parserFor(name: string): z.ZodType | undefined {
-    if (!this.parsers.has(name)) {
-      const schema = this.blueprintParameters(name);
-      this.parsers.set(name, schema ? parserForJsonSchema(schema) : undefined);
-    }
-    return this.parsers.get(name);
-  }
-
-  /** Stops the goal for good if a budget is used up and no human extends it. */
-  private async ensureBudget(): Promise<void> {
-    for (;;) {
-      this.refreshBudget();
-      const over = exceeded(this.r.budget);
-      if (over.length === 0) return;
-      const what = `${describeExceeded(this.r.budget, over)} at step ${this.r.step} (agent ${this.r.agent})`;
-      const policy = this.bp.budget.approval;
-      if (this.args.task || this.bp.budget.onExceeded === 'fail' || !policy) {
-        this.fail(`${what}; raise the budget in the blueprint`, GoalFailure.BudgetExceeded);
-      }
-      const original = limitsOf(this.bp.budget);
-      const extendTo = extendLimits(this.r.budget.limits, original, over);
-      const record = await this.waitingOnHumans(() =>
-        this.desk.request({
-          tool: 'budget',
-          args: { exceeded: over, used: this.r.budget.used, limits: this.r.budget.limits, extendTo },
-          reason: `${what}; approve to extend the budget`,
-          requestedBy: this.r.agent,
-          policy,
-        }),
-      );
-      if (record.status === 'approved') {
-        this.r.budget.limits = extendTo;
-        this.r.budget.extensions.push({
-          approvalId: record.id,
-          exceeded: over,
-          limits: extendTo,
-          at: new Date().toISOString(),
-        });
-        continue;
-      }
-      this.fail(`${what}; the extension ${record.id} was ${this.approvalOutcome(record)}`, GoalFailure.BudgetExceeded);
-    }
-  }
-
+  /** Ends the goal as failed, from wherever the failure is found; `run` turns it into its GoalEnd. */
   fail(reason: string, type: string): never {
-    this.r.result = { status: 'failed', reason, ...this.summary() };
-    this.setStatus('failed');
-    throw ApplicationFailure.create({ message: reason, type, nonRetryable: true, details: [this.r.result] });
+    throw new GoalEnding({ kind: 'failed', reason, type });
   }
 
   summary(): Pick<GoalResult, 'approvals' | 'usage' | 'steps' | 'humanWaitMs'> {
@@ -383,7 +207,7 @@ class Goal {
   }
 
   /** Runs a wait on humans, keeping its time out of the duration budget. */
-  private async waitingOnHumans<T>(wait: () => Promise<T>): Promise<T> {
+  async waitingOnHumans<T>(wait: () => Promise<T>): Promise<T> {
     const since = Date.now();
     try {
       return await wait();
@@ -392,322 +216,9 @@ class Goal {
     }
   }
 
-  private approvalOutcome(record: ApprovalRecord): string {
-    if (record.status === 'timed_out') return 'not decided before the deadline';
-    const last = record.votes.at(-1);
-    return `rejected by ${last?.by ?? 'an approver'}${last?.comment ? `: ${last.comment}` : ''}`;
-  }
-
-  /** Records a refused or unusable call and returns what the model is told. */
-  private refuse(
-    actor: string,
-    call: ToolCallRequest,
-    kind: RefusalRecord['kind'],
-    output: string,
-    repair: boolean,
-  ): CallOutcome {
-    this.r.refusals.push({
-      agent: actor,
-      step: this.r.step,
-      tool: call.name,
-      kind,
-      reason: output,
-      at: new Date().toISOString(),
-    });
-    return { output, repair };
-  }
-
-  /** Checks one tool call the model asked for against the agent's permissions and the tool's schema, then runs it. */
-  private async dispatch(
-    call: ToolCallRequest,
-    actor: string,
-    offers: Map<string, ToolOffer>,
-    reason: string,
-  ): Promise<CallOutcome> {
-    const offer = offers.get(call.name);
-    if (!offer) {
-      if (isKnownTool(this.bp, call.name)) {
-        return this.refuse(
-          actor,
-          call,
-          'not_permitted',
-          `refused: agent ${actor} is not permitted to use ${call.name}`,
-          false,
-        );
-      }
-      return this.refuse(
-        actor,
-        call,
-        'unknown_tool',
-        `error: there is no tool "${call.name}"; your tools: ${[...offers.keys()].join(', ') || 'none'}`,
-        true,
-      );
-    }
-    const json = parseJsonArguments(call.arguments);
-    if (!json.ok) return this.refuse(actor, call, 'invalid_arguments', json.error, true);
-    const checked = checkArguments(call.name, offer.schema ?? this.parserFor(call.name), json.value);
-    if (!checked.ok) return this.refuse(actor, call, 'invalid_arguments', checked.error, true);
-    const tool = offer.tool;
-    if (tool.kind === 'blueprint') return this.runBlueprintTool(call, actor, json.value, reason);
-
-    await this.ensureBudget();
-    this.r.step += 1;
-    const at = new Date().toISOString();
-    switch (tool.kind) {
-      case 'memory_write': {
-        const a = checked.value as z.output<typeof memoryWriteArgs>;
-        const entry: MemoryEntry = { key: a.key, value: a.value, agent: actor, step: this.r.step, at };
-        if (this.args.task) entry.task = this.args.task.taskId;
-        return { output: writeMemory(this.r.memory, entry, this.limits.memoryEntries).output, repair: false };
-      }
-      case 'memory_read':
-        return { output: readMemory(this.r.memory, checked.value as z.output<typeof memoryReadArgs>), repair: false };
-      case 'plan': {
-        const a = checked.value as z.output<typeof planArgs>;
-        const revision = (this.r.plan?.revision ?? 0) + 1;
-        this.r.plan = { agent: actor, step: this.r.step, at, revision, steps: a.steps };
-        this.publish();
-        return { output: `plan recorded (revision ${revision}, ${a.steps.length} steps)`, repair: false };
-      }
-      case 'handoff': {
-        const a = checked.value as z.output<typeof handoffArgs>;
-        this.r.handoffs.push({ from: actor, to: tool.to, note: a.note, step: this.r.step, at });
-        this.r.agent = tool.to;
-        this.notes.push({ role: 'user', content: `[handoff from ${actor} to ${tool.to}] ${a.note}` });
-        this.publish();
-        return { output: `handed off to ${tool.to}`, repair: false, endsTurn: `the goal was handed off to ${tool.to}` };
-      }
-      case 'ask_human':
-        return this.askHuman(actor, (checked.value as z.output<typeof askHumanArgs>).question);
-      case 'delegate':
-        return this.delegate(actor, (checked.value as z.output<ReturnType<typeof delegateArgs>>).tasks);
-      case 'accept_answer':
-      case 'reject_answer': {
-        const verdict =
-          tool.kind === 'accept_answer'
-            ? { accepted: true as const, ...(checked.value as z.output<typeof acceptArgs>) }
-            : { accepted: false as const, ...(checked.value as z.output<typeof rejectArgs>) };
-        const v = judge(this.r.validation, verdict, actor, this.r.step, at, this.limits.validationRounds);
-        switch (v.kind) {
-          case 'none':
-            return { output: 'error: there is no answer waiting for a verdict', repair: true };
-          case 'exhausted':
-            return this.fail(v.reason, GoalFailure.ValidationFailed);
-          case 'accepted':
-            this.complete(v.answer, v.by, actor);
-            return { output: 'accepted: the goal is complete', repair: false, endsTurn: 'the goal is complete' };
-          case 'rejected':
-            this.r.agent = v.by;
-            this.notes.push(v.feedback);
-            this.publish();
-            return {
-              output: `sent back to ${v.by} with your feedback`,
-              repair: false,
-              endsTurn: `the answer went back to ${v.by}`,
-            };
-        }
-      }
-    }
-  }
-
-  /** A blueprint tool: approval when its policy asks for it, then an activity with its retry profile. */
-  private async runBlueprintTool(
-    call: ToolCallRequest,
-    actor: string,
-    args: unknown,
-    reason: string,
-  ): Promise<CallOutcome> {
-    const spec = this.bp.tools[call.name];
-    if (!spec) return this.refuse(actor, call, 'unknown_tool', `error: there is no tool "${call.name}"`, true);
-    await this.ensureBudget();
-    const policy = needsApproval(spec.approval, args, this.args.input, () => patched(Patch.celNonBooleanFailsClosed));
-    if (policy.required && spec.approval) {
-      const approval = spec.approval;
-      const record = await this.waitingOnHumans(() =>
-        this.desk.request({
-          tool: call.name,
-          args,
-          reason: [reason, policy.note].filter(Boolean).join(' '),
-          requestedBy: actor,
-          policy: approval,
-        }),
-      );
-      const refusal = refusalForAgent(record, approval);
-      if (refusal !== undefined) return this.refuse(actor, call, 'not_run', refusal, false);
-    }
-    this.r.step += 1;
-    try {
-      const result = await runTool.executeWithOptions(
-        {
-          activityId: patched(Patch.toolKeyPerExecution)
-            ? `tool-${this.r.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
-            : `tool-${this.r.step}-${call.name}`,
-          summary: `${actor}: ${call.name} ${inlineValue(args)}`,
-          startToCloseTimeout: durationMs(spec.timeout) + 5_000,
-          retry: toolRetry(spec),
-        },
-        [{ goal: this.bp.name, agent: actor, tool: call.name, spec, args }],
-      );
-      return { output: result.output, repair: false };
-    } catch (err) {
-      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-        const repair = err.cause.type === 'InvalidToolArguments';
-        if (repair) return this.refuse(actor, call, 'invalid_arguments', `error: ${err.cause.message}`, true);
-        return { output: `error: ${err.cause.message}`, repair: false };
-      }
-      if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && patched(Patch.toolOutcomeUnknown)) {
-        return this.refuse(
-          actor,
-          call,
-          'outcome_unknown',
-          `outcome unknown: ${call.name} did not report back (${err.cause.message}); it may or may not have taken ` +
-            `effect and it was not retried: check before you act on it or call it again`,
-          false,
-        );
-      }
-      throw err;
-    }
-  }
-
-  /** ask_human: opens a question, waits for a `reply` (or the timeout), and tells the model the answer. */
-  private async askHuman(actor: string, question: string): Promise<CallOutcome> {
-    const settings = this.bp.agents[actor]?.askHuman;
-    if (!settings) return { output: 'error: this agent has no askHuman settings', repair: false };
-    const asked = Date.now();
-    const timeoutMs = settings.timeout === undefined ? undefined : durationMs(settings.timeout);
-    const q: QuestionRecord = {
-      id: `q-${this.r.questions.length + 1}`,
-      agent: actor,
-      step: this.r.step,
-      question,
-      to: [...settings.to],
-      eligible: resolveApprovers(settings.to, this.bp.approvers),
-      status: 'pending',
-      askedAt: new Date(asked).toISOString(),
-      ...(timeoutMs === undefined ? {} : { deadline: new Date(asked + timeoutMs).toISOString() }),
-    };
-    this.r.questions.push(q);
-    this.humansChanged();
-    const answered = await this.waitingOnHumans(async () => {
-      const settled = () => q.status !== 'pending';
-      if (timeoutMs === undefined) {
-        await condition(settled);
-        return true;
-      }
-      return condition(settled, timeoutMs);
-    });
-    if (!answered) q.status = 'timed_out';
-    this.humansChanged();
-    return answered
-      ? { output: `answer from ${q.by ?? 'a human'} to ${q.id}: ${q.answer ?? ''}`, repair: false }
-      : {
-          output: `no answer to ${q.id} from ${q.eligible.join(', ')} within ${settings.timeout}; go on without it and say what is unconfirmed`,
-          repair: false,
-        };
-  }
-
-  /** delegate: starts the sub-tasks as child goals, at the same time, and gathers their results. */
-  private async delegate(actor: string, tasks: { agent: string; task: string }[]): Promise<CallOutcome> {
-    this.refreshBudget();
-    const share = taskShare(this.r.budget, tasks.length);
-    if (typeof share === 'string') return { output: `error: ${share}`, repair: false };
-    const parentId = workflowInfo().workflowId;
-    const records = tasks.map((t): TaskRecord => {
-      const id = `t-${this.r.tasks.length + 1}`;
-      const record: TaskRecord = {
-        id,
-        workflowId: taskWorkflowId(parentId, id, t.agent),
-        agent: t.agent,
-        task: t.task,
-        status: 'starting',
-        budget: share,
-        startedAtStep: this.r.step,
-      };
-      this.r.tasks.push(record);
-      return record;
-    });
-    this.publish();
-    const since = Date.now();
-    const outcomes = await runTasks(
-      records.map((r) => ({
-        workflowId: r.workflowId,
-        summary: `${r.agent}: ${inlineValue(r.task, 100)}`,
-        args: {
-          blueprint: this.bp,
-          input: this.args.input,
-          blueprintHash: this.args.blueprintHash,
-          startedBy: this.args.startedBy,
-          ...(this.args.startAssertion ? { startAssertion: this.args.startAssertion } : {}),
-          task: {
-            parentId,
-            taskId: r.id,
-            agent: r.agent,
-            from: actor,
-            task: r.task,
-            budget: share,
-            memory: this.r.memory.map((e) => ({ ...e })),
-          },
-        },
-      })),
-      (i) => {
-        const r = records[i];
-        if (r && r.status === 'starting') r.status = 'running';
-        this.publish();
-      },
-    );
-    if (patched(Patch.childHumanWaits)) {
-      // The tasks ran at the same time: the longest human wait among them is time this goal spent on humans too.
-      const childWaits = Math.max(0, ...outcomes.map((o) => o.humanWaitMs ?? 0));
-      this.r.humanWaitMs += Math.min(childWaits, Date.now() - since);
-    }
-    const merged: string[] = [];
-    outcomes.forEach((o, i) => {
-      const r = records[i];
-      if (!r) return;
-      Object.assign(
-        r,
-        { status: o.status },
-        o.answer !== undefined ? { answer: o.answer } : {},
-        o.reason !== undefined ? { reason: o.reason } : {},
-      );
-      if (o.usage) {
-        r.usage = o.usage;
-        this.r.usage.inputTokens += o.usage.inputTokens;
-        this.r.usage.outputTokens += o.usage.outputTokens;
-        this.r.usage.costUsd += o.usage.costUsd;
-      }
-      if (o.steps !== undefined) {
-        r.steps = o.steps;
-        this.r.budget.delegatedSteps += o.steps;
-      }
-      if (o.memoryWrites?.length) {
-        mergeMemory(this.r.memory, o.memoryWrites, this.limits.memoryEntries);
-        merged.push(...o.memoryWrites.map((e) => e.key));
-      }
-    });
-    this.publish();
-    const report = records.map((r) => ({
-      task: r.id,
-      agent: r.agent,
-      status: r.status,
-      ...(r.answer !== undefined ? { answer: r.answer } : {}),
-      ...(r.reason !== undefined ? { reason: r.reason } : {}),
-    }));
-    const memoryNote = merged.length ? `\nshared memory updated: ${[...new Set(merged)].join(', ')}` : '';
-    return { output: `${JSON.stringify(report)}${memoryNote}`, repair: false };
-  }
-
-  private complete(answer: string, by: string, validatedBy?: string): void {
-    const task = this.args.task;
-    this.r.result = {
-      status: 'completed',
-      answer,
-      answeredBy: by,
-      ...(validatedBy ? { validatedBy } : {}),
-      ...this.summary(),
-      ...(task ? { memoryWrites: this.r.memory.filter((e) => e.task === task.taskId) } : {}),
-    };
-    this.setStatus('completed');
+  /** Ends the goal with this answer once the current turn is over (later tool calls of the reply are not run). */
+  complete(answer: string, by: string, validatedBy?: string): void {
+    this.ending = { kind: 'completed', answer, by, ...(validatedBy ? { validatedBy } : {}) };
   }
 
   /** A reply with no tool calls: the final answer, unless the validator must see it first. */
@@ -720,40 +231,6 @@ class Goal {
     this.r.messages.push(propose(this.r.validation, answer, actor, this.r.step));
     this.r.agent = validator;
     this.publish();
-  }
-
-  /** One model call; when Temporal has given up on it, the goal fails with the agent, step and cause named. */
-  private async callModel(
-    agent: AgentSpec,
-    settings: Blueprint['models'][string],
-    tools: ToolDescriptor[],
-    system: string,
-  ): Promise<ModelReply> {
-    try {
-      return await callModel.executeWithOptions(
-        { activityId: `model-${this.r.step}`, summary: `${this.r.agent}: model ${settings.model}` },
-        [
-          {
-            goal: this.bp.name,
-            agent: this.r.agent,
-            settings,
-            messages: [
-              { role: 'system', content: system },
-              ...contextWindow(this.r.messages, this.limits.contextMessages),
-            ],
-            tools,
-          },
-        ],
-      );
-    } catch (err) {
-      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-        this.fail(
-          `model call for agent ${this.r.agent} at step ${this.r.step} failed: ${err.cause.message}`,
-          err.cause.type ?? 'ModelInvocationError',
-        );
-      }
-      throw err;
-    }
   }
 
   /** Counts an unusable reply; past the limit the goal fails, naming the agent, the step and the last problem. */
@@ -789,7 +266,103 @@ class Goal {
     });
   }
 
-  async run(): Promise<GoalResult> {
+  /** The step after a turn: the goal's end when a tool ended it, else the next model call (or a fresh run). */
+  private afterTurn(): NextStep {
+    if (this.ending) return { kind: 'end', end: this.ending };
+    return this.shouldContinueAsNew() ? { kind: 'continueAsNew' } : { kind: 'callModel' };
+  }
+
+  /** One model call: its reply is either an answer (no tool calls) or tools to run. */
+  private async modelTurn(): Promise<NextStep> {
+    await this.ensureBudget();
+    const actor = this.r.agent;
+    const agent = this.agentSpec;
+    const settings = this.bp.models[agent.model];
+    if (!settings)
+      throw ApplicationFailure.nonRetryable(`model "${agent.model}" is not in the blueprint`, GoalFailure.Blueprint);
+    const offers = this.offers(agent);
+    this.r.step += 1;
+    const reply = await askModel(
+      this,
+      settings,
+      this.schemas.descriptors(offers),
+      systemPrompt(this.bp, actor, agent, offers, this.args.task),
+    );
+    addUsage(this, reply, agent);
+    this.r.messages.push({
+      role: 'assistant',
+      content: reply.content,
+      ...(reply.toolCalls.length ? { toolCalls: reply.toolCalls } : {}),
+    });
+    this.publish();
+    return reply.toolCalls.length ? { kind: 'runTools', actor, reply, offers } : { kind: 'answer', actor, reply };
+  }
+
+  /** A reply without tool calls: a final answer only when it stopped on its own and is not a verdict in text. */
+  private answerTurn(actor: string, reply: ModelReply): NextStep {
+    const answer = reply.content?.trim() ?? '';
+    const ending = replyEnding(reply);
+    if (ending.kind !== 'answer' && patched(Patch.finishReason)) {
+      this.unusable(actor, ending.kind === 'truncated' ? 'truncated_reply' : 'refused_reply', ending.problem);
+      this.r.messages.push({ role: 'user', content: ending.instruction });
+      return this.afterTurn();
+    }
+    if (answer && !this.validating) {
+      this.finalAnswer(answer, actor);
+      if (!this.ending) this.countRepair(undefined);
+      return this.afterTurn();
+    }
+    this.unusable(actor, 'empty_reply', answer ? 'a verdict in plain text' : 'an empty reply');
+    this.r.messages.push({
+      role: 'user',
+      content: answer
+        ? 'Give your verdict with accept_answer or reject_answer, not as text.'
+        : 'Your reply was empty. Call a tool or give the final answer.',
+    });
+    return this.afterTurn();
+  }
+
+  /** Records an unusable reply and counts it as a repair. */
+  private unusable(actor: string, kind: RefusalRecord['kind'], problem: string): void {
+    this.r.refusals.push({ agent: actor, step: this.r.step, tool: '', kind, reason: problem, at: now() });
+    this.countRepair(problem);
+  }
+
+  /** Runs the reply's tool calls in order; one that ends the turn (handoff, verdict) leaves the rest not run. */
+  private async toolsTurn(actor: string, reply: ModelReply, offers: Map<string, ToolOffer>): Promise<NextStep> {
+    let problem: string | undefined;
+    let turnEnded: string | undefined;
+    for (const call of reply.toolCalls) {
+      if (turnEnded !== undefined) {
+        this.r.messages.push({ role: 'tool', toolCallId: call.id, content: `not run: ${turnEnded}` });
+        continue;
+      }
+      const outcome = await dispatch(this, call, actor, offers, reply.content ?? '');
+      if (outcome.repair) problem = `${call.name}: ${outcome.output}`;
+      turnEnded = outcome.endsTurn;
+      this.r.messages.push({ role: 'tool', toolCallId: call.id, content: outcome.output });
+    }
+    this.r.messages.push(...this.notes.splice(0));
+    if (!this.ending) this.countRepair(problem);
+    return this.afterTurn();
+  }
+
+  /** Does one step and says what comes next. */
+  private async tick(step: Exclude<NextStep, { kind: 'end' }>): Promise<NextStep> {
+    switch (step.kind) {
+      case 'callModel':
+        return this.modelTurn();
+      case 'answer':
+        return this.answerTurn(step.actor, step.reply);
+      case 'runTools':
+        return this.toolsTurn(step.actor, step.reply, step.offers);
+      case 'continueAsNew':
+        return this.continueAsNew();
+    }
+  }
+
+  /** The loop: steps until the goal ends; every end (answer, failure, cancellation) comes back as a GoalEnd. */
+  async run(): Promise<GoalEnd> {
     if (this.r.messages.length === 0) {
       this.r.messages.push({ role: 'user', content: openingMessage(this.args.input, this.args.task) });
     }
@@ -800,88 +373,53 @@ class Goal {
       if (builtins.length) this.r.builtinSchemas = await describeBuiltins(builtins);
     }
     this.publish();
-    for (;;) {
-      if (this.shouldContinueAsNew()) await this.continueAsNew();
-      await this.ensureBudget();
-      const actor = this.r.agent;
-      const agent = this.agentSpec;
-      const settings = this.bp.models[agent.model];
-      if (!settings)
-        throw ApplicationFailure.nonRetryable(`model "${agent.model}" is not in the blueprint`, GoalFailure.Blueprint);
-      const offers = this.offers(agent);
-      this.r.step += 1;
-      const reply = await this.callModel(
-        agent,
-        settings,
-        this.tools(offers),
-        systemPrompt(this.bp, actor, agent, offers, this.args.task),
-      );
-      this.addUsage(reply, agent);
-      this.r.messages.push({
-        role: 'assistant',
-        content: reply.content,
-        ...(reply.toolCalls.length ? { toolCalls: reply.toolCalls } : {}),
-      });
-      this.publish();
-
-      if (reply.toolCalls.length === 0) {
-        const answer = reply.content?.trim() ?? '';
-        const ending = replyEnding(reply);
-        if (ending.kind !== 'answer' && patched(Patch.finishReason)) {
-          this.r.refusals.push({
-            agent: actor,
-            step: this.r.step,
-            tool: '',
-            kind: ending.kind === 'truncated' ? 'truncated_reply' : 'refused_reply',
-            reason: ending.problem,
-            at: new Date().toISOString(),
-          });
-          this.countRepair(ending.problem);
-          this.r.messages.push({ role: 'user', content: ending.instruction });
-          continue;
-        }
-        if (answer && !this.validating) {
-          this.finalAnswer(answer, actor);
-          if (this.r.result) return this.r.result;
-          this.countRepair(undefined);
-          continue;
-        }
-        const problem = answer ? 'a verdict in plain text' : 'an empty reply';
-        this.r.refusals.push({
-          agent: actor,
-          step: this.r.step,
-          tool: '',
-          kind: 'empty_reply',
-          reason: problem,
-          at: new Date().toISOString(),
-        });
-        this.countRepair(problem);
-        this.r.messages.push({
-          role: 'user',
-          content: answer
-            ? 'Give your verdict with accept_answer or reject_answer, not as text.'
-            : 'Your reply was empty. Call a tool or give the final answer.',
-        });
-        continue;
+    try {
+      for (let next = this.afterTurn(); ;) {
+        if (next.kind === 'end') return next.end;
+        next = await this.tick(next);
       }
-
-      let problem: string | undefined;
-      let turnEnded: string | undefined;
-      for (const call of reply.toolCalls) {
-        if (turnEnded !== undefined) {
-          this.r.messages.push({ role: 'tool', toolCallId: call.id, content: `not run: ${turnEnded}` });
-          continue;
-        }
-        const outcome = await this.dispatch(call, actor, offers, reply.content ?? '');
-        if (outcome.repair) problem = `${call.name}: ${outcome.output}`;
-        turnEnded = outcome.endsTurn;
-        this.r.messages.push({ role: 'tool', toolCallId: call.id, content: outcome.output });
-      }
-      this.r.messages.push(...this.notes.splice(0));
-      if (this.r.result) return this.r.result;
-      this.countRepair(problem);
+    } catch (err) {
+      if (err instanceof GoalEnding) return err.end;
+      if (err instanceof GoalCancelledByPolicy) return { kind: 'cancelled', reason: err.message };
+      throw err;
     }
   }
+
+  /** The one place a goal ends: its result and status are set here, for every way it can end. */
+  end(end: GoalEnd): GoalResult {
+    if (end.kind === 'completed') {
+      const task = this.args.task;
+      this.r.result = {
+        status: 'completed',
+        answer: end.answer,
+        answeredBy: end.by,
+        ...(end.validatedBy ? { validatedBy: end.validatedBy } : {}),
+        ...this.summary(),
+        ...(task ? { memoryWrites: this.r.memory.filter((e) => e.task === task.taskId) } : {}),
+      };
+      this.setStatus('completed');
+      return this.r.result;
+    }
+    if (end.kind === 'cancelled') {
+      for (const t of this.r.tasks) if (!FINAL.includes(t.status as GoalStatus)) t.status = 'cancelled';
+      this.r.result = { status: 'cancelled', reason: end.reason, ...this.summary() };
+      this.setStatus('cancelled');
+      return this.r.result;
+    }
+    this.r.result = { status: 'failed', reason: end.reason, ...this.summary() };
+    this.setStatus('failed');
+    if (end.type === undefined) return this.r.result;
+    throw ApplicationFailure.create({
+      message: end.reason,
+      type: end.type,
+      nonRetryable: true,
+      details: [this.r.result],
+    });
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
 }
 
 /** Runs one goal to its end: completed with an answer, failed with a reason, or cancelled. */
@@ -889,46 +427,18 @@ export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
   const goal = new Goal(args);
   setHandler(stateQuery, () => goal.state());
   installApprovalHandlers(goal.desk);
-  const fresh = (r: HumanReply): boolean => goal.gate.active && typeof r?.assertion === 'string';
-  setHandler(replySignal, async (r) => {
-    if (fresh(r)) await goal.gate.refresh();
-    goal.answer(r, 'signal');
-    goal.publish();
-  });
-  setHandler(
-    replyUpdate,
-    async (r) => {
-      if (fresh(r)) await goal.gate.refresh();
-      const q = goal.answer(r, 'update');
-      if (!q) throw ApplicationFailure.nonRetryable(goal.r.refusedReplies.at(-1)?.reason ?? 'reply refused');
-      goal.publish();
-      return q;
-    },
-    {
-      validator: (r: HumanReply) => {
-        const verdict = goal.judgeReply(r);
-        if (!verdict.ok) throw new Error(verdict.reason);
-      },
-    },
-  );
+  installReplyHandlers(goal);
   setHandler(taskStatusSignal, (report) => goal.onTaskStatus(report));
   try {
+    // A goal cancelled by a policy (onTimeout: cancel) returns as cancelled; a failure throws, failing the execution.
     await goal.gate.open();
-    return await goal.run();
+    return goal.end(await goal.run());
   } catch (err) {
-    if (err instanceof GoalCancelledByPolicy) {
-      for (const t of goal.r.tasks) if (!FINAL.includes(t.status as GoalStatus)) t.status = 'cancelled';
-      goal.r.result = { status: 'cancelled', reason: err.message, ...goal.summary() };
-      goal.setStatus('cancelled');
-      return goal.r.result;
-    }
+    // Cancelled from outside, or an error the engine did not plan for: the status still follows the execution.
     if (isCancellation(err) && goal.r.status !== 'cancelled') {
-      for (const t of goal.r.tasks) if (!FINAL.includes(t.status as GoalStatus)) t.status = 'cancelled';
-      goal.r.result = { status: 'cancelled', reason: 'the goal was cancelled', ...goal.summary() };
-      goal.setStatus('cancelled');
+      goal.end({ kind: 'cancelled', reason: 'the goal was cancelled' });
     } else if (!isCancellation(err) && !FINAL.includes(goal.r.status) && patched(Patch.statusFollowsFailure)) {
-      goal.r.result = { status: 'failed', reason: err instanceof Error ? err.message : String(err), ...goal.summary() };
-      goal.setStatus('failed');
+      goal.end({ kind: 'failed', reason: err instanceof Error ? err.message : String(err) });
     }
     throw err;
   } finally {

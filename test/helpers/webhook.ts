@@ -1,18 +1,26 @@
 /**
- * A webhook receiver for tests: a real HTTP server on 127.0.0.1 that checks each request's HMAC-SHA256 signature
- * the way a receiver in production would, answers 401 when it does not match, and keeps what it received.
+ * A webhook receiver for tests: a real HTTP server on 127.0.0.1 that checks each request the way a receiver in
+ * production should (src/activities/webhook-signature.ts: key id, HMAC over timestamp + delivery id + body, a
+ * timestamp window, no repeated delivery), answers 401 when a check fails, and keeps what it received.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApprovalNotification } from '../../src/activities/notify.js';
+import {
+  rememberDelivery,
+  verifyDelivery,
+  type ReceiverState,
+  type Verdict,
+} from '../../src/activities/webhook-signature.js';
 
 export interface Delivery {
   event: string;
   delivery: string;
   body: ApprovalNotification;
-  /** The signature matched the body under the receiver's key. */
+  /** Every check passed (signature, key id, timestamp window, not a repeat). */
   verified: boolean;
+  /** Why it was refused, when it was. */
+  refused?: Extract<Verdict, { ok: false }>['reason'];
   /** The status the receiver answered. */
   status: number;
 }
@@ -28,25 +36,22 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-/** True when `header` is `sha256=<hex HMAC-SHA256 of body under key>`, compared in constant time. */
-export function verifySignature(body: Buffer, header: string | undefined, key: string): boolean {
-  const expected = Buffer.from(`sha256=${createHmac('sha256', key).update(body).digest('hex')}`);
-  const given = Buffer.from(header ?? '');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
 /** Starts a receiver that verifies signatures with `key`. */
 export async function startWebhookReceiver(key: string): Promise<WebhookReceiver> {
   const received: Delivery[] = [];
+  const state: ReceiverState = { keys: [key], seen: new Map() };
   let forced: number | undefined;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
-      const verified = verifySignature(raw, req.headers['x-baton-signature'] as string | undefined, key);
+      const verdict = verifyDelivery(raw, req.headers, state);
+      const verified = verdict.ok;
       const status = !verified ? 401 : (forced ?? 204);
+      if (verdict.ok && status < 300) rememberDelivery(state, verdict.delivery);
       received.push({
+        ...(verdict.ok ? {} : { refused: verdict.reason }),
         event: String(req.headers['x-baton-event']),
         delivery: String(req.headers['x-baton-delivery']),
         body: JSON.parse(raw.toString('utf8')) as ApprovalNotification,
