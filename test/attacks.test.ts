@@ -132,11 +132,11 @@ describe('attacks on approvals', () => {
     });
     attack('BATON_USER=alice baton approve, not signed in', spoof.code !== 0 && /not signed in/.test(spoof.stderr));
 
-    // BATON_USER=alice, signed in as carol (not a finance approver): the gateway signs for carol.
-    const asCarol = await baton(['approve', goalId, 'apr-1'], { ...(await gw.login('carol')), BATON_USER: 'alice' });
+    // BATON_USER=alice, signed in as sam (not a finance approver): the gateway signs for sam.
+    const asSam = await baton(['approve', goalId, 'apr-1'], { ...(await gw.login('sam')), BATON_USER: 'alice' });
     attack(
-      'BATON_USER=alice baton approve, signed in as carol',
-      asCarol.code !== 0 && /refused: carol .*may not decide/.test(asCarol.stderr),
+      'BATON_USER=alice baton approve, signed in as sam',
+      asSam.code !== 0 && /refused: sam .*may not decide/.test(asSam.stderr),
       'not_an_approver',
     );
 

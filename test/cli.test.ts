@@ -17,7 +17,7 @@ import { baton as spawnBaton, temporal } from './helpers/cli.js';
 import { batonInProcess as baton, reason } from './helpers/in-process.js';
 import { createHarness, eventually as eventuallyWithin, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { startTestGateway, trustingGateway, type TestGateway } from './helpers/gateway.js';
 import { signDecision } from './helpers/identity.js';
 
 /** Waits for a condition; generous, because a loaded machine may take long and that is not a failure. */
@@ -30,14 +30,16 @@ let vars: Record<string, string>;
 /** The CLI signed in as alice, a finance approver (through the real gateway and identity provider). */
 let approver: Record<string, string>;
 let gw: TestGateway;
+const holder: { gw?: TestGateway } = {};
 let dir: string;
 
 beforeAll(async () => {
   env = await startDevServer();
   const script = parse(await readFile('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
-  h = await createHarness(env, { scripts: [script] });
+  h = await createHarness(env, { scripts: [script], trust: trustingGateway(holder) });
   vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue };
   gw = await startTestGateway(env, h.taskQueue);
+  holder.gw = gw;
   approver = { ...vars, ...(await gw.login('alice')) };
   dir = mkdtempSync(join(tmpdir(), 'baton-cli-test-'));
 });

@@ -20,8 +20,7 @@ import { startScriptedModel } from '../src/scripted-model/server.js';
 import { createBatonWorker } from '../src/worker.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
-import { signedDecide } from './helpers/identity.js';
-import { testWorkerEnv } from './helpers/identity.js';
+import { signedDecide, testTrustStore, testWorkerEnv } from './helpers/identity.js';
 
 const refundYaml = readFileSync('goals/refund-request.yaml', 'utf8');
 const refundScript = parse(readFileSync('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
@@ -202,6 +201,7 @@ describe('the dev server restarted mid-goal', () => {
       model: { baseURL: model.baseURL },
       env: { BATON_DEMO_API: model.demoURL },
       workflowCode: { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      trust: testTrustStore(),
     });
     const running = worker.run();
     try {

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../../src/config.js';
 import { startDevIdentity, type DevIdentity } from '../../src/gateway/dev.js';
+import type { TrustStore } from '../../src/trust/load.js';
+import { testTrust } from './identity.js';
 import { freePort } from './servers.js';
 
 export interface TestGateway {
@@ -118,5 +120,20 @@ export async function startTestGateway(env: TestWorkflowEnvironment, taskQueue: 
       await identity.close();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Trust for a harness's workers that accepts both the test key and the gateway's key (once the gateway is started
+ * and put in `holder`), with the gateway's group mapping.
+ */
+export function trustingGateway(holder: { gw?: TestGateway }): TrustStore {
+  return {
+    snapshot: () => {
+      const base = testTrust();
+      const dev = holder.gw?.identity.trust.snapshot();
+      return { ...base, ...(dev ? { groups: dev.groups } : {}), issuers: [...base.issuers, ...(dev?.issuers ?? [])] };
+    },
+    registry: () => [],
   };
 }
