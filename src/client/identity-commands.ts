@@ -41,6 +41,7 @@ export function logoutCommand(): Command {
   return new Command('logout')
     .description("forget the CLI's session with the approval gateway")
     .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  $ npx baton logout')
     .action(async (opts: { json?: boolean }) => {
       const { logout } = await import('./gateway-client.js');
       logout(loadConfig());
@@ -53,6 +54,7 @@ export function whoamiCommand(): Command {
   return new Command('whoami')
     .description('who the approval gateway says the CLI acts as, with groups')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  $ npx baton whoami')
     .action(async (opts: { json?: boolean }) => {
       const { whoami } = await import('./gateway-client.js');
       const me = await whoami(loadConfig());
@@ -65,6 +67,10 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description('run the approval gateway: OpenID Connect login, inbox, JSON API; signs decisions (docs/approvals.md)')
     .option('--json', 'print the URL as JSON once listening')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ BATON_OIDC_ISSUER=https://login.example.com BATON_OIDC_CLIENT_ID=baton BATON_SIGNING_KEY_FILE=gateway-key BATON_SIGNING_KEY_ID=2026-06 npx baton serve',
+    )
     .action(async (opts: { json?: boolean }) => {
       const { loadGatewayConfig } = await import('../gateway/config.js');
       const { startGateway } = await import('../gateway/server.js');
@@ -113,7 +119,7 @@ export function keygenCommand(): Command {
     .option('--kid <id>', 'key id (rotate by adding a new id)', new Date().toISOString().slice(0, 10))
     .option('--issuer <url>', 'the gateway URL the trust entry names', 'https://approvals.example.com')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExample:\n  $ npx baton keygen --out /run/secrets/baton-gateway-key --kid 2026-06')
+    .addHelpText('after', '\nExample:\n  $ npx baton keygen --out gateway-key --kid 2026-06')
     .action((opts: { out: string; kid: string; issuer: string; json?: boolean }) => {
       if (existsSync(opts.out))
         throw new GoalCommandError(`${opts.out} exists; choose another --out (a key is never overwritten)`);
@@ -136,10 +142,7 @@ export function registerCommand(): Command {
     .requiredOption('--registry <dir>', 'the registry directory (holds registry.yaml)')
     .option('--version <v>', 'the version to register them as', '1')
     .option('--json', 'machine-readable output')
-    .addHelpText(
-      'after',
-      '\nExample:\n  $ npx baton register blueprints/refund-request.yaml --registry blueprints --version 3',
-    )
+    .addHelpText('after', '\nExample:\n  $ npx baton register goals/refund-request.yaml --registry . --version 3')
     .action(async (files: string[], opts: { registry: string; version: string; json?: boolean }) => {
       const file = resolve(opts.registry, 'registry.yaml');
       const registry = existsSync(file)
