@@ -55,7 +55,7 @@ function legitimate(accepted: boolean): void {
 beforeAll(async () => {
   httpPort = await freePort();
   env = await startDevServer({ extraArgs: ['--http-port', String(httpPort)] });
-  script = parse(await readFile('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
+  script = parse(await readFile('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
   refund = await loadBlueprint('goals/refund-request.yaml');
   // The workers trust the dev gateway's key and the test key (for assertions the gateway would never sign).
   const dev: { trust?: TrustStore } = {};

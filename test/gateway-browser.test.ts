@@ -36,7 +36,7 @@ beforeAll(async () => {
   }
   env = await startDevServer();
   dataDir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
-  const script = parse(await readFile('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
+  const script = parse(await readFile('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
   identity = await startDevIdentity(loadConfig({}), { dataDir, host: '127.0.0.1', gatewayPort: await freePort() });
   h = await createHarness(env, { scripts: [script], trust: identity.trust });
   await identity.serve(env.connection, h.taskQueue);
