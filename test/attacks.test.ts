@@ -133,10 +133,14 @@ describe('attacks on approvals', () => {
     attack('BATON_USER=alice baton approve, not signed in', spoof.code !== 0 && /not signed in/.test(spoof.stderr));
 
     // BATON_USER=alice, signed in as sam (not a finance approver): the gateway signs for sam.
-    const asSam = await baton(['approve', goalId, 'apr-1'], { ...(await gw.login('sam')), BATON_USER: 'alice' });
+    const asSam = await baton(['approve', goalId, 'apr-1'], {
+      ...(await gw.login('sam')),
+      TEMPORAL_ADDRESS: env.address,
+      BATON_USER: 'alice',
+    });
     attack(
-      'BATON_USER=alice baton approve, signed in as sam',
-      asSam.code !== 0 && /refused: sam .*may not decide/.test(asSam.stderr),
+      `BATON_USER=alice baton approve, signed in as sam (${asSam.stderr.trim()})`,
+      asSam.code !== 0 && /refused: sam .*may not decide/.test(asSam.stderr + asSam.stdout),
       'not_an_approver',
     );
 
@@ -370,7 +374,7 @@ describe('attacks on approvals', () => {
     const strict = await createHarness(env, { scripts: [script], trust: registered });
     try {
       const text = await readFile('goals/refund-request.yaml', 'utf8');
-      const edited = parseBlueprint(text.replace('finance: [alice, bob]', 'finance: [mallory]'), 'edited.yaml');
+      const edited = parseBlueprint(text.replace('finance: [alice, bob, carol]', 'finance: [mallory]'), 'edited.yaml');
       expect(edited.hash).not.toBe(refund.hash);
       const e = await strict.start(edited, refundInput);
       const err = (await e.result().catch((x: unknown) => x)) as WorkflowFailedError;

@@ -68,6 +68,8 @@ async function call<T>(config: BatonConfig, method: string, path: string, body?:
   const data = (await res.json().catch(() => ({}))) as T & { error?: string };
   if (!res.ok) {
     if (res.status === 401) throw new GoalCommandError(`not signed in to ${base}: run \`baton login\``, 'config');
+    if (res.status === 409 && data.error) throw new GoalCommandError(data.error, 'finished');
+    if (res.status === 404 && data.error) throw new GoalCommandError(data.error, 'not_found');
     throw new GoalCommandError(`refused: ${data.error ?? `the gateway answered ${res.status}`}`, 'refused');
   }
   return data;

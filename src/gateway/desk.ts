@@ -151,11 +151,16 @@ export class Desk {
     try {
       desc = await handle.describe();
     } catch (err) {
-      if ((err as Error).name === 'WorkflowNotFoundError') throw new DeskError(`no goal with id ${goalId}`, 404);
+      if ((err as Error).name === 'WorkflowNotFoundError') {
+        throw new DeskError(`no goal with id ${goalId}; \`baton list\` shows the goals`, 404);
+      }
       throw err;
     }
     if (desc.status.name !== 'RUNNING') {
-      throw new DeskError(`goal ${goalId} has already finished (${desc.status.name.toLowerCase()})`, 409);
+      throw new DeskError(
+        `goal ${goalId} has already finished (${desc.status.name.toLowerCase()}); nothing to decide`,
+        409,
+      );
     }
     const run = desc.raw.workflowExecutionInfo?.firstRunId || desc.runId;
     return { state: await handle.query(stateQuery), run };

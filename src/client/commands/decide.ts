@@ -26,7 +26,11 @@ export function addDecide(program: Command): void {
         } catch (err) {
           if (!(err instanceof GoalCommandError) || err.code !== 'refused') throw err;
           const { goalState } = await goals();
-          const question = (await goalState(await connect(c), id)).pendingQuestions?.find((q) => q.id === approvalId);
+          // Only to say so when the id names a question; if the goal cannot be read, the refusal stands as it is.
+          const state = await connect(c)
+            .then((client) => goalState(client, id))
+            .catch(() => undefined);
+          const question = state?.pendingQuestions?.find((q) => q.id === approvalId);
           if (!question) throw err;
           throw new GoalCommandError(
             `${approvalId} is a question from ${question.agent}, not an approval: answer it with ` +
