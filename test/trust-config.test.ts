@@ -78,7 +78,7 @@ describe('blueprint registry', () => {
       join(dir, 'refund-request.yaml'),
       (await import('node:fs'))
         .readFileSync('goals/refund-request.yaml', 'utf8')
-        .replace('finance: [alice, bob]', 'finance: [mallory]'),
+        .replace('finance: [alice, bob, carol]', 'finance: [mallory]'),
     );
     expect(() => readRegistry(dir)).toThrow(/has sha256 [0-9a-f]{64}, but registry.yaml pins .*baton register/);
   });
