@@ -232,7 +232,9 @@ describe('baton output on a terminal', { timeout: 300_000 }, () => {
     const watching = onTerminal(['watch', goalId]);
     await eventually(
       () =>
-        /awaiting_approval · waiting for alice, bob, carol, group:finance · 3 steps/.test(plain(watching.output())) ? true : undefined,
+        /awaiting_approval · waiting for alice, bob, carol, group:finance · 3 steps/.test(plain(watching.output()))
+          ? true
+          : undefined,
       'the progress line to show the wait',
     );
     expect(plain(watching.output())).toMatch(
