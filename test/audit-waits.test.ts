@@ -12,11 +12,12 @@ import { auditGoal, type AuditRecord } from '../src/audit/index.js';
 import { verifyJsonl } from '../src/audit/chain.js';
 import { renderJsonl } from '../src/audit/format.js';
 import { loadBlueprint, type LoadedBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { approvalSignal } from '../src/workflows/definitions.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startTimeSkippingServer } from './helpers/servers.js';
+import { signedDecide } from './helpers/identity.js';
 
 let env: TestWorkflowEnvironment;
 let h: Harness;
@@ -112,7 +113,7 @@ describe('audit of approval waits, quorum and budget', () => {
       const s = await goalState(env.client, handle.workflowId);
       return s.refusedDecisions.length === 2 ? s : undefined;
     }, 'the refused signals to be recorded');
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'bob' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'bob' });
     await handle.result();
     const state = await goalState(env.client, handle.workflowId);
     const { records } = await auditGoal(env.client, handle.workflowId);

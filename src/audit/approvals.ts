@@ -282,7 +282,7 @@ export class ApprovalTrail {
     const record = reason === undefined ? this.approvals.find((r) => r.id === d.approvalId) : undefined;
     if (record) {
       applyVote(record, {
-        by: d.by,
+        by: d.by ?? '?',
         decision: d.decision,
         ...(d.comment ? { comment: d.comment } : {}),
         at: loc.ev.time,
