@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loginThrough } from './helpers/gateway.js';
 import { batonInProcess as baton } from './helpers/in-process.js';
 import { eventually as eventuallyWithin } from './helpers/harness.js';
 import { freePort } from '../src/runtime/free-port.js';
@@ -85,8 +86,11 @@ describe('baton dev', { timeout: 300_000 }, () => {
   it('runs the example goal offline, stops cleanly on Ctrl-C, and keeps goals across restarts', async () => {
     const port = await freePort();
     const uiPort = await freePort();
-    const vars = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, BATON_USER: 'alice' };
     const first = await startDev(port, uiPort);
+    // The CLI acts as alice, signed in through the gateway and identity provider `baton dev` runs.
+    const inbox = /Approvals inbox (\S+)/.exec(first.output())?.[1] ?? expect.fail(`no inbox in:\n${first.output()}`);
+    const creds = mkdtempSync(join(tmpdir(), 'baton-dev-creds-'));
+    const vars = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, ...(await loginThrough(inbox, 'alice', creds)) };
     expect(first.output()).toContain(`Web UI          http://127.0.0.1:${uiPort}/namespaces/default/workflows`);
     expect(first.output()).toContain(
       `In another shell: export TEMPORAL_ADDRESS=127.0.0.1:${port} BATON_UI_URL=http://127.0.0.1:${uiPort}`,

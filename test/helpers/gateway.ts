@@ -73,49 +73,14 @@ export async function startTestGateway(env: TestWorkflowEnvironment, taskQueue: 
   await identity.serve(env.connection, taskQueue);
   const url = identity.gatewayUrl;
 
-  const token = async (user: string): Promise<string> => {
-    const begin = (await (await fetch(`${url}/api/cli/login`, { method: 'POST', body: '{}' })).json()) as {
-      device_code: string;
-      verification_uri_complete: string;
-    };
-    const jar = new Jar();
-    const atLogin = await browse(jar, begin.verification_uri_complete);
-    const action = /action="([^"]+)"/.exec(await atLogin.res.text())?.[1];
-    if (!action) throw new Error(`no login form at ${atLogin.url}`);
-    const confirm = await browse(jar, new URL(action, atLogin.url).href, form({ login: user, password: 'demo' }));
-    const csrf = /name="csrf" value="([^"]+)"/.exec(await confirm.res.text())?.[1];
-    if (!csrf) throw new Error(`no confirmation page after signing ${user} in (${confirm.url})`);
-    await browse(
-      jar,
-      `${url}/device`,
-      form({ csrf, code: new URL(begin.verification_uri_complete).searchParams.get('code')! }),
-    );
-    const got = (await (
-      await fetch(`${url}/api/cli/token`, { method: 'POST', body: JSON.stringify({ device_code: begin.device_code }) })
-    ).json()) as { access_token?: string };
-    if (!got.access_token) throw new Error(`the gateway gave ${user} no token`);
-    return got.access_token;
-  };
+  const token = (user: string): Promise<string> => gatewayToken(url, user);
 
   return {
     identity,
     url,
     dir,
     token,
-    async login(user) {
-      const file = join(dir, `credentials-${user}.json`);
-      const t = await token(user);
-      writeFileSync(
-        file,
-        JSON.stringify({
-          gatewayUrl: url,
-          token: t,
-          subject: user,
-          expiresAt: new Date(Date.now() + 3600_000).toISOString(),
-        }),
-      );
-      return { BATON_GATEWAY_URL: url, BATON_CREDENTIALS: file };
-    },
+    login: (user) => loginThrough(url, user, dir),
     async close() {
       await identity.close();
       rmSync(dir, { recursive: true, force: true });
@@ -136,4 +101,43 @@ export function trustingGateway(holder: { gw?: TestGateway }): TrustStore {
     },
     registry: () => [],
   };
+}
+
+/** A bearer token for `user` from the gateway at `url`, through its real device-style login (password `demo`). */
+export async function gatewayToken(url: string, user: string): Promise<string> {
+  const begin = (await (await fetch(`${url}/api/cli/login`, { method: 'POST', body: '{}' })).json()) as {
+    device_code: string;
+    verification_uri_complete: string;
+  };
+  const jar = new Jar();
+  const atLogin = await browse(jar, begin.verification_uri_complete);
+  const action = /action="([^"]+)"/.exec(await atLogin.res.text())?.[1];
+  if (!action) throw new Error(`no login form at ${atLogin.url}`);
+  const confirm = await browse(jar, new URL(action, atLogin.url).href, form({ login: user, password: 'demo' }));
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await confirm.res.text())?.[1];
+  if (!csrf) throw new Error(`no confirmation page after signing ${user} in (${confirm.url})`);
+  await browse(
+    jar,
+    `${url}/device`,
+    form({ csrf, code: new URL(begin.verification_uri_complete).searchParams.get('code')! }),
+  );
+  const got = (await (
+    await fetch(`${url}/api/cli/token`, { method: 'POST', body: JSON.stringify({ device_code: begin.device_code }) })
+  ).json()) as { access_token?: string };
+  if (!got.access_token) throw new Error(`the gateway gave ${user} no token`);
+  return got.access_token;
+}
+
+/**
+ * Signs `user` in at the gateway at `url` (a test's, or the one `baton dev` runs) and returns the variables that make
+ * the CLI act as them; the credentials file goes in `dir`.
+ */
+export async function loginThrough(url: string, user: string, dir: string): Promise<Record<string, string>> {
+  const file = join(dir, `credentials-${user}.json`);
+  const token = await gatewayToken(url, user);
+  writeFileSync(
+    file,
+    JSON.stringify({ gatewayUrl: url, token, subject: user, expiresAt: new Date(Date.now() + 3600_000).toISOString() }),
+  );
+  return { BATON_GATEWAY_URL: url, BATON_CREDENTIALS: file };
 }

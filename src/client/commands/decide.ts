@@ -24,7 +24,7 @@ export function addDecide(program: Command): void {
         try {
           record = await decide(c, id, approvalId, verb, opts.comment);
         } catch (err) {
-          if (!(err instanceof GoalCommandError) || err.code !== 'refused') throw err;
+          if (!(err instanceof GoalCommandError)) throw err;
           const { goalState } = await goals();
           // Only to say so when the id names a question; if the goal cannot be read, the refusal stands as it is.
           const state = await connect(c)
