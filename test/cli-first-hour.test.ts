@@ -214,7 +214,7 @@ describe('what waits on a person', { timeout: 300_000 }, () => {
     expect(wrong.code).toBe(1);
     // (the in-process worker logs the refusal on the same stderr)
     expect(wrong.stderr).toContain(
-      `\nbaton: ${q.id} is a question from ${q.agent}, not an approval: answer it with npx baton reply ${handle.workflowId} ${q.id} "..."\n`,
+      `baton: ${q.id} is a question from ${q.agent}, not an approval: answer it with npx baton reply ${handle.workflowId} ${q.id} "..."\n`,
     );
     await env.client.workflow.getHandle(handle.workflowId).terminate('test over');
   });

@@ -203,7 +203,8 @@ async function runInProcess(line: string): Promise<void> {
         const s = await goalState(env.client, id);
         return s.status === 'awaiting_approval' ? s : undefined;
       }, `${id} to wait for approval`);
-      await signedDecide(env.client, id, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
+      // alice started it (signed in), and nobody approves their own goal: bob, also in finance, does.
+      await signedDecide(env.client, id, { approvalId: 'apr-1', decision: 'approve', by: 'bob' });
     })();
   }
   // sam answers the security alert's question; `logout` signs out a copy, so later examples stay signed in.
@@ -291,7 +292,12 @@ describe('help', () => {
           run = await runUntilUp(
             `${line} --port ${port} --ui-port ${uiPort} --data ${join(cwd, `.baton-${port}`)}`,
             line.includes('--start') ? /started goal refund-request-/ : /Baton dev stack is up/,
-            { OPENAI_API_KEY: '', OPENAI_BASE_URL: '', BATON_TASK_QUEUE: `help-dev-${port}` },
+            {
+              OPENAI_API_KEY: '',
+              OPENAI_BASE_URL: '',
+              BATON_TASK_QUEUE: `help-dev-${port}`,
+              BATON_SERVE_PORT: String(await freePort()),
+            },
           );
         } else if (command === 'worker') {
           run = await runUntilUp(line, /worker polling/, { BATON_TASK_QUEUE: `help-worker-${Date.now()}` });

@@ -42,6 +42,12 @@ function stackProcesses(): string[] {
   }
 }
 
+/**
+ * Where this file's `baton dev` runs its approval gateway: a free port of its own rather than the default 8455, which
+ * another test file's `baton dev` may hold at the same time. One port serves this file's stacks, one after another.
+ */
+const servePort = String(await freePort());
+
 /** `baton dev` in its own process group (as a terminal runs it), so a test can Ctrl-C the group. */
 function spawnDev(port: number, uiPort: number, cwd = process.cwd(), data = dataDir): ChildProcess {
   const child = spawn(
@@ -49,7 +55,7 @@ function spawnDev(port: number, uiPort: number, cwd = process.cwd(), data = data
     [resolve('bin/baton.js'), 'dev', '--port', String(port), '--ui-port', String(uiPort), '--data', data],
     {
       cwd,
-      env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '' },
+      env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', BATON_SERVE_PORT: servePort },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     },
