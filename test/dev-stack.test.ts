@@ -112,7 +112,11 @@ describe('baton dev', { timeout: 300_000 }, () => {
       const r = await baton(['approvals', '--json'], vars);
       return (JSON.parse(r.stdout) as { goalId: string }[]).some((a) => a.goalId === goalId) ? true : undefined;
     }, 'the approval');
-    const approved = await baton(['approve', goalId, 'apr-1'], vars);
+    // alice started it, and nobody approves their own goal: bob, also in finance, does.
+    const approved = await baton(['approve', goalId, 'apr-1'], {
+      ...vars,
+      ...(await loginThrough(inbox, 'bob', creds)),
+    });
     expect(approved.code, approved.stderr).toBe(0);
     await eventually(async () => {
       const r = await baton(['status', goalId, '--json'], vars);
