@@ -259,7 +259,11 @@ describe('ask_human', () => {
     }, 'the question');
     // Only a question waits: the status says so, and BatonStatus (what searches and inboxes read) with it.
     expect(asking).toMatchObject({ status: 'awaiting_reply', agent: 'desk' });
-    expect((await handle.describe()).searchAttributes.BatonStatus).toEqual(['awaiting_reply']);
+    // The query can see the worker's state before the workflow task that publishes it is stored: wait for it.
+    await eventually(async () => {
+      const status = (await handle.describe()).searchAttributes.BatonStatus;
+      return status?.[0] === 'awaiting_reply' ? true : undefined;
+    }, 'BatonStatus awaiting_reply');
     expect(asking.pendingQuestions[0]).toMatchObject({ id: 'q-1', question: 'Go?', eligible: ['ann', 'art'] });
 
     const refused = await handle
