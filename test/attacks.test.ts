@@ -66,6 +66,8 @@ beforeAll(async () => {
       const testIssuer = { ...base.issuers[0]!, keys: [{ ...base.issuers[0]!.keys[0]!, revoked: revokeTestKey }] };
       return {
         ...base,
+        // Reload before every signed act, so the revocation below counts at once (the default allows 60 s).
+        refreshSeconds: 0,
         ...(devSnap ? { groups: devSnap.groups } : {}),
         issuers: [testIssuer, ...(devSnap?.issuers ?? [])],
       };

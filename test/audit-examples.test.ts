@@ -175,7 +175,7 @@ describe('baton audit of every example, against temporal workflow show', () => {
     const reply = records.find((r) => r.kind === 'question.reply')!;
     expect(reply).toMatchObject({ actor: 'user:sam', data: { via: 'update', outcome: 'accepted', by: 'sam' } });
     // The client identity Temporal records is the sender's own claim (here the test's client), never who answered.
-    expect(String(reply.data.identity)).toMatch(/\S/);
+    expect(String(reply.data.clientIdentity)).toMatch(/\S/);
     const verdicts = records.filter((r) => r.kind === 'tool.call' && r.actor === 'agent:reviewer');
     expect(
       verdicts.map((r) => [r.data.tool, r.data.outcome, (r.data.detail as { verdict?: string })?.verdict]),

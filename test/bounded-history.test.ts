@@ -18,7 +18,7 @@ import { signedDecide } from './helpers/identity.js';
 const MAX_EVENTS = 10_240;
 const MAX_BYTES = 10 * 1024 * 1024;
 /** Small on purpose, so a few dozen steps cross a run boundary the server asked for. */
-const SUGGEST_AFTER_EVENTS = 400;
+const SUGGEST_AFTER_EVENTS = 440;
 
 let env: TestWorkflowEnvironment;
 let h: Harness;

@@ -251,9 +251,13 @@ describe('Ctrl-C while a model call runs', { timeout: 300_000 }, () => {
         (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel',
       );
       expect(modelCalls).toHaveLength(1);
-      const startedEvents = events.filter((e) => e.activityTaskStartedEventAttributes);
+      // The model call's own events (the goal also records the operator's trust through loadTrust).
+      const callId = Number(modelCalls[0]!.eventId);
+      const startedEvents = events.filter(
+        (e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === callId,
+      );
       expect(startedEvents.map((e) => e.activityTaskStartedEventAttributes?.attempt)).toEqual([1]);
-      const completed = events.find((e) => e.activityTaskCompletedEventAttributes);
+      const completed = events.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === callId);
       expect(completed).toBeDefined();
       // The call was in flight when Ctrl-C came: it completed after the interrupt, and was recorded all the same.
       const completedMs = Number(completed!.eventTime!.seconds) * 1000;

@@ -119,6 +119,8 @@ describe('the approval gateway in a browser', () => {
     await expect(card.textContent()).resolves.toMatch(/issue_refund/);
     await expect(card.textContent()).resolves.toMatch(/"amount": 120/);
     await expect(card.textContent()).resolves.toMatch(/started by carol/);
+    // The policy's condition that held, as the example's blueprint words it.
+    await expect(card.textContent()).resolves.toMatch(/needed because args\.customerId != input\.customerId/);
     await alice.screenshot({ path: join(artifacts, 'inbox-alice.png'), fullPage: true });
     await card.getByLabel('Comment').fill('order checked');
     await card.getByRole('button', { name: 'Approve' }).click();

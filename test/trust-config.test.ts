@@ -29,6 +29,7 @@ describe('trust file', () => {
       groups: { 'idp-finance': ['finance'] },
       clockSkewSeconds: 60,
       maxLifetimeSeconds: 3600,
+      refreshSeconds: 60,
     });
   });
 

@@ -51,7 +51,7 @@ export function createActivities(deps: ActivityDeps) {
     discoverMcpTools: createDiscoveryActivity(mcp),
     notify: createNotifyActivity(resolver, deps.notifiers),
     /**
-     * The operator's trust as it stands now, for workflows to record (a local activity at start and at each wake),
+     * The operator's trust as it stands now, for workflows to record (an activity at start, at each wake and before each signed decision),
      * so a replay sees the trust the original run saw and a rotation or revocation reaches waiting goals.
      */
     loadTrust(): Promise<TrustSnapshot> {

@@ -3,7 +3,7 @@
  * the trust file the dev worker verifies decisions with, a registry of goals/*.yaml, and the gateway itself.
  * Ad hoc blueprints are allowed here, and said so loudly; `baton worker` never allows them by default.
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, type Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
@@ -67,6 +67,12 @@ export async function startDevIdentity(
     }),
   );
   writeFileSync(join(dir, 'gateway-key'), `${key.privateKey}\n`, { mode: 0o600 });
+  // The audit export key outlives a restart, so exports made earlier still check against audit-key.pub.
+  if (!existsSync(join(dir, 'audit-key'))) {
+    const audit = generateSigningKey();
+    writeFileSync(join(dir, 'audit-key'), `${audit.privateKey}\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'audit-key.pub'), `${audit.publicKey}\n`);
+  }
   await writeDevRegistry(dir);
   const trust = createTrustStore({
     trustFile: join(dir, 'trust.yaml'),

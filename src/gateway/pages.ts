@@ -34,7 +34,7 @@ function approval(a: InboxApproval, session: Session, uiLink: (goalId: string) =
 <dt>Goal</dt><dd><a href="${h(uiLink(a.goalId))}">${h(a.goalId)}</a> (started by ${h(a.startedBy)})</dd>
 <dt>Tool and arguments</dt><dd><code>${h(a.tool)}</code><pre>${json(a.args)}</pre></dd>
 <dt>The agent's reason</dt><dd>${h(a.reason || '(none given)')} (agent ${h(a.requestedBy)})</dd>
-<dt>Policy</dt><dd>approvers ${h(a.approvers.join(', '))}; quorum ${a.quorum}</dd>
+<dt>Policy</dt><dd>approvers ${h(a.approvers.join(', '))}; quorum ${a.quorum}; ${a.condition ? `needed because <code>${h(a.condition)}</code> held` : 'always needed'}</dd>
 <dt>Deadline</dt><dd>${h(a.deadline ?? 'none')}</dd>
 <dt>Votes</dt><dd>${votes}</dd>
 </dl>

@@ -46,10 +46,15 @@ export interface TrustSnapshot {
   clockSkewSeconds: number;
   /** The longest lifetime (exp - iat) an assertion may have, in seconds. */
   maxLifetimeSeconds: number;
+  /**
+   * How old (workflow time) the trust a goal holds may be when a signed act is judged before the goal reads it
+   * again: how long a revocation may take to reach a waiting goal. 0: read before every act.
+   */
+  refreshSeconds: number;
 }
 
 /** Defaults for the tolerances. */
-export const TRUST_DEFAULTS = { clockSkewSeconds: 60, maxLifetimeSeconds: 3600 } as const;
+export const TRUST_DEFAULTS = { clockSkewSeconds: 60, maxLifetimeSeconds: 3600, refreshSeconds: 60 } as const;
 
 /** A snapshot that trusts nobody: every decision is refused until the operator configures an issuer. */
 export function emptyTrust(): TrustSnapshot {

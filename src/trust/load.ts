@@ -46,6 +46,7 @@ const TrustFileSchema = z.strictObject({
   groups: z.record(z.string(), z.array(z.string().min(1))).default({}),
   clockSkewSeconds: z.number().int().min(0).max(600).default(TRUST_DEFAULTS.clockSkewSeconds),
   maxLifetimeSeconds: z.number().int().min(10).max(86_400).default(TRUST_DEFAULTS.maxLifetimeSeconds),
+  refreshSeconds: z.number().int().min(0).max(3600).default(TRUST_DEFAULTS.refreshSeconds),
 });
 
 const RegistrySchema = z.strictObject({

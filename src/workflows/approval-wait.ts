@@ -137,6 +137,10 @@ export class ApprovalDesk {
   decide(decision: ApprovalDecision, via: 'signal' | 'update'): ApprovalRecord | undefined {
     const at = iso(Date.now());
     const verdict = this.judge(decision);
+    this.gate.recordVerdict(
+      { on: 'approval', targetId: String(decision?.approvalId), via, claimed: decision?.by },
+      verdict,
+    );
     if (!verdict.ok) {
       keepLatest(this.refused, {
         approvalId: keptText(decision?.approvalId),
@@ -180,6 +184,7 @@ export class ApprovalDesk {
       approvers: [...policy.approvers],
       eligible: resolveApprovers(policy.approvers, this.bp.approvers),
       quorum: policy.quorum,
+      ...('when' in policy && typeof policy.when === 'string' ? { condition: policy.when } : {}),
       ...(this.gate.active ? { selfApproval: policy.selfApproval ?? 'forbid' } : {}),
       votes: [],
       status: 'pending',
@@ -292,16 +297,16 @@ export class ApprovalDesk {
 
 /** Installs the `approval` signal and the `decide` update (DESIGN §2.1) on the running goal. */
 export function installApprovalHandlers(desk: ApprovalDesk): void {
-  // A decision that carries an assertion is judged against the operator's trust as it stands now (recorded).
+  // A decision that carries an assertion is judged against the operator's trust as read within the last minute (recorded).
   const fresh = (d: ApprovalDecision): boolean => desk.gate.active && typeof d?.assertion === 'string';
   setHandler(approvalSignal, async (d) => {
-    if (fresh(d)) await desk.gate.refresh();
+    if (fresh(d)) await desk.gate.refreshIfStale();
     desk.decide(d, 'signal');
   });
   setHandler(
     decideUpdate,
     async (d) => {
-      if (fresh(d)) await desk.gate.refresh();
+      if (fresh(d)) await desk.gate.refreshIfStale();
       const record = desk.decide(d, 'update');
       if (!record) throw ApplicationFailure.nonRetryable(desk.refused.at(-1)?.reason ?? 'decision refused');
       return record;

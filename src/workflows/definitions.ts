@@ -101,6 +101,8 @@ export interface ApprovalRecord {
   /** The same, with groups resolved to user names: what `BatonApprovers` holds. */
   eligible: string[];
   quorum: number;
+  /** The policy's condition (CEL) that made the call need approval; absent when it always needs one. */
+  condition?: string;
   /** `allow` when the policy lets the goal's starter approve; absent: forbidden (goals with verified identity). */
   selfApproval?: 'forbid' | 'allow';
   votes: Vote[];

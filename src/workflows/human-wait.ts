@@ -102,6 +102,7 @@ export function answerQuestion(
 ): QuestionRecord | undefined {
   const at = new Date().toISOString();
   const verdict = judgeReply(r, gate, reply);
+  gate.recordVerdict({ on: 'question', targetId: String(reply?.questionId), via, claimed: reply?.by }, verdict);
   if (!verdict.ok) {
     keepLatest(r.refusedReplies, {
       questionId: keptText(reply?.questionId),
@@ -136,17 +137,17 @@ export function answerQuestion(
 
 /** Installs the `reply` signal and update: the update's validator refuses a reply with the reason, at once. */
 export function installReplyHandlers(ctx: Pick<EngineContext, 'r' | 'publish'> & { gate: IdentityGate }): void {
-  // A reply that carries an assertion is judged against the operator's trust as it stands now (recorded).
+  // A reply that carries an assertion is judged against the operator's trust as read within the last minute (recorded).
   const fresh = (reply: HumanReply): boolean => ctx.gate.active && typeof reply?.assertion === 'string';
   setHandler(replySignal, async (reply) => {
-    if (fresh(reply)) await ctx.gate.refresh();
+    if (fresh(reply)) await ctx.gate.refreshIfStale();
     answerQuestion(ctx.r, ctx.gate, reply, 'signal');
     ctx.publish();
   });
   setHandler(
     replyUpdate,
     async (reply) => {
-      if (fresh(reply)) await ctx.gate.refresh();
+      if (fresh(reply)) await ctx.gate.refreshIfStale();
       const q = answerQuestion(ctx.r, ctx.gate, reply, 'update');
       if (!q) throw ApplicationFailure.nonRetryable(ctx.r.refusedReplies.at(-1)?.reason ?? 'reply refused');
       ctx.publish();

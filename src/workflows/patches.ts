@@ -38,7 +38,7 @@ export const Patch = {
   modelCallSummary: 'model-call-summary',
   /**
    * Decisions, answers and starts count only with a verified signed assertion; trust is recorded through the
-   * `loadTrust` local activity; unregistered blueprints are refused (DESIGN §2.1, issue 12).
+   * `loadTrust` activity; unregistered blueprints are refused (DESIGN §2.1, issue 12).
    */
   verifiedIdentity: 'verified-identity',
 } as const;
