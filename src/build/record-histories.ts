@@ -39,6 +39,16 @@ interface Scenario {
   child?: boolean;
 }
 
+/** A scripted reply of `agent` after the result of `tool` that contains `contains`. */
+function answer(agent: string, tool: string, contains: string, content: string): ScriptInput['replies'][number] {
+  return { when: { agent, tool, contains }, content };
+}
+
+/** A delegation scenario of infra-provisioning: the parent and its first child goal are recorded. */
+function delegation(name: string, s: Pick<Scenario, 'edit' | 'replies' | 'approvals'>): Scenario {
+  return { id: `infra-provisioning--${name}`, goal: 'infra-provisioning', questions: 'answer', child: true, ...s };
+}
+
 /** The infra-provisioning example with its component plans needing the platform team's approval. */
 function plansNeedApproval(yaml: string, approval: string): string {
   return yaml.replace(
@@ -67,54 +77,50 @@ const SCENARIOS: Scenario[] = [
     approvals: 'approve',
     questions: 'answer',
   },
-  {
-    // Nine steps: the planner's model call, plan and delegate leave six, shared three ways; an executor's two end
-    // before its second model call.
-    id: 'infra-provisioning--child-over-budget',
-    goal: 'infra-provisioning',
+  // Nine steps: the planner's model call, plan and delegate leave six, shared three ways; an executor's two end
+  // before its second model call.
+  delegation('child-over-budget', {
     edit: (y) => y.replace('budget: { maxSteps: 30,', 'budget: { maxSteps: 9,'),
     replies: [
-      {
-        when: { agent: 'planner', tool: 'delegate', contains: '"status":"failed"' },
-        content: 'Both component plans failed (their step budget ran out); nothing was applied.',
-      },
+      answer(
+        'planner',
+        'delegate',
+        '"status":"failed"',
+        'Both component plans failed (their step budget ran out); nothing was applied.',
+      ),
     ],
     approvals: 'approve',
-    questions: 'answer',
-    child: true,
-  },
-  {
-    id: 'infra-provisioning--child-rejected',
-    goal: 'infra-provisioning',
+  }),
+  delegation('child-rejected', {
     edit: (y) => plansNeedApproval(y, ''),
     replies: [
-      {
-        when: { agent: 'executor', tool: 'infra_plan', contains: 'not run' },
-        content: 'No plan for this component: the platform team did not approve planning it.',
-      },
-      {
-        when: { agent: 'planner', tool: 'delegate', contains: 'did not approve' },
-        content: 'Stopping: the platform team did not approve the component plans, so there is nothing to apply.',
-      },
+      answer(
+        'executor',
+        'infra_plan',
+        'not run',
+        'No plan for this component: the platform team did not approve planning it.',
+      ),
+      answer(
+        'planner',
+        'delegate',
+        'did not approve',
+        'Stopping: the platform team did not approve the component plans, so there is nothing to apply.',
+      ),
     ],
     approvals: 'reject',
-    questions: 'answer',
-    child: true,
-  },
-  {
-    id: 'infra-provisioning--child-approval-timeout',
-    goal: 'infra-provisioning',
+  }),
+  delegation('child-approval-timeout', {
     edit: (y) => plansNeedApproval(y, ', timeout: 2s, onTimeout: cancel'),
     replies: [
-      {
-        when: { agent: 'planner', tool: 'delegate', contains: '"status":"cancelled"' },
-        content: 'Stopping: nobody approved the component plans in time and the tasks were cancelled.',
-      },
+      answer(
+        'planner',
+        'delegate',
+        '"status":"cancelled"',
+        'Stopping: nobody approved the component plans in time and the tasks were cancelled.',
+      ),
     ],
     approvals: 'ignore',
-    questions: 'answer',
-    child: true,
-  },
+  }),
   {
     id: 'security-alert--unanswered',
     goal: 'security-alert',
