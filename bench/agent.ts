@@ -12,6 +12,10 @@ export interface BenchAgent {
   loaded: LoadedBlueprint;
   script: ScriptInput;
   steps: number;
+  /** The step (1-based) whose tool needs approval, if any. */
+  guardedAt?: number;
+  /** The blueprint's YAML, as an operator registers it. */
+  yaml: string;
   /** The tools the agent offers the model, as Baton describes them. */
   tools: ToolDescriptor[];
 }
@@ -68,6 +72,8 @@ budget: { maxSteps: ${2 * steps + 10}, onExceeded: fail }
     loaded: parseBlueprint(yaml, `bench/${name}.yaml`),
     script: { goal: name, replies },
     steps,
+    ...(guardedAt === undefined ? {} : { guardedAt }),
+    yaml,
     tools: benchToolDescriptors().filter((t) => tools.includes(t.name)),
   };
 }

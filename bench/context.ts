@@ -9,6 +9,7 @@ import type { ScriptedModel } from '../src/scripted-model/server.js';
 import type { goalWorkflow } from '../src/workflows/goal.js';
 import type { BenchAgent } from './agent.js';
 import type { BenchConfig } from './config.js';
+import { BENCH_STARTER, type BenchIdentity } from './identity.js';
 import type { ToolServer } from './tool-server.js';
 import { BenchWorker } from './workers.js';
 import type { RawAgentArgs, rawAgentWorkflow } from './workflows/raw-agent.js';
@@ -25,6 +26,8 @@ export interface BenchContext {
   rawBundle: string;
   /** Where `guarded_step` calls land (the approve→resume side channel). */
   tools: ToolServer;
+  /** The gateway key, trust file and blueprint registry: starts and decisions are signed (bench/identity.ts). */
+  identity: BenchIdentity;
   /** A directory for this run's files, removed at the end. */
   scratch: string;
   /** The dev server's process, for its CPU time; undefined when it could not be found. */
@@ -49,6 +52,7 @@ export async function startWorker(
     modelBaseURL: ctx.model.baseURL,
     env: { BENCH_TOOL_URL: ctx.tools.url },
     workflowCode: { workflowBundle: { codePath: flavor === 'baton' ? ctx.batonBundle : ctx.rawBundle } },
+    trust: ctx.identity.files,
     ...opts,
   });
   return { worker, taskQueue };
@@ -80,7 +84,10 @@ export function rawArgs(agent: BenchAgent): RawAgentArgs {
 /** A started goal of either flavor. */
 export type GoalHandle = WorkflowHandle<typeof goalWorkflow> | WorkflowHandle<typeof rawAgentWorkflow>;
 
-/** Starts one goal of the agent on the task queue, as Baton (`startGoal`) or as the floor. */
+/**
+ * Starts one goal of the agent on the task queue: on Baton as a signed-in person's `baton start` does (the gateway
+ * signs the start of a registered blueprint; `startGoal`), or as the floor.
+ */
 export async function startAgent(
   ctx: BenchContext,
   flavor: Flavor,
@@ -89,7 +96,16 @@ export async function startAgent(
   id: string,
 ): Promise<{ handle: GoalHandle; firstRunId: string }> {
   if (flavor === 'baton') {
-    const handle = await startGoal(ctx.client, { loaded: agent.loaded, input: {}, id, startedBy: 'bench', taskQueue });
+    ctx.identity.register(agent);
+    const startAssertion = ctx.identity.signStart(id, agent, {});
+    const handle = await startGoal(ctx.client, {
+      loaded: agent.loaded,
+      input: {},
+      id,
+      startedBy: BENCH_STARTER,
+      startAssertion,
+      taskQueue,
+    });
     return { handle, firstRunId: handle.firstExecutionRunId };
   }
   const handle = await ctx.client.workflow.start<typeof rawAgentWorkflow>('rawAgentWorkflow', {

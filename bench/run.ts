@@ -13,6 +13,7 @@ import { findTemporalBinary } from '../src/runtime/temporal-binaries.js';
 import { startScriptedModel } from '../src/scripted-model/server.js';
 import { BenchConfigError, loadBenchConfig, type SectionName } from './config.js';
 import type { BenchContext } from './context.js';
+import { BenchIdentity } from './identity.js';
 import { childPid } from './proc.js';
 import { renderChart } from './chart.js';
 import { formatSection, targetsOf, type SectionResult } from './report.js';
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
     batonBundle,
     rawBundle,
     tools,
+    identity: new BenchIdentity(scratch),
     scratch,
     serverPid: childPid('temporal'),
     log,

@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type * as WorkerModule from '../src/worker.js';
+import type * as TrustModule from '../src/trust/load.js';
+import type { TrustFiles } from './identity.js';
 import { benchBuiltins } from './tools.js';
 
 /** What the driver asks of a worker process (JSON in the BENCH_WORKER variable). */
@@ -20,6 +22,8 @@ export interface WorkerSpec {
   /** A prebuilt bundle, or a workflows module to bundle at start. */
   workflowCode: { workflowBundle: { codePath: string } } | { workflowsPath: string };
   maxCachedWorkflows?: number;
+  /** The operator's trust, as `baton worker` reads it (BATON_TRUST_FILE, BATON_BLUEPRINTS). */
+  trust: TrustFiles;
 }
 
 /** Messages from the worker process to the driver. */
@@ -41,6 +45,10 @@ async function main(): Promise<void> {
   const compiled = new URL('../dist/worker.js', import.meta.url);
   if (!existsSync(fileURLToPath(compiled))) throw new Error('dist/worker.js is missing: run `npm run build` first');
   const { createBatonWorker } = (await import(compiled.href)) as typeof WorkerModule;
+  const { createTrustStore } = (await import(
+    new URL('../dist/trust/load.js', import.meta.url).href
+  )) as typeof TrustModule;
+  const trust = createTrustStore(spec.trust);
   const connection = await NativeConnection.connect({ address: spec.address });
   const begin = performance.now();
   const worker = await createBatonWorker({
@@ -50,6 +58,7 @@ async function main(): Promise<void> {
     model: { baseURL: spec.modelBaseURL },
     env: spec.env,
     builtins: benchBuiltins(),
+    trust,
     workflowCode: spec.workflowCode,
     ...(spec.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: spec.maxCachedWorkflows }),
   });

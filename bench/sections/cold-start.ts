@@ -30,6 +30,7 @@ export async function coldStart(ctx: BenchContext): Promise<SectionResult> {
         modelBaseURL: ctx.model.baseURL,
         env: {},
         workflowCode: variants[variant],
+        trust: ctx.identity.files,
       });
       samples[variant].ready.push(worker.spawnToReadyMs);
       samples[variant].create.push(worker.ready.createMs);

@@ -5,7 +5,7 @@
  * `decide` update to the approved HTTP tool's call arriving at the driver's tool server, for goals spread over all
  * the parked ones, one at a time.
  */
-import { benchAgent, BENCH_APPROVER } from '../agent.js';
+import { benchAgent } from '../agent.js';
 import { mapLimit } from '../concurrency.js';
 import { expectDone, startAgent, startWorker, type BenchContext } from '../context.js';
 import { memoryOf } from '../proc.js';
@@ -55,6 +55,8 @@ export async function parked(ctx: BenchContext): Promise<SectionResult> {
   ctx.model.load(agent.script);
   const { worker, taskQueue } = await startWorker(ctx, 'baton', { maxCachedWorkflows: cache });
   const results: Parked[] = [];
+  /** Each goal's first run id, which its signed decision names. */
+  const runs = new Map<string, string>();
   let idleRss: number | undefined;
   try {
     idleRss = (await worker.memory()).rss;
@@ -71,7 +73,7 @@ export async function parked(ctx: BenchContext): Promise<SectionResult> {
       await mapLimit(fresh, STARTS_IN_FLIGHT, async (id) => {
         while (started - (ctx.model.requests.length - base) >= window) await new Promise((r) => setTimeout(r, 20));
         started += 1;
-        await startAgent(ctx, 'baton', agent, taskQueue, id);
+        runs.set(id, (await startAgent(ctx, 'baton', agent, taskQueue, id)).firstRunId);
       });
       await waitParked(ctx, taskQueue, goals);
       const parkSeconds = (performance.now() - begin) / 1000;
@@ -90,10 +92,9 @@ export async function parked(ctx: BenchContext): Promise<SectionResult> {
       const decided = spread(waiting, approvals);
       for (const id of decided) {
         const handle = ctx.client.workflow.getHandle<typeof goalWorkflow>(id);
+        const decision = ctx.identity.approval(id, runs.get(id)!, agent);
         const sent = wallClock();
-        await handle.executeUpdate(decideUpdate, {
-          args: [{ approvalId: 'apr-1', decision: 'approve', by: BENCH_APPROVER }],
-        });
+        await handle.executeUpdate(decideUpdate, { args: [decision] });
         roundTrip.push(wallClock() - sent);
         resume.push((await ctx.tools.arrival(id)) - sent);
         expectDone(agent, id, await handle.result());

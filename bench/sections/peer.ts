@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decideUpdate } from '../../src/workflows/definitions.js';
 import { BatonStatus } from '../../src/workflows/search-attributes.js';
-import { benchAgent, BENCH_APPROVER, type BenchAgent } from '../agent.js';
+import { benchAgent, type BenchAgent } from '../agent.js';
 import { expectDone, rawArgs, startAgent, startWorker, type BenchContext } from '../context.js';
 import { parkedTime } from '../history.js';
 import { ms, ratio, round, summarize, type Summary } from '../stats.js';
@@ -73,17 +73,17 @@ async function batonSide(ctx: BenchContext, agent: BenchAgent, agents: number) {
       if (i === WARMUP) cpu0 = cpu();
       const id = `peer-baton-${i}`;
       const started = wallClock();
-      const { handle } = await startAgent(ctx, 'baton', agent, taskQueue, id);
+      const { handle, firstRunId } = await startAgent(ctx, 'baton', agent, taskQueue, id);
       // Wait for the park by describing (server only, the worker is not disturbed); its time comes from history.
       for (;;) {
         const d = await handle.describe();
         if (d.typedSearchAttributes.get(BatonStatus) === 'awaiting_approval') break;
         await new Promise((r) => setTimeout(r, 10));
       }
+      // Signed before the clock starts, as the gateway signs when the person clicks.
+      const decision = ctx.identity.approval(id, firstRunId, agent);
       const sent = wallClock();
-      await handle.executeUpdate(decideUpdate, {
-        args: [{ approvalId: 'apr-1', decision: 'approve', by: BENCH_APPROVER }],
-      });
+      await handle.executeUpdate(decideUpdate, { args: [decision] });
       const resumedAt = await ctx.tools.arrival(id);
       expectDone(agent, id, await handle.result());
       const done = wallClock();

@@ -84,6 +84,8 @@ export interface StartGoalOptions {
    */
   reuseId?: boolean;
   startedBy: string;
+  /** The gateway's signed start assertion (`baton serve` signs one for a signed-in person); none: an ad hoc start. */
+  startAssertion?: string;
   taskQueue: string;
 }
 
@@ -98,7 +100,13 @@ export async function startGoal(
   const input = checkInput(opts.loaded, opts.input);
   const bp = opts.loaded.blueprint;
   const workflowId = opts.id ?? `${bp.name}-${randomBytes(4).toString('hex')}`;
-  const args: GoalArgs = { blueprint: bp, input, blueprintHash: opts.loaded.hash, startedBy: opts.startedBy };
+  const args: GoalArgs = {
+    blueprint: bp,
+    input,
+    blueprintHash: opts.loaded.hash,
+    startedBy: opts.startedBy,
+    ...(opts.startAssertion ? { startAssertion: opts.startAssertion } : {}),
+  };
   const size = Buffer.byteLength(JSON.stringify(args));
   if (size > MAX_PAYLOAD_BYTES) {
     throw new GoalCommandError(
