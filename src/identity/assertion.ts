@@ -165,8 +165,34 @@ export function decodeAssertion(token: unknown): DecodedAssertion | string {
   };
 }
 
+/**
+ * The last few verifications. A decision is judged twice in one workflow task (the `decide` update's validator,
+ * then its handler), and an Ed25519 verification costs about a millisecond of an idle core; its answer is a pure
+ * function of key, message and signature, so the second judgement reuses the first. Shared by the goals of a worker
+ * thread when the bundle preloads this module (src/runtime/workflow-preload.ts), which changes no verdict.
+ */
+const recent: { publicKey: string; message: Uint8Array; signature: Uint8Array; valid: boolean }[] = [];
+const RECENT = 8;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** True when `signature` is a valid Ed25519 signature of `message` by `publicKey` (base64url). */
 export function signatureValid(publicKey: string, message: Uint8Array, signature: Uint8Array): boolean {
+  const seen = recent.find(
+    (r) => r.publicKey === publicKey && sameBytes(r.signature, signature) && sameBytes(r.message, message),
+  );
+  if (seen) return seen.valid;
+  const valid = verifySignature(publicKey, message, signature);
+  recent.unshift({ publicKey, message: message.slice(), signature: signature.slice(), valid });
+  recent.length = Math.min(recent.length, RECENT);
+  return valid;
+}
+
+function verifySignature(publicKey: string, message: Uint8Array, signature: Uint8Array): boolean {
   const key = fromBase64url(publicKey);
   if (!key || key.length !== 32 || signature.length !== 64) return false;
   try {

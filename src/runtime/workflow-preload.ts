@@ -8,6 +8,14 @@
  * state belong here: libraries of pure functions, the blueprint schema (pure, no I/O, DESIGN.md §1), and the cache of
  * values derived purely from blueprints (src/blueprint/derived-cache.ts), which is shared on purpose. Never a module
  * of src/workflows/ that keeps state between calls.
+ *
+ * The identity checks (src/identity/decisions.ts, which brings the Ed25519 curve of @noble/curves and the hashes of
+ * @noble/hashes) verify every signed start, decision and answer. The curve's first verification builds a table of
+ * multiples of the base point (noble's lazy `precompute(8)`: ≈20 ms on an idle core, 100 ms and more on this project's
+ * loaded 2-core machine); evaluated per goal, every goal's start and every evicted goal's next decision paid for it.
+ * Preloaded, the table is built once per worker thread and shared: a pure function of the curve, kept in the
+ * library's own WeakMaps, so sharing it changes no verdict. (Naming @noble/curves here would do nothing: its package
+ * declares no side effects, so webpack drops an import whose value is unused; decisions.ts uses it.)
  */
 import { dirname, extname, join } from 'node:path';
 
@@ -17,5 +25,11 @@ export function workflowPreloadModules(workflowsPath: string): string[] {
   // zod comes with the schema (naming it alone does nothing: its package declares no side effects, so webpack drops
   // an import whose value is unused).
   const blueprint = join(dirname(workflowsPath), '..', 'blueprint');
-  return ['@marcbachmann/cel-js', join(blueprint, `schema${ext}`), join(blueprint, `derived-cache${ext}`)];
+  const identity = join(dirname(workflowsPath), '..', 'identity');
+  return [
+    '@marcbachmann/cel-js',
+    join(blueprint, `schema${ext}`),
+    join(blueprint, `derived-cache${ext}`),
+    join(identity, `decisions${ext}`),
+  ];
 }
