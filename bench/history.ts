@@ -126,3 +126,44 @@ export function workflowTaskTimes(history: History): number[] {
   }
   return times;
 }
+
+/** Where approve → resume went, from the decision sent to the approved tool's call arriving (milliseconds). */
+export interface ResumeSpans {
+  /** Decision sent → the worker starts the workflow task that takes it (the update's round trip into the worker). */
+  toTask: number;
+  /** The worker holds that task: validator, handler, and the goal loop up to scheduling the tool. */
+  task: number;
+  /** Tool activity scheduled → started: the server hands it to an activity poller (zero when dispatched eagerly). */
+  dispatch: number;
+  /** Activity started → its HTTP call arrives at the tool server. */
+  activity: number;
+  /** Activities run between the decision and the tool (a `loadTrust` when the goal's trust was stale). */
+  extraActivities: number;
+}
+
+/** Splits one goal's approve → resume into its spans, from its history and the driver's two wall-clock times. */
+export function resumeSpans(history: History, sentAt: number, arrivedAt: number): ResumeSpans | undefined {
+  const events = history.events ?? [];
+  const accepted = events.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+  if (!accepted) return undefined;
+  const at = events.indexOf(accepted);
+  // The accepted event follows the completion of the task that took the update.
+  const completed = events.slice(0, at).findLast((e) => e.workflowTaskCompletedEventAttributes);
+  const started = events.slice(0, at).findLast((e) => e.workflowTaskStartedEventAttributes);
+  const later = events.slice(at);
+  const tool = later.find((e) => scheduled(e, 'runTool'));
+  const toolStarted =
+    tool &&
+    later.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? '') === String(tool.eventId));
+  if (!completed || !started || !tool || !toolStarted) return undefined;
+  const extraActivities = later
+    .slice(0, later.indexOf(tool))
+    .filter((e) => e.activityTaskScheduledEventAttributes).length;
+  return {
+    toTask: eventMs(started) - sentAt,
+    task: eventMs(completed) - eventMs(started),
+    dispatch: eventMs(toolStarted) - eventMs(tool),
+    activity: arrivedAt - eventMs(toolStarted),
+    extraActivities,
+  };
+}

@@ -10,8 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { decideUpdate } from '../../src/workflows/definitions.js';
 import { BatonStatus } from '../../src/workflows/search-attributes.js';
 import { benchAgent, type BenchAgent } from '../agent.js';
-import { expectDone, rawArgs, startAgent, startWorker, type BenchContext } from '../context.js';
-import { parkedTime } from '../history.js';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { goalWorkflow } from '../../src/workflows/goal.js';
+import type { ApprovalDecision } from '../../src/workflows/definitions.js';
+import { expectDone, rawArgs, startAgent, startWorker, type BenchContext, type Flavor } from '../context.js';
+import type { BenchWorker } from '../workers.js';
+import { rawDecide, rawParked } from '../workflows/raw-agent.js';
+import { parkedTime, resumeSpans, type ResumeSpans } from '../history.js';
 import { ms, ratio, round, summarize, type Summary } from '../stats.js';
 import { targetRow, type SectionResult } from '../report.js';
 import { cpuMsOf } from '../proc.js';
@@ -61,50 +66,103 @@ function runPeer(spec: PeerSpec): Promise<PeerResult> {
   });
 }
 
-async function batonSide(ctx: BenchContext, agent: BenchAgent, agents: number) {
-  const { worker, taskQueue } = await startWorker(ctx, 'baton');
-  const busy: number[] = [];
-  const resume: number[] = [];
-  const cpu = () => worker.cpuMs() + (ctx.serverPid === undefined ? Number.NaN : cpuMsOf(ctx.serverPid));
-  let cpu0 = Number.NaN;
-  let cpuMs: number;
+/** What one side run on Temporal (Baton or the hand-written floor) gives. */
+interface TemporalSide {
+  busy: number[];
+  resume: number[];
+  spans: ResumeSpans[];
+  /** CPU of the side's worker process and the dev server while its measured agents ran. */
+  cpuMs: number;
+}
+
+/** Runs one agent on Temporal, as Baton or as the floor, and adds its figures to `side` (unless a warmup). */
+async function runOne(
+  ctx: BenchContext,
+  flavor: Flavor,
+  agent: BenchAgent,
+  worker: { worker: BenchWorker; taskQueue: string },
+  id: string,
+  side: TemporalSide | undefined,
+): Promise<void> {
+  const cpu = () => worker.worker.cpuMs() + (ctx.serverPid === undefined ? Number.NaN : cpuMsOf(ctx.serverPid));
+  const cpu0 = cpu();
+  const started = wallClock();
+  const { handle, firstRunId } = await startAgent(ctx, flavor, agent, worker.taskQueue, id);
+  // Wait for the park: Baton's by describing (server only, the worker is not disturbed; its time comes from
+  // history), the floor's by its query.
+  for (;;) {
+    if (flavor === 'baton') {
+      const d = await handle.describe();
+      if (d.typedSearchAttributes.get(BatonStatus) === 'awaiting_approval') break;
+    } else if (await handle.query(rawParked)) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // Signed before the clock starts, as the gateway signs when the person clicks.
+  const decision = flavor === 'baton' ? ctx.identity.approval(id, firstRunId, agent) : { decision: 'approve' };
+  const sent = wallClock();
+  const parkedAt = flavor === 'raw' ? sent : Number.NaN;
+  if (flavor === 'baton')
+    await (handle as WorkflowHandle<typeof goalWorkflow>).executeUpdate(decideUpdate, {
+      args: [decision as ApprovalDecision],
+    });
+  else await handle.executeUpdate(rawDecide, { args: [decision] });
+  const resumedAt = await ctx.tools.arrival(id);
+  expectDone(agent, id, await handle.result());
+  const done = wallClock();
+  const cpuMs = cpu() - cpu0;
+  if (!side) return;
+  const history = await handle.fetchHistory();
+  side.busy.push((flavor === 'baton' ? parkedTime(history) : parkedAt) - started + (done - sent));
+  side.resume.push(resumedAt - sent);
+  side.cpuMs += cpuMs;
+  const split = resumeSpans(history, sent, resumedAt);
+  if (split) side.spans.push(split);
+}
+
+/**
+ * Baton and the hand-written floor, agent by agent, interleaved (ABBA) so that drift on a shared machine hits both
+ * alike. The floor parks on a plain update handler and is approved by it: what approve -> resume costs on Temporal
+ * without Baton's checks.
+ */
+async function temporalSides(ctx: BenchContext, agent: BenchAgent, agents: number) {
+  const baton = await startWorker(ctx, 'baton');
+  const raw = await startWorker(ctx, 'raw');
+  const sides: Record<Flavor, TemporalSide> = {
+    baton: { busy: [], resume: [], spans: [], cpuMs: 0 },
+    raw: { busy: [], resume: [], spans: [], cpuMs: 0 },
+  };
   try {
     for (let i = 0; i < WARMUP + agents; i++) {
-      if (i === WARMUP) cpu0 = cpu();
-      const id = `peer-baton-${i}`;
-      const started = wallClock();
-      const { handle, firstRunId } = await startAgent(ctx, 'baton', agent, taskQueue, id);
-      // Wait for the park by describing (server only, the worker is not disturbed); its time comes from history.
-      for (;;) {
-        const d = await handle.describe();
-        if (d.typedSearchAttributes.get(BatonStatus) === 'awaiting_approval') break;
-        await new Promise((r) => setTimeout(r, 10));
+      const order: Flavor[] = i % 2 === 0 ? ['baton', 'raw'] : ['raw', 'baton'];
+      for (const flavor of order) {
+        const worker = flavor === 'baton' ? baton : raw;
+        await runOne(ctx, flavor, agent, worker, `peer-${flavor}-${i}`, i < WARMUP ? undefined : sides[flavor]);
       }
-      // Signed before the clock starts, as the gateway signs when the person clicks.
-      const decision = ctx.identity.approval(id, firstRunId, agent);
-      const sent = wallClock();
-      await handle.executeUpdate(decideUpdate, { args: [decision] });
-      const resumedAt = await ctx.tools.arrival(id);
-      expectDone(agent, id, await handle.result());
-      const done = wallClock();
-      if (i < WARMUP) continue;
-      const parkedAt = parkedTime(await handle.fetchHistory());
-      busy.push(parkedAt - started + (done - sent));
-      resume.push(resumedAt - sent);
     }
-    cpuMs = cpu() - cpu0;
   } finally {
-    await worker.stop();
+    await Promise.all([baton.worker.stop(), raw.worker.stop()]);
   }
-  return { busy, resume, cpuMs };
+  return sides;
+}
+
+/** The median of each span of approve -> resume. */
+function medianSpans(spans: ResumeSpans[]): Record<keyof ResumeSpans, number> {
+  const keys = ['toTask', 'task', 'dispatch', 'activity', 'extraActivities'] as const;
+  return Object.fromEntries(keys.map((k) => [k, round(summarize(spans.map((s) => s[k])).median)])) as Record<
+    keyof ResumeSpans,
+    number
+  >;
 }
 
 export async function peer(ctx: BenchContext): Promise<SectionResult> {
   const { agents } = ctx.config.peer;
   const agent = benchAgent('bench-agent3', STEPS, 2);
   ctx.model.load(agent.script);
-  const baton = await batonSide(ctx, agent, agents);
+  const { baton, raw } = await temporalSides(ctx, agent, agents);
   const b = { busy: summarize(baton.busy), resume: summarize(baton.resume) };
+  const floor = { busy: summarize(raw.busy), resume: summarize(raw.resume) };
+  const spans = medianSpans(baton.spans);
+  const floorSpans = medianSpans(raw.spans);
   const batonStepsPerSecond = (STEPS * baton.busy.length) / (baton.busy.reduce((n, x) => n + x, 0) / 1000);
   const batonCpuPerStep = baton.cpuMs / (STEPS * agents);
 
@@ -181,6 +239,18 @@ export async function peer(ctx: BenchContext): Promise<SectionResult> {
         ' ms (Baton)',
       ),
       {
+        metric: 'approve -> resume p50: Baton | hand-written Temporal floor',
+        baton: ms(b.resume.median),
+        reference: ms(floor.resume.median),
+        ratio: ratio(b.resume.median, floor.resume.median),
+      },
+      {
+        metric: 'agent busy time, median: Baton | floor',
+        baton: ms(b.busy.median),
+        reference: ms(floor.busy.median),
+        ratio: ratio(b.busy.median, floor.busy.median),
+      },
+      {
         metric: 'approve -> resume p99',
         baton: ms(b.resume.p99),
         reference: none ?? ms(p!.resume.p99),
@@ -195,6 +265,8 @@ export async function peer(ctx: BenchContext): Promise<SectionResult> {
     ],
     notes: [
       ...(why ? [`peer not run: ${why}`] : []),
+      `approve -> resume, medians, Baton | floor: decision sent -> workflow task started ${ms(spans.toTask)} | ${ms(floorSpans.toTask)}, the worker holds the task ${ms(spans.task)} | ${ms(floorSpans.task)}, tool activity scheduled -> started ${ms(spans.dispatch)} | ${ms(floorSpans.dispatch)}, started -> HTTP call ${ms(spans.activity)} | ${ms(floorSpans.activity)}; activities in between ${spans.extraActivities} | ${floorSpans.extraActivities}`,
+      'the floor: the same agent on hand-written Temporal (bench/workflows/raw-agent.ts), parked on a plain `decide` update with no identity check, interleaved with Baton agent by agent',
       'busy = start -> parked for approval + approval sent -> done; Baton parks when BatonStatus turns awaiting_approval (history time)',
       'Baton runs the steps through a Temporal server (durable, distributed workers); the peer runs them in its own process',
       "CPU per step: Baton's worker process + the dev server; the peer's one process (the scripted model and tool server, in the driver, are left out of both)",
@@ -203,7 +275,13 @@ export async function peer(ctx: BenchContext): Promise<SectionResult> {
       agents,
       db: ctx.config.db,
       stepsPerSecondRatio: stepsRatio,
-      baton: { ...b, stepsPerSecond: round(batonStepsPerSecond), cpuMsPerStep: round(batonCpuPerStep) },
+      baton: {
+        ...b,
+        stepsPerSecond: round(batonStepsPerSecond),
+        cpuMsPerStep: round(batonCpuPerStep),
+        resumeSpans: spans,
+      },
+      floor: { ...floor, resumeSpans: floorSpans, cpuMsPerStep: round(raw.cpuMs / (STEPS * agents)) },
       peer: p
         ? {
             ...p,

@@ -1,14 +1,19 @@
 /**
  * The floor Baton is measured against: the agent loop as one would write it by hand on Temporal. It calls Baton's
  * own `callModel` and `runTool` activities with the same retry profiles, keeps the same transcript and continues as
- * new when the server suggests it, and does nothing else: no permissions, approvals, budgets, search attributes,
- * summaries or queries. Bench-only; bundled separately from Baton's workflows.
+ * new when the server suggests it, and does nothing else: no permissions, budgets, search attributes, summaries,
+ * identity checks or audit facts. A tool with an approval policy waits for a `decide` update that approves it, as
+ * one would write it by hand (the floor of approve -> resume). Bench-only; bundled separately from Baton's workflows.
  */
 import {
   ApplicationFailure,
+  condition,
   continueAsNew,
+  defineQuery,
+  defineUpdate,
   proxyActivities,
   proxyLocalActivities,
+  setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, ToolDescriptor } from '../../src/activities/index.js';
@@ -51,10 +56,30 @@ const { runTool: runToolLocally } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
 
+/** Approves the tool call waiting for approval (the floor's `decide`: no identity, no policy). */
+export const rawDecide = defineUpdate<{ approved: number }, [{ decision: string }]>('decide');
+/** True while a tool call waits for approval. */
+export const rawParked = defineQuery<boolean>('parked');
+
 /** Calls the model, runs the tools it asks for, until it answers. */
 export async function rawAgentWorkflow(args: RawAgentArgs): Promise<{ answer: string; steps: number }> {
   const messages = [...args.messages];
   let step = args.step ?? 0;
+  let asked = 0;
+  let approved = 0;
+  setHandler(rawParked, () => asked > approved);
+  setHandler(
+    rawDecide,
+    () => {
+      approved += 1;
+      return { approved };
+    },
+    {
+      validator: (d: { decision: string }) => {
+        if (asked <= approved || d?.decision !== 'approve') throw new Error('nothing to approve');
+      },
+    },
+  );
   for (;;) {
     if (workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof rawAgentWorkflow>({ ...args, messages, step });
@@ -77,6 +102,10 @@ export async function rawAgentWorkflow(args: RawAgentArgs): Promise<{ answer: st
     for (const call of reply.toolCalls) {
       const spec = args.specs[call.name];
       if (!spec) throw ApplicationFailure.nonRetryable(`the model asked for unknown tool ${call.name}`);
+      if (spec.approval) {
+        asked += 1;
+        await condition(() => approved >= asked);
+      }
       step += 1;
       const run = args.localTools && spec.sideEffect === 'none' ? runToolLocally : runTool;
       const result = await run({
