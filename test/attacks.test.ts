@@ -392,6 +392,9 @@ describe('attacks on approvals', () => {
         /the start is not authenticated/.test(String(err2.cause?.message)),
         'missing',
       );
+      // Both were refused before any model was called: the first model call checks the opening before it calls
+      // (the signed start below reaches the model, so this count would see a call).
+      expect(strict.model.requests).toHaveLength(0);
 
       // The registered blueprint, started with carol's signed start assertion, runs and waits for finance.
       const goalId = `refund-request-signed-${Date.now()}`;
@@ -420,6 +423,7 @@ describe('attacks on approvals', () => {
       });
       const s = await waiting(goalId);
       expect(s.starter).toMatchObject({ subject: 'carol', verified: true, blueprint: 'refund-request@1' });
+      expect(strict.model.requests.length).toBeGreaterThan(0);
       await signedDecideVia(goalId);
       legitimate((await goalState(env.client, goalId)).approvals[0]?.status === 'approved');
     } finally {

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBlueprint, type LoadedBlueprint } from '../src/blueprint/load.js';
@@ -13,7 +14,8 @@ import type { ScriptInput } from '../src/scripted-model/script.js';
 import { approvalSignal } from '../src/workflows/definitions.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
-import { signDecision, signedDecide } from './helpers/identity.js';
+import { signDecision, signedDecide, TEST_ISSUER } from './helpers/identity.js';
+import { scheduledActivities } from './helpers/history.js';
 
 let env: TestWorkflowEnvironment;
 let h: Harness;
@@ -79,9 +81,21 @@ describe('refund-request, the first goal', () => {
     const activityTypes = events.flatMap((e) =>
       e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
     );
-    // The operator's trust is recorded at the start; the decision came within its refreshSeconds (60 s by default),
-    // so it was judged without reading it again (test/attacks.test.ts reads it before every act).
-    expect(activityTypes).toEqual(['loadTrust', 'callModel', 'runTool', 'callModel', 'runTool', 'callModel']);
+    // The operator's trust comes with the first model call, which checked the goal's opening (its blueprint, its
+    // start) before it called the model; the decision came within the trust's refreshSeconds (60 s by default), so
+    // it was judged without reading it again (test/attacks.test.ts reads it before every act).
+    expect(activityTypes).toEqual(['callModel', 'runTool', 'callModel', 'runTool', 'callModel']);
+    const calls = scheduledActivities(events).filter((a) => a.type === 'callModel');
+    expect(calls[0]?.input.opening).toMatchObject({ blueprintName: 'refund-request', blueprintHash: refund.hash });
+    expect(calls.slice(1).map((c) => c.input.opening)).toEqual([undefined, undefined]);
+    const firstCall = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel');
+    const completed = events.find(
+      (e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(firstCall?.eventId),
+    );
+    const reply = defaultPayloadConverter.fromPayload<{ trust?: { issuers: unknown[] } }>(
+      completed!.activityTaskCompletedEventAttributes!.result!.payloads![0]!,
+    );
+    expect(reply.trust?.issuers).toEqual([expect.objectContaining({ issuer: TEST_ISSUER })]);
     const update = events.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
     expect(update?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name).toBe('decide');
     const state = await goalState(env.client, handle.workflowId);

@@ -45,6 +45,7 @@ export function createActivities(deps: ActivityDeps) {
       resolver,
       environment: deps.environment ?? process.env,
       builtinSchemas: schemas,
+      ...(deps.trust ? { trust: deps.trust } : {}),
     }),
     runTool: createToolActivity({ resolver, builtins, runners: { mcp: createMcpRunner(mcp), ...deps.runners } }),
     /** `tools/list` of the goal's MCP sources, once per goal: the result is pinned in history. */

@@ -6,6 +6,9 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
+import { GoalFailure } from '../failures.js';
+import { checkOpening } from '../identity/opening.js';
+import { emptyTrust, type TrustSnapshot } from '../identity/trust.js';
 import { durationMs } from '../workflows/durations.js';
 import { withStableIds, outcomeOf } from './model/classify.js';
 import { modelClients } from './model/clients.js';
@@ -61,6 +64,22 @@ export interface ModelActivityDeps {
   environment: Env;
   /** JSON Schemas of the worker's builtin functions, sent for the tools that name one (`ToolDescriptor.builtin`). */
   builtinSchemas?: Readonly<Record<string, Record<string, unknown>>>;
+  /** The operator's trust as it stands now: a goal's opening is checked against it before its first model call. */
+  trust?: () => TrustSnapshot;
+}
+
+/**
+ * The trust a goal's first call checks its opening against. A failing opening (an unregistered blueprint, an
+ * unauthenticated start) ends the call before the model is called, with the reason the workflow fails the goal with.
+ */
+function openingTrust(req: ModelRequest, trust: (() => TrustSnapshot) | undefined): TrustSnapshot | undefined {
+  if (!req.opening) return undefined;
+  const snapshot = trust ? trust() : emptyTrust();
+  const verdict = checkOpening(snapshot, req.opening);
+  if (!verdict.ok) {
+    throw ApplicationFailure.create({ type: GoalFailure.Blueprint, nonRetryable: true, message: verdict.reason });
+  }
+  return snapshot;
 }
 
 /** The tools as sent to the model, with the registered schema of each builtin the workflow named. */
@@ -83,6 +102,7 @@ export function createModelActivity(deps: ModelActivityDeps) {
   const clientFor = modelClients(deps.openai, deps.resolver);
   return async function callModel(req: ModelRequest & { modelKey?: string }): Promise<ModelReply> {
     const ctx = Context.current();
+    const trust = openingTrust(req, deps.trust);
     const { tools, schemas } = withBuiltinSchemas(req.tools, deps.builtinSchemas ?? {});
     const modelKey = `models.${req.modelKey ?? req.settings.model}`;
     const { client, keySource } = clientFor(req.settings, req.modelKey ?? req.settings.model, req.goal);
@@ -101,7 +121,7 @@ export function createModelActivity(deps: ModelActivityDeps) {
       let raw;
       try {
         raw = await client.complete(
-          { ...req, tools },
+          { goal: req.goal, agent: req.agent, settings: req.settings, messages: req.messages, tools },
           {
             signal: ctx.cancellationSignal,
             timeoutMs,
@@ -132,6 +152,7 @@ export function createModelActivity(deps: ModelActivityDeps) {
         ...(raw.refusal ? { refusal: raw.refusal } : {}),
         ...(reassignedIds.length ? { reassignedIds } : {}),
         ...(schemas ? { builtinSchemas: schemas } : {}),
+        ...(trust ? { trust } : {}),
       };
     } finally {
       clearInterval(timer);

@@ -173,6 +173,8 @@ export class ApprovalDesk {
    * `onTimeout: cancel`.
    */
   async request(req: ApprovalRequest): Promise<ApprovalRecord> {
+    // Decisions are judged against the trust and the verified starter: the goal's opening comes first.
+    await this.gate.ensureOpen();
     const { policy } = req;
     const opened = Date.now();
     const record: ApprovalRecord = {

@@ -400,6 +400,8 @@ class Goal implements EngineContext {
         this.r.builtinSchemas = await describeBuiltins(builtins);
       }
       if (!this.args.task?.mcp) {
+        // Discovery reaches the blueprint's MCP servers: only once the goal's opening is sound.
+        if (this.mcp.used) await this.gate.ensureOpen();
         const failed = await this.mcp.discover();
         if (failed !== undefined) this.fail(failed, ToolError.McpDiscoveryFailed);
       }

@@ -1,20 +1,14 @@
 /**
- * The goal's identity gate: the operator's trust, recorded through the `loadTrust` activity at start and at
- * each wake; the blueprint's registration, checked by the hash the workflow computes itself; the verified starter;
+ * The goal's identity gate: the operator's trust, recorded with the goal's first model call (older goals: through
+ * the `loadTrust` activity at start) and through `loadTrust` at each wake and before a signed act when it is stale;
+ * the blueprint's registration, checked by the hash the workflow computes itself; the verified starter;
  * and the checks every human act passes before it counts (src/identity/decisions.ts). Goals recorded before
  * verified identity (no `verified-identity` patch) keep deciding by name, as they ran.
  */
 import { ApplicationFailure, patched, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import {
-  blueprintHashOf,
-  checkBlueprint,
-  checkDecision,
-  checkReply,
-  checkStart,
-  type Checked,
-  type GoalContext,
-} from '../identity/decisions.js';
+import { blueprintHashOf, checkDecision, checkReply, type Checked, type GoalContext } from '../identity/decisions.js';
+import { checkOpening, type OpeningCheck } from '../identity/opening.js';
 import { decodeAssertion } from '../identity/assertion.js';
 import { emptyTrust, TRUST_DEFAULTS, type TrustSnapshot } from '../identity/trust.js';
 import type { VerifiedIdentity } from '../identity/verify.js';
@@ -58,6 +52,8 @@ export class IdentityGate {
   private trust: TrustSnapshot = emptyTrust();
   /** Workflow time of the last read of the trust. */
   private loadedAt = -Infinity;
+  /** The opening check, until the first model call (or a trust read of its own) concludes it. */
+  private pendingOpening: OpeningCheck | undefined;
 
   constructor(
     private readonly args: GoalArgs,
@@ -128,34 +124,80 @@ export class IdentityGate {
   }
 
   /**
-   * At the start of a run: loads trust, refuses an unregistered blueprint and an unauthenticated start (unless the
-   * operator allows ad hoc blueprints), and records the verified starter. A continued run keeps its first run's
-   * verdict.
+   * At the start of a run: the opening check (the blueprint registered, or ad hoc where the operator allows it; the
+   * start authenticated; src/identity/opening.ts). Goals with `trust-with-first-model-call` leave it to their first
+   * model call, which reads the trust and checks the opening before it calls the model ({@link opening},
+   * {@link accept}): no activity of its own before the model is called. Older goals read the trust first, as they
+   * ran. A continued run keeps its first run's starter and checks the blueprint again.
    */
   async open(): Promise<void> {
     if (!this.active) return;
+    if (patched(Patch.trustWithFirstModelCall)) {
+      this.pendingOpening = this.openingCheck();
+      return;
+    }
     await this.refresh();
+    this.conclude(this.openingCheck());
+  }
+
+  /** The opening check the next model call carries, until the goal's opening is concluded. */
+  get opening(): OpeningCheck | undefined {
+    return this.pendingOpening;
+  }
+
+  /**
+   * Before anything other than the first model call leaves the workflow (MCP discovery, an approval opened before
+   * the model was called, a reply that came back without the trust): the opening is concluded on a trust read of
+   * its own first.
+   */
+  async ensureOpen(): Promise<void> {
+    const check = this.pendingOpening;
+    if (!check) return;
+    await this.refresh();
+    this.conclude(check);
+  }
+
+  /**
+   * The first model call read the trust and found the opening sound (else it failed without calling the model):
+   * the workflow records that trust and reaches its own verdict on it, the same one.
+   */
+  accept(trust: TrustSnapshot): void {
+    const check = this.pendingOpening;
+    if (!check) return;
+    this.trust = trust;
+    // The call read the trust after it was asked for: counting its age from then errs towards reading it again.
+    this.loadedAt = Math.max(this.loadedAt, check.nowMs);
+    this.conclude(check);
+  }
+
+  /** What the opening check needs, as this task sees it. */
+  private openingCheck(): OpeningCheck {
     const bp = this.args.blueprint;
-    const hash = blueprintHashOf(bp);
-    const standing = checkBlueprint(this.trust, bp.name, hash);
-    if (!standing.ok) throw ApplicationFailure.nonRetryable(standing.reason, GoalFailure.Blueprint);
-    if (this.r.starter) return;
     const info = workflowInfo();
     const claims = decodeAssertion(this.args.startAssertion);
     const root = typeof claims === 'string' ? info.workflowId : claims.claims.goal;
     // A delegated task carries its root goal's start: its id descends from that goal's id.
     const goalId = this.args.task && info.workflowId.startsWith(`${root}--`) ? root : info.workflowId;
-    const start = checkStart(
-      { goalId, trust: this.trust, nowMs: Date.now(), seen: () => false },
-      {
-        assertion: this.args.startAssertion,
-        blueprintName: bp.name,
-        computedHash: hash,
-        input: this.args.input,
-        claimedBy: this.args.startedBy,
-      },
-    );
-    if ('refused' in start) throw ApplicationFailure.nonRetryable(start.refused, GoalFailure.Blueprint);
+    return {
+      goalId,
+      blueprintName: bp.name,
+      blueprintHash: blueprintHashOf(bp),
+      nowMs: Date.now(),
+      ...(this.r.starter
+        ? {}
+        : {
+            start: { assertion: this.args.startAssertion, input: this.args.input, claimedBy: this.args.startedBy },
+          }),
+    };
+  }
+
+  /** Refuses an unregistered blueprint or an unauthenticated start; records the verified (or labelled) starter. */
+  private conclude(check: OpeningCheck): void {
+    this.pendingOpening = undefined;
+    const verdict = checkOpening(this.trust, check);
+    if (!verdict.ok) throw ApplicationFailure.nonRetryable(verdict.reason, GoalFailure.Blueprint);
+    const { standing, start } = verdict;
+    if (!start) return;
     const blueprint =
       'registered' in standing ? `${standing.registered.name}@${standing.registered.version}` : 'ad hoc';
     this.r.starter = start.verified

@@ -7,7 +7,7 @@ import { ActivityFailure, ApplicationFailure, patched, TimeoutFailure } from '@t
 import type { z } from 'zod';
 import type { ModelReply, ToolDescriptor } from '../activities/index.js';
 import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
-import { ModelInvocationError } from '../failures.js';
+import { GoalFailure, ModelInvocationError } from '../failures.js';
 import { callModel } from './activity-profiles.js';
 import { parserForJsonSchema } from './arguments.js';
 import type { GoalRecord } from './definitions.js';
@@ -41,6 +41,7 @@ export async function askModel(
 ): Promise<ModelReply> {
   const fromSettings = patched(Patch.modelSettings);
   for (let resumed = 0; ; resumed++) {
+    const opening = ctx.desk.gate.opening;
     try {
       const reply = await callModel.executeWithOptions(
         {
@@ -59,14 +60,24 @@ export async function askModel(
               ...contextWindow(ctx.r.messages, ctx.limits.contextMessages),
             ],
             tools,
+            ...(opening ? { opening } : {}),
           },
         ],
       );
+      // The call checked the goal's opening before it called the model; the goal records the trust it read and
+      // reaches the same verdict. A reply without it (a worker that predates the check) gets a read of its own.
+      if (opening && reply.trust) ctx.desk.gate.accept(reply.trust);
+      else if (opening) await ctx.desk.gate.ensureOpen();
       if (reply.model && reply.model !== settings.model)
         ctx.r.servedBy = { ...ctx.r.servedBy, [settings.model]: reply.model };
       return reply;
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
+      // The call refused the goal's opening (an unregistered blueprint, an unauthenticated start): the model was not
+      // called, and the goal fails as it would have on a trust read of its own.
+      if (opening && err.cause instanceof ApplicationFailure && err.cause.type === GoalFailure.Blueprint) {
+        throw ApplicationFailure.nonRetryable(err.cause.message, GoalFailure.Blueprint);
+      }
       const where = `model call for agent ${ctx.r.agent} at step ${ctx.r.step}`;
       if (!fromSettings) {
         if (err.cause instanceof ApplicationFailure) {

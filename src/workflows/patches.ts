@@ -41,4 +41,9 @@ export const Patch = {
    * `loadTrust` activity; unregistered blueprints are refused (DESIGN §2.1, issue 12).
    */
   verifiedIdentity: 'verified-identity',
+  /**
+   * The operator's trust comes with the goal's first model call, whose activity checks the goal's opening (blueprint
+   * registered, start authenticated) before it calls the model, instead of a `loadTrust` activity first (issue 16).
+   */
+  trustWithFirstModelCall: 'trust-with-first-model-call',
 } as const;

@@ -5,6 +5,8 @@
  */
 import type { ModelSettings } from '../../blueprint/schema.js';
 import type { ChatMessage, ToolCallRequest } from '../../workflows/definitions.js';
+import type { OpeningCheck } from '../../identity/opening.js';
+import type { TrustSnapshot } from '../../identity/trust.js';
 
 /** A tool as the model sees it. */
 export interface ToolDescriptor {
@@ -26,6 +28,11 @@ export interface ModelRequest {
   settings: ModelSettings;
   messages: ChatMessage[];
   tools: ToolDescriptor[];
+  /**
+   * A goal's first model call carries its opening check: the activity checks it against the operator's trust before
+   * it calls the model, refuses the call when it fails, and returns the trust it read (`ModelReply.trust`).
+   */
+  opening?: OpeningCheck;
 }
 
 /**
@@ -74,6 +81,8 @@ export interface ModelReply {
   reassignedIds?: { index: number; sent: string; assigned: string }[];
   /** The schemas of the builtins the request named (`ToolDescriptor.builtin`); null for one not registered here. */
   builtinSchemas?: Record<string, Record<string, unknown> | null>;
+  /** The operator's trust the call checked the goal's opening against (`ModelRequest.opening`), for the goal to record. */
+  trust?: TrustSnapshot;
 }
 
 /** A tool call as a provider returned it: the id may be missing or repeated. */
