@@ -43,7 +43,7 @@ agents:
     tools: [${tools.join(', ')}]
 entry: worker
 tools:
-${plain ? `  step: { type: builtin, function: bench_step, description: '${toolDescriptions.step}', sideEffect: none }` : ''}
+${plain ? `  step: { type: builtin, function: bench_step, description: '${toolDescriptions.step}', sideEffect: none, timeout: 2s }` : ''}
 ${
   guardedAt === undefined
     ? ''

@@ -54,7 +54,8 @@ function versions(): Record<string, string> {
 
 async function main(): Promise<void> {
   const config = loadBenchConfig();
-  const batonBundle = join(root, 'dist', 'workflow-bundle.js');
+  // BENCH_BATON_BUNDLE: another build of Baton's workflow bundle, to compare two versions on the same machine.
+  const batonBundle = process.env.BENCH_BATON_BUNDLE || join(root, 'dist', 'workflow-bundle.js');
   if (!existsSync(batonBundle) || !existsSync(join(root, 'dist', 'worker.js'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm run bench does it first)');
   }

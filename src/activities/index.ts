@@ -5,7 +5,7 @@ import { describeBuiltins } from './builtin-tool.js';
 import { createModelActivity } from './model.js';
 import { createNotifyActivity, type Notifier } from './notify.js';
 import { noAccess, SecretResolver, type ToolAccess } from './secrets.js';
-import { createToolActivity, type BuiltinTool, type ToolRunner } from './tools.js';
+import { createToolActivity, localToolActivity, type BuiltinTool, type ToolRunner } from './tools.js';
 import { McpConnections } from './mcp/connections.js';
 import { createDiscoveryActivity, createMcpRunner } from './mcp/index.js';
 import { directoryBlobStore, type BlobStore } from './mcp/results.js';
@@ -39,6 +39,11 @@ export function createActivities(deps: ActivityDeps) {
     blobs: deps.blobs ?? directoryBlobStore('.baton/blobs'),
     resolver,
   };
+  const runTool = createToolActivity({
+    resolver,
+    builtins,
+    runners: { mcp: createMcpRunner(mcp), ...deps.runners },
+  });
   return {
     callModel: createModelActivity({
       openai: deps.openai,
@@ -47,7 +52,13 @@ export function createActivities(deps: ActivityDeps) {
       builtinSchemas: schemas,
       ...(deps.trust ? { trust: deps.trust } : {}),
     }),
-    runTool: createToolActivity({ resolver, builtins, runners: { mcp: createMcpRunner(mcp), ...deps.runners } }),
+    runTool,
+    /**
+     * The same tool call run as a local activity (builtins without side effects and with a short timeout): its
+     * result carries the request, because a local activity's history marker records no input, and the audit reads
+     * the call from it as it reads a `runTool` activity's input.
+     */
+    runLocalTool: localToolActivity(runTool),
     /** `tools/list` of the goal's MCP sources, once per goal: the result is pinned in history. */
     discoverMcpTools: createDiscoveryActivity(mcp),
     notify: createNotifyActivity(resolver, deps.notifiers),
@@ -70,7 +81,7 @@ export function createActivities(deps: ActivityDeps) {
 
 /** The activities' type, for workflows (`import type` only). */
 export type Activities = ReturnType<typeof createActivities>;
-export type { BuiltinTool, ToolContext, ToolRequest, ToolResult, ToolRunner } from './tools.js';
+export type { BuiltinTool, LocalToolResult, ToolContext, ToolRequest, ToolResult, ToolRunner } from './tools.js';
 export type { FinishReason, ModelOutcome, ModelReply, ModelRequest, ModelUsage, ToolDescriptor } from './model.js';
 export type { ApprovalNotification, NotificationReceipt, NotificationRequest, Notifier } from './notify.js';
 export type { SecretEntry, SecretSource, ToolAccess } from './secrets.js';

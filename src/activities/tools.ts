@@ -140,3 +140,28 @@ export function createToolActivity(deps: ToolActivityDeps) {
     }
   };
 }
+
+/** What `runLocalTool` returns: the tool's result and the request it ran. */
+export interface LocalToolResult extends ToolResult {
+  request: ToolRequest;
+}
+
+/**
+ * `runTool` for a local activity, whose history marker records the result but not the input: the result carries
+ * the request, and a failure carries it in its details, so the audit reads the call as it reads a `runTool` activity.
+ */
+export function localToolActivity(runTool: (req: ToolRequest) => Promise<ToolResult>) {
+  return async function runLocalTool(req: ToolRequest): Promise<LocalToolResult> {
+    try {
+      return { ...(await runTool(req)), request: req };
+    } catch (err) {
+      if (!(err instanceof ApplicationFailure)) throw err;
+      throw ApplicationFailure.create({
+        type: err.type ?? ToolError.Failed,
+        nonRetryable: err.nonRetryable ?? false,
+        message: err.message,
+        details: [req],
+      });
+    }
+  };
+}

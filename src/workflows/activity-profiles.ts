@@ -3,10 +3,11 @@
  * `proxyActivities` per profile). Model calls retry transient endpoint failures; tool calls retry by the tool's
  * side-effect class.
  */
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ToolSpec } from '../blueprint/schema.js';
 import { ModelInvocationError, ToolError } from '../failures.js';
+import { durationMs } from './durations.js';
 
 /** Retry profile of model calls: transient endpoint failures retry with backoff; bad requests do not. */
 export const modelCall = {
@@ -30,6 +31,20 @@ export const toolCall = {
 /** The activities, one proxy per retry profile. */
 export const { callModel } = proxyActivities<Activities>(modelCall);
 export const { runTool, describeBuiltins } = proxyActivities<Activities>(toolCall);
+/** Tool calls run inside the workflow task (see {@link runsLocally}); each call sets the tool's own options. */
+export const { runLocalTool } = proxyLocalActivities<Activities>(toolCall);
+
+/** The longest timeout a tool may have to run as a local activity: the workflow task waits for it. */
+export const LOCAL_TOOL_MAX_TIMEOUT_MS = 10_000;
+
+/**
+ * Whether a tool call runs as a local activity, inside the workflow task that asked for it, instead of a scheduled
+ * one: a builtin (worker code) without side effects and with a short timeout. One cycle through the server per step
+ * instead of two; its retries stay those of the tool (docs/performance.md).
+ */
+export function runsLocally(spec: ToolSpec): boolean {
+  return spec.type === 'builtin' && spec.sideEffect === 'none' && durationMs(spec.timeout) <= LOCAL_TOOL_MAX_TIMEOUT_MS;
+}
 
 /** A tool's retry profile: unsafe tools run once; the rest retry as the blueprint says, never on bad input. */
 export function toolRetry(spec: ToolSpec): ActivityOptions['retry'] {

@@ -46,4 +46,9 @@ export const Patch = {
    * registered, start authenticated) before it calls the model, instead of a `loadTrust` activity first (issue 16).
    */
   trustWithFirstModelCall: 'trust-with-first-model-call',
+  /**
+   * Builtin tools without side effects and with a short timeout run as local activities (`runLocalTool`), inside the
+   * workflow task that asked for them, instead of scheduled `runTool` activities (issue 16).
+   */
+  localBuiltinTools: 'local-builtin-tools',
 } as const;

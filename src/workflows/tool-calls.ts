@@ -7,7 +7,7 @@
 import { ActivityFailure, ApplicationFailure, patched, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { ToolError } from '../failures.js';
-import { runTool, toolRetry } from './activity-profiles.js';
+import { runLocalTool, runsLocally, runTool, toolRetry } from './activity-profiles.js';
 import { refusalForAgent } from './approvals.js';
 import { checkArguments, parseJsonArguments } from './arguments.js';
 import type { RefusalRecord, ToolCallRequest } from './definitions.js';
@@ -161,17 +161,18 @@ async function runBlueprintTool(
       ? `tool-${ctx.r.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
       : `tool-${ctx.r.step}-${call.name}`;
     const mcpCall = mcp ? ctx.mcp.call(mcp, actor, args, activityId) : undefined;
+    const options = () => ({
+      activityId,
+      summary: `${actor}: ${call.name} ${inlineValue(args)}`,
+      startToCloseTimeout: durationMs(spec!.timeout) + 5_000,
+      retry: toolRetry(spec!),
+    });
+    const request = () => ({ goal: ctx.bp.name, agent: actor, tool: call.name, spec: spec!, args });
     const result = mcpCall
       ? await runTool.executeWithOptions(mcpCall.options, [mcpCall.request])
-      : await runTool.executeWithOptions(
-          {
-            activityId,
-            summary: `${actor}: ${call.name} ${inlineValue(args)}`,
-            startToCloseTimeout: durationMs(spec!.timeout) + 5_000,
-            retry: toolRetry(spec!),
-          },
-          [{ goal: ctx.bp.name, agent: actor, tool: call.name, spec: spec!, args }],
-        );
+      : runsLocally(spec!) && patched(Patch.localBuiltinTools)
+        ? await runLocalTool.executeWithOptions(options(), [request()])
+        : await runTool.executeWithOptions(options(), [request()]);
     return { output: result.output, repair: false };
   } catch (err) {
     if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
