@@ -1,5 +1,7 @@
 /** The signed assertion: encodings, signing, and every reason `verify` refuses, each shown to be reachable. */
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { bytesToNumberLE } from '@noble/curves/utils.js';
 import { describe, expect, it } from 'vitest';
 import { hashBlueprint, loadBlueprint } from '../src/blueprint/load.js';
 import {
@@ -16,6 +18,7 @@ import { actorMatches, keepLatest, keptText, selfApprovalRefusal } from '../src/
 import { base64url, canonicalJson, fromBase64url, fromUtf8, sha256Hex, utf8 } from '../src/identity/encoding.js';
 import { emptyTrust, type TrustSnapshot } from '../src/identity/trust.js';
 import { verify, type Expected } from '../src/identity/verify.js';
+import { verifyEd25519 } from '../src/identity/ed25519-verify.js';
 import {
   blueprintHashOf,
   checkBlueprint,
@@ -396,5 +399,63 @@ describe('checks of human acts', () => {
       verified: false,
       claimed: 'x',
     });
+  });
+});
+
+describe('Ed25519 verification with kept key tables', () => {
+  /** noble's own verdict, a throw counted as a refusal (as signatureValid counts it). */
+  const noble = (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean => {
+    try {
+      return ed25519.verify(sig, msg, pub);
+    } catch {
+      return false;
+    }
+  };
+  const flip = (bytes: Uint8Array, bit: number): Uint8Array => {
+    const out = bytes.slice();
+    out[bit >> 3]! ^= 1 << (bit & 7);
+    return out;
+  };
+  const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+  const le = (n: bigint): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 255n));
+
+  it("reaches noble's verdict on valid, tampered and malformed signatures, keys and messages", () => {
+    let valid = 0;
+    let refused = 0;
+    for (let i = 0; i < 24; i++) {
+      const { secretKey, publicKey } = ed25519.keygen();
+      const pub = base64url(publicKey);
+      const msg = utf8(`assertion ${i} ${'x'.repeat(i * 7)}`);
+      const sig = ed25519.sign(msg, secretKey);
+      const s = sig.slice(32);
+      const cases: [Uint8Array, Uint8Array, Uint8Array][] = [
+        [sig, msg, publicKey],
+        [flip(sig, (i * 11) % 256), msg, publicKey], // R tampered
+        [flip(sig, 256 + ((i * 13) % 252)), msg, publicKey], // S tampered
+        [sig, flip(msg, i % (msg.length * 8)), publicKey], // message tampered
+        [sig, msg, flip(publicKey, (i * 17) % 255)], // another (or no) key
+        [Uint8Array.from([...sig.slice(0, 32), ...le(bytesToNumberLE(s) + L)]), msg, publicKey], // S >= L
+        [Uint8Array.from([...sig.slice(0, 32), ...new Uint8Array(32).fill(255)]), msg, publicKey],
+      ];
+      for (const [sg, m, k] of cases) {
+        const expected = noble(sg, m, k);
+        // The key's text as the trust file holds it; a tampered key is another text, as it would be there.
+        expect(verifyEd25519(base64url(k), k, m, sg)).toBe(expected);
+        if (expected) valid += 1;
+        else refused += 1;
+      }
+      // Kept tables: the same key again, and a signature by another key under it.
+      expect(verifyEd25519(pub, publicKey, msg, sig)).toBe(true);
+      expect(verifyEd25519(pub, publicKey, msg, ed25519.sign(msg, ed25519.keygen().secretKey))).toBe(false);
+    }
+    // ZIP 215: the identity as key, R the identity and S zero verify any message, for noble and here alike.
+    const identity = Uint8Array.from([1, ...new Uint8Array(31)]);
+    const trivial = Uint8Array.from([1, ...new Uint8Array(63)]);
+    expect(noble(trivial, utf8('anything'), identity)).toBe(
+      verifyEd25519(base64url(identity), identity, utf8('anything'), trivial),
+    );
+    // Both verdicts were reached: the comparison would see a verifier that accepts or refuses everything.
+    expect(valid).toBeGreaterThanOrEqual(24);
+    expect(refused).toBeGreaterThanOrEqual(24 * 5);
   });
 });

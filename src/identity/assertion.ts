@@ -4,6 +4,7 @@
  * workflow. The gateway signs; workflows only verify (src/identity/verify.ts).
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { verifyEd25519 } from './ed25519-verify.js';
 import { base64url, canonicalJson, fromBase64url, fromUtf8, sha256Hex, utf8 } from './encoding.js';
 
 /** What an assertion authorizes: a vote on an approval, an answer to a question, or the start of a goal. */
@@ -196,7 +197,7 @@ function verifySignature(publicKey: string, message: Uint8Array, signature: Uint
   const key = fromBase64url(publicKey);
   if (!key || key.length !== 32 || signature.length !== 64) return false;
   try {
-    return ed25519.verify(signature, message, key);
+    return verifyEd25519(publicKey, key, message, signature);
   } catch {
     return false;
   }
