@@ -40,6 +40,11 @@ export interface ToolRequest {
   tool: string;
   spec: RunnableToolSpec;
   args: unknown;
+  /**
+   * The call's activity id when it runs as a local activity, whose own id is a sequence number: the idempotency key
+   * is made of it, as it is of a scheduled call's activity id.
+   */
+  activityId?: string;
 }
 
 export interface ToolResult {
@@ -108,7 +113,7 @@ export function createToolActivity(deps: ToolActivityDeps) {
   return async function runTool(req: ToolRequest): Promise<ToolResult> {
     const context = Context.current();
     const info = context.info;
-    const idempotencyKey = `${info.workflowExecution?.workflowId ?? 'standalone'}/${info.activityId}`;
+    const idempotencyKey = `${info.workflowExecution?.workflowId ?? 'standalone'}/${req.activityId ?? info.activityId}`;
     // An MCP tool is known to the operator's lists by its source (`fs`, `blueprint/fs`), not by each tool's name.
     const owner = req.spec.type === 'mcp' ? req.spec.call.source : req.tool;
     const keys = callerKeys(req.goal, owner);

@@ -31,11 +31,32 @@ function usd(value: number): string {
 
 /** The value an activity returned, when it completed. */
 export function activityResult(info: ActivityInfo): unknown {
+  if (info.local) return info.local.result;
   return info.closed?.ev.type === 'ActivityTaskCompleted' ? firstPayload(info.closed.ev.attrs.result) : undefined;
+}
+
+/** What a local activity's marker records: the same fields, with no start of its own (it ran in a workflow task). */
+function localActivityFacts(info: ActivityInfo, local: NonNullable<ActivityInfo['local']>): ActivityFacts {
+  const failure = failureInfo(local.failure);
+  const data: Record<string, unknown> = {
+    activityId: info.activityId,
+    activityType: info.type,
+    status: local.failure ? 'failed' : 'completed',
+    attempts: local.attempts,
+    scheduledAt: local.scheduledAt,
+    startedAt: null,
+    closedAt: local.completedAt,
+    durationMs: null,
+    totalMs: msBetween(local.scheduledAt, local.completedAt),
+    ranLocally: true,
+    ...(failure ? { failure } : {}),
+  };
+  return { data, events: [info.scheduled.ev.id], status: data.status as string };
 }
 
 /** What history records of an activity: status, attempts, when it was scheduled, started and closed, and failures. */
 export function activityFacts(info: ActivityInfo): ActivityFacts {
+  if (info.local) return localActivityFacts(info, info.local);
   const closed = info.closed?.ev;
   const status = !closed
     ? 'running'

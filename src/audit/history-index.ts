@@ -6,7 +6,7 @@
 import { asFact, FACT_MEMO_KEY, type AuditFact, type DecisionFact, type StarterFact } from '../workflows/facts.js';
 import { keptText } from '../identity/authorize.js';
 import type { Located } from './entry.js';
-import { firstPayload, int, text, type RunHistory } from './history.js';
+import { firstPayload, int, text, timestamp, type RunHistory } from './history.js';
 
 /** One activity: where it was scheduled, started and closed, and what it was asked. */
 export interface ActivityInfo {
@@ -16,6 +16,38 @@ export interface ActivityInfo {
   type: string;
   activityId: string;
   input: unknown;
+  /** A local activity: one history marker, written once it ended, in place of the three events above. */
+  local?: LocalActivityRun;
+}
+
+/** What a local activity's marker records of it. */
+export interface LocalActivityRun {
+  attempts: number;
+  /** When it was first scheduled, where the marker says; else the marker's own time. */
+  scheduledAt: string;
+  completedAt: string;
+  /** Its result, or how it failed (the failure as history records it). */
+  result?: unknown;
+  failure?: unknown;
+}
+
+/** The marker core writes for a local activity. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+/** Local activities the audit reads as the activities they stand for (`runLocalTool` is a tool call). */
+const LOCAL_AS: Record<string, string> = { runLocalTool: 'runTool' };
+
+/** The first detail of the application failure in a failure's cause chain. */
+function failureDetail(failure: unknown): unknown {
+  for (let f = failure as Record<string, unknown> | undefined; f; f = f.cause as Record<string, unknown> | undefined) {
+    const app = f.applicationFailureInfo as { details?: unknown } | undefined;
+    if (app?.details) return firstPayload(app.details);
+  }
+  return undefined;
+}
+
+function markerTime(value: unknown, fallback: string): string {
+  return value === undefined || value === null ? fallback : timestamp(value) || fallback;
 }
 
 /** A structured fact the workflow recorded, where, and whether the trail has read it. */
@@ -116,6 +148,8 @@ export class HistoryIndex {
         if (updateId) this.updateOutcomes.set(`${loc.run}:update:${updateId}`, loc);
         break;
       }
+      case 'MarkerRecorded':
+        return this.localActivity(loc);
       case 'TimerStarted':
         this.timersStarted.set(`${loc.run}:${String(a.timerId)}`, loc);
         break;
@@ -128,6 +162,45 @@ export class HistoryIndex {
       default:
         break;
     }
+  }
+
+  /**
+   * A local activity's marker: the activity it stands for, with the request its result (or its failure's details)
+   * carries, since a marker records no input (src/activities/tools.ts, `runLocalTool`).
+   */
+  private localActivity(loc: Located): void {
+    const a = loc.ev.attrs;
+    if (text(a.markerName) !== LOCAL_ACTIVITY_MARKER) return;
+    const details = (a.details ?? {}) as Record<string, unknown>;
+    const data = firstPayload(details.data) as
+      | {
+          activity_type?: string;
+          activity_id?: string;
+          attempt?: number;
+          complete_time?: unknown;
+          original_schedule_time?: unknown;
+        }
+      | undefined;
+    const type = LOCAL_AS[data?.activity_type ?? ''];
+    if (!type) return;
+    const result = a.failure ? undefined : firstPayload(details.result);
+    const failure = a.failure ?? undefined;
+    const input = result !== undefined ? (result as { request?: unknown }).request : failureDetail(failure);
+    this.activities.set(`${loc.run}:${loc.ev.id}`, {
+      scheduled: loc,
+      closed: loc,
+      type,
+      // A local activity's own id is a sequence number; the request names the id the call is known by.
+      activityId: text((input as { activityId?: unknown } | undefined)?.activityId) || text(data?.activity_id),
+      input,
+      local: {
+        attempts: int(data?.attempt ?? 1) || 1,
+        scheduledAt: markerTime(data?.original_schedule_time, loc.ev.time),
+        completedAt: markerTime(data?.complete_time, loc.ev.time),
+        ...(result !== undefined ? { result } : {}),
+        ...(failure ? { failure } : {}),
+      },
+    });
   }
 
   /**

@@ -109,6 +109,7 @@ class TrailBuilder implements TrailGoal {
       case 'WorkflowExecutionStarted':
         return this.started(loc);
       case 'ActivityTaskScheduled':
+      case 'MarkerRecorded':
         return this.activityScheduled(loc);
       case 'ActivityTaskCompleted': {
         const info = this.index.activity(loc, int(a.scheduledEventId));

@@ -156,10 +156,11 @@ async function runBlueprintTool(
     if (refusal !== undefined) return refuse(ctx, actor, call, 'not_run', refusal, false, record.id);
   }
   ctx.r.step += 1;
+  const activityId = patched(Patch.toolKeyPerExecution)
+    ? `tool-${ctx.r.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
+    : `tool-${ctx.r.step}-${call.name}`;
+  const local = !mcp && runsLocally(spec!) && patched(Patch.localBuiltinTools);
   try {
-    const activityId = patched(Patch.toolKeyPerExecution)
-      ? `tool-${ctx.r.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
-      : `tool-${ctx.r.step}-${call.name}`;
     const mcpCall = mcp ? ctx.mcp.call(mcp, actor, args, activityId) : undefined;
     const options = () => ({
       activityId,
@@ -167,34 +168,36 @@ async function runBlueprintTool(
       startToCloseTimeout: durationMs(spec!.timeout) + 5_000,
       retry: toolRetry(spec!),
     });
-    const request = () => ({ goal: ctx.bp.name, agent: actor, tool: call.name, spec: spec!, args });
+    const request = { goal: ctx.bp.name, agent: actor, tool: call.name, spec: spec!, args };
     const result = mcpCall
       ? await runTool.executeWithOptions(mcpCall.options, [mcpCall.request])
-      : runsLocally(spec!) && patched(Patch.localBuiltinTools)
-        ? await runLocalTool.executeWithOptions(options(), [request()])
-        : await runTool.executeWithOptions(options(), [request()]);
+      : local
+        ? await runLocalTool.executeWithOptions(options(), [{ ...request, activityId }])
+        : await runTool.executeWithOptions(options(), [request]);
     return { output: result.output, repair: false };
   } catch (err) {
-    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-      const repair = err.cause.type === ToolError.InvalidArguments;
-      if (repair) return refuse(ctx, actor, call, 'invalid_arguments', `error: ${err.cause.message}`, true);
+    // A scheduled activity fails as an ActivityFailure around its cause; a local activity with the cause itself.
+    const cause = err instanceof ActivityFailure ? err.cause : local ? err : undefined;
+    if (cause instanceof ApplicationFailure) {
+      const repair = cause.type === ToolError.InvalidArguments;
+      if (repair) return refuse(ctx, actor, call, 'invalid_arguments', `error: ${cause.message}`, true);
       recordFact({
         fact: 'tool',
         callId: call.id,
         tool: call.name,
         agent: actor,
         outcome: 'failed',
-        summary: err.cause.message,
+        summary: cause.message,
       });
-      return { output: `error: ${err.cause.message}`, repair: false };
+      return { output: `error: ${cause.message}`, repair: false };
     }
-    if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && patched(Patch.toolOutcomeUnknown)) {
+    if (cause instanceof TimeoutFailure && patched(Patch.toolOutcomeUnknown)) {
       return refuse(
         ctx,
         actor,
         call,
         'outcome_unknown',
-        `outcome unknown: ${call.name} did not report back (${err.cause.message}); it may or may not have taken ` +
+        `outcome unknown: ${call.name} did not report back (${cause.message}); it may or may not have taken ` +
           `effect and it was not retried: check before you act on it or call it again`,
         false,
       );
