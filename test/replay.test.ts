@@ -120,6 +120,29 @@ describe('replay of recorded histories', () => {
     expect(resultOf('infra-provisioning--child-approval-timeout')?.answer).toMatch(/cancelled/);
   });
 
+  it('has histories of how goals read trust and run side-effect-free builtins, each taking its path', () => {
+    const activities = (id: string) =>
+      eventsOf(id, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).map(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name,
+      );
+    const localCalls = (id: string) =>
+      eventsOf(id, EventType.EVENT_TYPE_MARKER_RECORDED).filter(
+        (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+      ).length;
+    // Recorded before the first model call carried the trust: a loadTrust activity comes first.
+    expect(activities('local-tools--trust-activity')[0]).toBe('loadTrust');
+    // Recorded before builtins ran locally: every tool call is a scheduled runTool.
+    expect(activities('local-tools--scheduled')).not.toContain('loadTrust');
+    expect(activities('local-tools--scheduled').filter((a) => a === 'runTool')).toHaveLength(4);
+    expect(localCalls('local-tools--scheduled')).toBe(0);
+    // Recorded with both: three builtin calls as local activities, the approved HTTP call scheduled.
+    expect(activities('local-tools--local').filter((a) => a === 'runTool')).toHaveLength(1);
+    expect(localCalls('local-tools--local')).toBe(3);
+    for (const id of ['local-tools--trust-activity', 'local-tools--scheduled', 'local-tools--local']) {
+      expect(resultOf(id)?.answer).toBe('Refunded 120 USD to c-42 and noted it.');
+    }
+  });
+
   it('replays every history against the current workflow code', async () => {
     const results = await replay({ codePath: inject('workflowBundlePath') });
     console.log(`histories replayed: ${results.length}, failures: ${results.filter((r) => r.error).length}`);
