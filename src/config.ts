@@ -23,6 +23,13 @@ const EnvSchema = z.object({
   BATON_CODEC_OIDC_AUDIENCE: z.string().min(1).optional(),
   BATON_CODEC_HOSTS: z.string().min(1).optional(),
   BATON_CODEC_MAX_BYTES: z.coerce.number().int().positive({ error: 'expected a number of bytes' }).optional(),
+  BATON_PAYLOAD_STORE: z.string().min(1).optional(),
+  BATON_PAYLOAD_THRESHOLD: z.coerce
+    .number()
+    .int()
+    .min(1024, { error: 'expected a number of bytes, at least 1024' })
+    .max(2 * 1024 * 1024, { error: "expected at most 2097152 bytes (Temporal's payload limit)" })
+    .optional(),
 });
 
 const duration = z.string().refine(
@@ -78,6 +85,10 @@ export interface BatonConfig {
   codecHosts?: string[];
   /** Largest request body `baton codec-server` reads. */
   codecMaxBytes?: number;
+  /** BATON_PAYLOAD_STORE: where payloads above the threshold go (a directory); unset keeps every payload inline. */
+  payloadStore?: string;
+  /** BATON_PAYLOAD_THRESHOLD: bytes from which a payload leaves the history (default 128 KiB). */
+  payloadThreshold?: number;
 }
 
 /** What `baton worker` adds: its HTTP endpoints, logs, shutdown and tracing. */
@@ -166,6 +177,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       : {}),
     ...(e.BATON_CODEC_HOSTS ? { codecHosts: entries(e.BATON_CODEC_HOSTS) } : {}),
     ...(e.BATON_CODEC_MAX_BYTES ? { codecMaxBytes: e.BATON_CODEC_MAX_BYTES } : {}),
+    ...(e.BATON_PAYLOAD_STORE ? { payloadStore: e.BATON_PAYLOAD_STORE } : {}),
+    ...(e.BATON_PAYLOAD_THRESHOLD ? { payloadThreshold: e.BATON_PAYLOAD_THRESHOLD } : {}),
   };
 }
 

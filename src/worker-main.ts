@@ -3,7 +3,7 @@
  * /metrics, /healthz and /readyz endpoint, optional tracing, and a graceful shutdown on SIGTERM or SIGINT: the worker
  * stops polling, reports not ready, lets in-flight activities finish within BATON_SHUTDOWN_GRACE_TIME, then exits.
  */
-import { batonDataConverter } from './codec/data-converter.js';
+import { configuredDataConverter, isEncrypting } from './codec/data-converter.js';
 import { Runtime, type Logger, type Worker } from '@temporalio/worker';
 import { resolveModel } from './client/model-endpoint.js';
 import { loadWorkerConfig } from './config.js';
@@ -94,10 +94,10 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
     const model = await resolveModel(config, { allowScripted: opts.scripted, demoApi: opts.scripted });
     closeModel = model.scripted ? () => model.scripted!.close() : undefined;
     const connection = await connectWorker(config);
-    const dataConverter = batonDataConverter(config.encryptionKeys);
+    const dataConverter = configuredDataConverter(config);
     const workflowCode = workflowSource(env, {
       tracing: tracing !== undefined,
-      encrypted: dataConverter !== undefined,
+      encrypted: isEncrypting(dataConverter),
     });
     try {
       worker = await createBatonWorker({

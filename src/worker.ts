@@ -11,6 +11,7 @@ import { NativeConnection, Worker, type WorkerInterceptors, type WorkerOptions }
 import OpenAI from 'openai';
 import { accessFromValues, createActivities, type BuiltinTool, type ToolAccess } from './activities/index.js';
 import type { BatonConfig } from './config.js';
+import { isEncrypting } from './codec/data-converter.js';
 import { connectionOptions } from './connection.js';
 import { activityMetrics } from './observability/metrics.js';
 import { projectRoot } from './runtime/temporal-binaries.js';
@@ -120,7 +121,7 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
     maxRetries: 0,
     timeout: options.model.timeoutMs ?? 240_000,
   });
-  const code = options.workflowCode ?? workflowSource(process.env, { encrypted: options.dataConverter !== undefined });
+  const code = options.workflowCode ?? workflowSource(process.env, { encrypted: isEncrypting(options.dataConverter) });
   const workflowModules = 'workflowsPath' in code ? code.interceptorModules : undefined;
   return Worker.create({
     connection: options.connection,

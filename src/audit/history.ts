@@ -4,6 +4,7 @@
  * audit is built the same way from either.
  */
 import type { Client } from '@temporalio/client';
+import { resolveStoredPayloads } from '../codec/stored-references.js';
 
 /** One history event. */
 export interface HistoryEvent {
@@ -196,7 +197,10 @@ export async function fetchRunChain(
     seen.add(runId);
     let events = cache.get(runId);
     if (!events) {
-      events = normalizeEvents(await client.workflow.getHandle(goalId, runId).fetchHistory());
+      const history = await client.workflow.getHandle(goalId, runId).fetchHistory();
+      // Payloads over the threshold live in the payload store; each is put back, checked against its hash.
+      await resolveStoredPayloads(history, client.options.loadedDataConverter.externalStorage);
+      events = normalizeEvents(history);
       const last = events.at(-1);
       if (last && isCloseEvent(last)) cache.set(runId, events);
     }

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
-import { batonDataConverter } from '../codec/data-converter.js';
+import { configuredDataConverter } from '../codec/data-converter.js';
 import { mergeAccess, noAccess } from '../activities/index.js';
 import type { BatonConfig } from '../config.js';
 import { demoBackOfficeAccess, loadToolAccess } from '../tool-access-config.js';
@@ -30,6 +30,8 @@ export interface DevOptions {
 export async function runDev(config: BatonConfig, opts: DevOptions): Promise<void> {
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  // Large payloads go to the filesystem store beside the database, so goals that read big documents still fit.
+  const payloadStore = config.payloadStore ?? resolve(dataDir, 'payloads');
   const found = findTemporalBinary('cli');
   if (!found) {
     process.stderr.write(`[baton] ${missingBinaryMessage('cli')}\n[baton] trying the Temporal SDK's own download...\n`);
@@ -73,7 +75,7 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
       loadToolAccess(process.env),
       model.env.BATON_DEMO_API ? demoBackOfficeAccess(model.env.BATON_DEMO_API) : noAccess,
     ),
-    dataConverter: batonDataConverter(config.encryptionKeys),
+    dataConverter: configuredDataConverter({ ...config, payloadStore }),
   });
   const running = worker.run();
   const address = `${opts.ip}:${opts.port}`;
@@ -85,6 +87,7 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
       `  Web UI          ${ui}/namespaces/${config.namespace}/workflows`,
       `  Worker          task queue ${config.taskQueue}`,
       `  Data            ${resolve(dataDir, 'temporal.db')}`,
+      `  Payload store   ${payloadStore}   (BATON_PAYLOAD_STORE; payloads over the threshold)`,
       '',
       'In another shell:  npx baton start goals/refund-request.yaml   then   npx baton approvals',
       'Press Ctrl-C to stop everything.',

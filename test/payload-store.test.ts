@@ -1,0 +1,158 @@
+/**
+ * Large payloads off the history: the content-addressed store on its own (stored once, every read checked against
+ * its hash), and a goal whose tool returns documents of 300 KiB against a real dev server, whose history then holds
+ * no payload over 256 KiB while the goal completes and its state and audit still read the documents.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import proto from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { auditGoal } from '../src/audit/index.js';
+import { goalState } from '../src/client/goals.js';
+import { batonDataConverter } from '../src/codec/data-converter.js';
+import {
+  ContentAddressedDriver,
+  FileObjectStore,
+  objectKey,
+  StoredPayloadError,
+  STORE_DRIVER_NAME,
+} from '../src/codec/payload-store.js';
+import { storedReference } from '../src/codec/stored-references.js';
+import { blueprint, createHarness, type Harness } from './helpers/harness.js';
+import { runsOf } from './helpers/history.js';
+import { startDevServer } from './helpers/servers.js';
+
+const { Payload: PayloadProto } = proto.temporal.api.common.v1;
+const KiB = 1024;
+
+function payloadsIn(value: unknown, out: Payload[] = []): Payload[] {
+  if (!value || typeof value !== 'object' || value instanceof Uint8Array) return out;
+  const v = value as { metadata?: unknown; data?: unknown };
+  if (v.data instanceof Uint8Array && v.metadata && typeof v.metadata === 'object') {
+    out.push(value as Payload);
+    return out;
+  }
+  for (const child of Array.isArray(value) ? value : Object.values(value)) payloadsIn(child, out);
+  return out;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name));
+}
+
+describe('the content-addressed driver', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-store-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('stores each payload once under its sha256 and reads it back', async () => {
+    const driver = new ContentAddressedDriver(new FileObjectStore(dir));
+    const payload = defaultPayloadConverter.toPayload({ text: 'x'.repeat(10_000) });
+    const [a, b] = await driver.store({}, [payload, payload]);
+    expect(a!.claimData.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(b!.claimData).toEqual(a!.claimData);
+    expect(filesUnder(dir)).toHaveLength(1);
+    const [back] = await driver.retrieve({}, [a!]);
+    expect(defaultPayloadConverter.fromPayload(back!)).toEqual({ text: 'x'.repeat(10_000) });
+  });
+
+  it('refuses an object that does not match its hash, and a missing one, naming the problem', async () => {
+    const driver = new ContentAddressedDriver(new FileObjectStore(dir));
+    const [claim] = await driver.store({}, [defaultPayloadConverter.toPayload({ amount: 100 })]);
+    const file = join(dir, objectKey(claim!.claimData.sha256!));
+    const original = readFileSync(file);
+    const altered = Buffer.from(original.toString('latin1').replace('100', '999'), 'latin1');
+    expect(altered.equals(original)).toBe(false);
+    writeFileSync(file, altered);
+    await expect(driver.retrieve({}, [claim!])).rejects.toThrow(/does not match its hash.*altered/);
+    rmSync(file);
+    await expect(driver.retrieve({}, [claim!])).rejects.toThrow(StoredPayloadError);
+    await expect(driver.retrieve({}, [claim!])).rejects.toThrow(/missing from file:.*BATON_PAYLOAD_STORE/);
+  });
+});
+
+describe('a goal reading large documents', () => {
+  let env: TestWorkflowEnvironment;
+  let h: Harness;
+  const dir = mkdtempSync(join(tmpdir(), 'baton-payloads-'));
+  const store = new FileObjectStore(dir);
+  const converter = batonDataConverter(undefined, { objects: store, threshold: 128 * KiB })!;
+
+  beforeAll(async () => {
+    env = await startDevServer();
+    h = await createHarness(env, {
+      dataConverter: converter,
+      builtins: {
+        read_document: {
+          description: 'Read a document',
+          schema: z.strictObject({ id: z.string() }),
+          run: ({ id }) => Promise.resolve(`DOC-${id}-BEGIN ${'lorem ipsum '.repeat(25_000)} DOC-${id}-END`),
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    await env?.teardown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps every history payload under 256 KiB, completes, and still reads the documents', async () => {
+    h.model.load({
+      goal: 'reader',
+      replies: [
+        {
+          when: { agent: 'reader', after: 'user' },
+          toolCalls: [
+            { name: 'read_document', arguments: { id: 'a' } },
+            { name: 'read_document', arguments: { id: 'b' } },
+          ],
+        },
+        { when: { agent: 'reader', after: 'tool' }, content: 'Both documents read.' },
+      ],
+    });
+    const handle = await h.start(
+      blueprint(`apiVersion: baton/v1
+name: reader
+models: { default: { model: m } }
+agents:
+  reader: { role: planner, instructions: Read the documents., tools: [read_document] }
+entry: reader
+tools:
+  read_document: { type: builtin, sideEffect: none, maxResponseBytes: 1000000 }
+`),
+    );
+    expect(await handle.result()).toMatchObject({ status: 'completed', answer: 'Both documents read.' });
+
+    const runs = await runsOf(h.client, handle.workflowId);
+    const payloads = runs.flatMap((run) => payloadsIn(run.events));
+    const sizes = payloads.map((p) => PayloadProto.encode(p).finish().length);
+    expect(Math.max(...sizes)).toBeLessThan(256 * KiB);
+    // The documents did go somewhere: references in the history, objects in the store, each over the threshold.
+    const refs = payloads.map(storedReference).filter((r) => r !== undefined);
+    expect(refs.length).toBeGreaterThanOrEqual(3);
+    expect(refs.every((r) => r.driverName === STORE_DRIVER_NAME)).toBe(true);
+    const objects = filesUnder(dir);
+    expect(objects.length).toBeGreaterThanOrEqual(2);
+    const stored = objects.map((f) => readFileSync(f).toString('utf8'));
+    expect(stored.some((s) => s.includes('DOC-a-BEGIN'))).toBe(true);
+    expect(stored.some((s) => s.includes('DOC-b-END'))).toBe(true);
+    expect(objects.every((f) => readFileSync(f).length >= 128 * KiB)).toBe(true);
+
+    // The audit puts the stored payloads back: the tool results read as the tool returned them.
+    const audit = JSON.stringify((await auditGoal(h.client, handle.workflowId)).entries);
+    expect(audit).toContain('DOC-a-BEGIN');
+    expect(audit).toContain('DOC-b-BEGIN');
+    // Without the store the audit says what is missing instead of showing references as if they were the records.
+    const bare = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+    await expect(auditGoal(bare, handle.workflowId)).rejects.toThrow(/set BATON_PAYLOAD_STORE/);
+    expect((await goalState(h.client, handle.workflowId)).status).toBe('completed');
+  });
+});
