@@ -3,6 +3,7 @@
  * its hash), and a goal whose tool returns documents of 300 KiB against a real dev server, whose history then holds
  * no payload over 256 KiB while the goal completes and its state and audit still read the documents.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { auditGoal } from '../src/audit/index.js';
 import { goalState } from '../src/client/goals.js';
-import { batonDataConverter } from '../src/codec/data-converter.js';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { batonDataConverter, failureConverterPath } from '../src/codec/data-converter.js';
+import { startCodecServer } from '../src/codec/server.js';
 import {
   ContentAddressedDriver,
   FileObjectStore,
@@ -34,7 +37,7 @@ function payloadsIn(value: unknown, out: Payload[] = []): Payload[] {
   if (!value || typeof value !== 'object' || value instanceof Uint8Array) return out;
   const v = value as { metadata?: unknown; data?: unknown };
   if (v.data instanceof Uint8Array && v.metadata && typeof v.metadata === 'object') {
-    out.push(value as Payload);
+    out.push(value);
     return out;
   }
   for (const child of Array.isArray(value) ? value : Object.values(value)) payloadsIn(child, out);
@@ -77,49 +80,15 @@ describe('the content-addressed driver', () => {
   });
 });
 
-describe('a goal reading large documents', () => {
-  let env: TestWorkflowEnvironment;
-  let h: Harness;
-  const dir = mkdtempSync(join(tmpdir(), 'baton-payloads-'));
-  const store = new FileObjectStore(dir);
-  const converter = batonDataConverter(undefined, { objects: store, threshold: 128 * KiB })!;
+const readDocument = {
+  read_document: {
+    description: 'Read a document',
+    schema: z.strictObject({ id: z.string() }),
+    run: ({ id }: { id: string }) => Promise.resolve(`DOC-${id}-BEGIN ${'lorem ipsum '.repeat(25_000)} DOC-${id}-END`),
+  },
+};
 
-  beforeAll(async () => {
-    env = await startDevServer();
-    h = await createHarness(env, {
-      dataConverter: converter,
-      builtins: {
-        read_document: {
-          description: 'Read a document',
-          schema: z.strictObject({ id: z.string() }),
-          run: ({ id }) => Promise.resolve(`DOC-${id}-BEGIN ${'lorem ipsum '.repeat(25_000)} DOC-${id}-END`),
-        },
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await h?.close();
-    await env?.teardown();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('keeps every history payload under 256 KiB, completes, and still reads the documents', async () => {
-    h.model.load({
-      goal: 'reader',
-      replies: [
-        {
-          when: { agent: 'reader', after: 'user' },
-          toolCalls: [
-            { name: 'read_document', arguments: { id: 'a' } },
-            { name: 'read_document', arguments: { id: 'b' } },
-          ],
-        },
-        { when: { agent: 'reader', after: 'tool' }, content: 'Both documents read.' },
-      ],
-    });
-    const handle = await h.start(
-      blueprint(`apiVersion: baton/v1
+const reader = blueprint(`apiVersion: baton/v1
 name: reader
 models: { default: { model: m } }
 agents:
@@ -127,8 +96,61 @@ agents:
 entry: reader
 tools:
   read_document: { type: builtin, sideEffect: none, maxResponseBytes: 1000000 }
-`),
-    );
+`);
+
+function loadReaderScript(h: Harness): void {
+  h.model.load({
+    goal: 'reader',
+    replies: [
+      {
+        when: { agent: 'reader', after: 'user' },
+        toolCalls: [
+          { name: 'read_document', arguments: { id: 'a' } },
+          { name: 'read_document', arguments: { id: 'b' } },
+        ],
+      },
+      { when: { agent: 'reader', after: 'tool' }, content: 'Both documents read.' },
+    ],
+  });
+}
+
+describe('a goal reading large documents', () => {
+  let env: TestWorkflowEnvironment;
+  let h: Harness;
+  let encrypted: Harness;
+  const dir = mkdtempSync(join(tmpdir(), 'baton-payloads-'));
+  const converter = batonDataConverter(undefined, { objects: new FileObjectStore(dir), threshold: 128 * KiB })!;
+  const secretDir = mkdtempSync(join(tmpdir(), 'baton-payloads-enc-'));
+  const keys = `k1=${randomBytes(32).toString('base64')}`;
+  const encrypting = batonDataConverter(keys, { objects: new FileObjectStore(secretDir) })!;
+
+  beforeAll(async () => {
+    env = await startDevServer();
+    h = await createHarness(env, { dataConverter: converter, builtins: readDocument });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: new URL('../src/workflows/index.ts', import.meta.url).pathname,
+      failureConverterPath,
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+    });
+    writeFileSync(join(secretDir, 'bundle.js'), code);
+    encrypted = await createHarness(env, {
+      dataConverter: encrypting,
+      builtins: readDocument,
+      workflowCode: { workflowBundle: { codePath: join(secretDir, 'bundle.js') } },
+    });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    await encrypted?.close();
+    await env?.teardown();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(secretDir, { recursive: true, force: true });
+  });
+
+  it('keeps every history payload under 256 KiB, completes, and still reads the documents', async () => {
+    loadReaderScript(h);
+    const handle = await h.start(reader);
     expect(await handle.result()).toMatchObject({ status: 'completed', answer: 'Both documents read.' });
 
     const runs = await runsOf(h.client, handle.workflowId);
@@ -154,5 +176,50 @@ tools:
     const bare = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
     await expect(auditGoal(bare, handle.workflowId)).rejects.toThrow(/set BATON_PAYLOAD_STORE/);
     expect((await goalState(h.client, handle.workflowId)).status).toBe('completed');
+  });
+
+  it('stores ciphertext when encryption is on, and the codec server reads it back for the Web UI', async () => {
+    loadReaderScript(encrypted);
+    const handle = await encrypted.start(reader);
+    expect(await handle.result()).toMatchObject({ status: 'completed', answer: 'Both documents read.' });
+    const objects = filesUnder(secretDir).filter((f) => f.includes('sha256'));
+    expect(objects.length).toBeGreaterThanOrEqual(2);
+    // Decrypted with the project's codec, the objects hold the documents; as stored, none shows them.
+    const codec = encrypting.payloadCodecs![0]!;
+    const plain: string[] = [];
+    for (const f of objects) {
+      const [p] = await codec.decode([PayloadProto.decode(readFileSync(f))]);
+      plain.push(Buffer.from(p!.data!).toString('utf8'));
+    }
+    expect(plain.some((t) => t.includes('DOC-a-BEGIN'))).toBe(true);
+    expect(objects.some((f) => readFileSync(f).toString('latin1').includes('lorem ipsum'))).toBe(false);
+
+    const refs = (await runsOf(encrypted.client, handle.workflowId))
+      .flatMap((run) => payloadsIn(run.events))
+      .filter((p) => storedReference(p) !== undefined);
+    expect(refs.length).toBeGreaterThanOrEqual(3);
+    const server = await startCodecServer({
+      codec,
+      storage: encrypting.externalStorage!,
+      host: '127.0.0.1',
+      port: 0,
+      origins: [],
+    });
+    try {
+      const b64 = (u: Uint8Array | null | undefined) => Buffer.from(u ?? []).toString('base64');
+      const body = JSON.stringify({
+        payloads: refs.map((p) => ({
+          metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])),
+          data: b64(p.data),
+        })),
+      });
+      const res = await fetch(`${server.url}/decode`, { method: 'POST', body });
+      expect(res.status).toBe(200);
+      const { payloads } = (await res.json()) as { payloads: { data: string }[] };
+      const decoded = payloads.map((p) => Buffer.from(p.data, 'base64').toString('utf8'));
+      expect(decoded.some((t) => t.includes('DOC-b-END'))).toBe(true);
+    } finally {
+      await server.close();
+    }
   });
 });

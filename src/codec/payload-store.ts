@@ -134,7 +134,7 @@ export class ContentAddressedDriver implements StorageDriver {
         `stored payload ${hash} in ${this.objects.location} does not match its hash (got ${actual}): it was altered`,
       );
     }
-    return PayloadProto.decode(bytes) as Payload;
+    return PayloadProto.decode(bytes);
   }
 }
 
