@@ -22,10 +22,12 @@ import {
   ContentAddressedDriver,
   FileObjectStore,
   objectKey,
+  objectStoreFrom,
   StoredPayloadError,
   STORE_DRIVER_NAME,
 } from '../src/codec/payload-store.js';
 import { storedReference } from '../src/codec/stored-references.js';
+import { loadConfig } from '../src/config.js';
 import { blueprint, createHarness, type Harness } from './helpers/harness.js';
 import { runsOf } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
@@ -49,6 +51,17 @@ function filesUnder(dir: string): string[] {
     .filter((d) => d.isFile())
     .map((d) => join(d.parentPath, d.name));
 }
+
+describe('payload store settings', () => {
+  it('reads BATON_PAYLOAD_STORE and refuses a threshold that is not a size', () => {
+    expect(loadConfig({ BATON_PAYLOAD_STORE: '/srv/payloads', BATON_PAYLOAD_THRESHOLD: '65536' })).toMatchObject({
+      payloadStore: '/srv/payloads',
+      payloadThreshold: 65_536,
+    });
+    expect(() => loadConfig({ BATON_PAYLOAD_THRESHOLD: '12' })).toThrow(/BATON_PAYLOAD_THRESHOLD is invalid: .*1024/);
+    expect(() => objectStoreFrom('s3://bucket/prefix')).toThrow(/not supported yet/);
+  });
+});
 
 describe('the content-addressed driver', () => {
   const dir = mkdtempSync(join(tmpdir(), 'baton-store-'));
