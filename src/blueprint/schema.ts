@@ -29,6 +29,13 @@ export const ModelSettingsSchema = z.strictObject({
   model: z.string().min(1).describe('Model name as the OpenAI-compatible endpoint knows it'),
   temperature: z.number().min(0).max(2).optional(),
   maxTokens: z.int().positive().optional().describe('Upper bound on tokens in one reply'),
+  contextWindow: z
+    .int()
+    .min(1024)
+    .optional()
+    .describe(
+      'Tokens the model accepts in one request; when set, the goal summarises older context before a call would not fit',
+    ),
   price: PriceSchema.optional().describe('USD per 1M tokens, for cost budgets and reports'),
 });
 

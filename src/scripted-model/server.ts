@@ -100,6 +100,20 @@ export async function startScriptedModel(
     const seen: SeenRequest = { goal, agent, model: String(body.model), facts: f, tools, answered: 'unmatched' };
     requests.push(seen);
     const script = goal === undefined ? undefined : scripts.get(goal);
+    const promptTokens = Math.ceil(
+      messages.reduce((n, m) => n + (typeof m.content === 'string' ? m.content.length : 0), 0) / 4,
+    );
+    if (script?.contextWindow !== undefined && promptTokens > script.contextWindow) {
+      seen.answered = 'fail';
+      send(res, 400, {
+        error: {
+          message: `This model's maximum context length is ${script.contextWindow} tokens. However, your messages resulted in ${promptTokens} tokens.`,
+          type: 'invalid_request_error',
+          code: 'context_length_exceeded',
+        },
+      });
+      return;
+    }
     const reply = script?.replies.find((r) => {
       if (!matches(r, f)) return false;
       return !r.fail || (failuresLeft.get(r) ?? r.fail.times) > 0;

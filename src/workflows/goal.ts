@@ -10,6 +10,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -70,6 +71,7 @@ import { mergeMemory, readMemory, writeMemory } from './memory.js';
 import { needsApproval } from './policy.js';
 import { replyRefusalReason } from './questions.js';
 import { BatonApprovers, BatonCostUsd, BatonGoal, BatonStatus } from './search-attributes.js';
+import { compactionSplit, promptBudget, requestTokens, SUMMARY_HEADING, summaryMessages } from './context-budget.js';
 import { contextWindow, openingMessage, systemPrompt } from './transcript.js';
 import { judge, propose } from './validation.js';
 import { inlineValue } from './summaries.js';
@@ -156,6 +158,8 @@ class Goal {
   private readonly runStartStep: number;
   /** Search attribute values last written, so unchanged values add no history events. */
   private published = '';
+  /** Provider-reported prompt tokens over the estimate of the same prompt (token-aware models); at least 1. */
+  private tokenScale = 1;
 
   constructor(readonly args: GoalArgs) {
     this.bp = args.blueprint;
@@ -743,10 +747,7 @@ class Goal {
             goal: this.bp.name,
             agent: this.agent,
             settings,
-            messages: [
-              { role: 'system', content: system },
-              ...contextWindow(this.messages, this.limits.contextMessages),
-            ],
+            messages: [{ role: 'system', content: system }, ...this.visibleMessages(settings)],
             tools,
           },
         ],
@@ -760,6 +761,60 @@ class Goal {
       }
       throw err;
     }
+  }
+
+  /**
+   * The transcript a model call sees. A model with a `contextWindow` sees all of it (compaction keeps it within the
+   * window, and the prefix stays stable between compactions); others see the opening message and the latest
+   * `contextMessages`.
+   */
+  private visibleMessages(settings: { contextWindow?: number }): ChatMessage[] {
+    return settings.contextWindow === undefined
+      ? contextWindow(this.messages, this.limits.contextMessages)
+      : this.messages;
+  }
+
+  /**
+   * Before a call to a model with a `contextWindow`: when the request would not fit, the model summarises the older
+   * messages (a model call recorded like any other, its usage counted) and the summary replaces them.
+   */
+  private async fitContext(
+    settings: Blueprint['models'][string],
+    agent: AgentSpec,
+    tools: ToolDescriptor[],
+    system: string,
+  ): Promise<void> {
+    const budget = promptBudget(settings);
+    if (budget === undefined) return;
+    const estimate = () => Math.ceil(requestTokens(system, tools, this.messages) * this.tokenScale);
+    if (estimate() <= budget || !patched('token-aware-context')) return;
+    const [opening, ...rest] = this.messages;
+    const split = opening ? compactionSplit(rest, budget - requestTokens(system, tools, [opening])) : undefined;
+    if (!opening || !split) return;
+    const reply = await callModel.executeWithOptions(
+      {
+        activityId: `compact-${this.step}`,
+        summary: `${this.agent}: compact context (${split.older.length} messages)`,
+      },
+      [
+        {
+          goal: this.bp.name,
+          agent: this.agent,
+          settings,
+          messages: summaryMessages(split.older, budget),
+          tools: [],
+        },
+      ],
+    );
+    this.addUsage(reply, agent);
+    this.messages = [opening, { role: 'user', content: `${SUMMARY_HEADING}\n${reply.content ?? ''}` }, ...split.kept];
+  }
+
+  /** Learns how the provider's count compares with the estimate of the prompt it was sent. */
+  private calibrate(reply: ModelReply, settings: { contextWindow?: number }, tools: ToolDescriptor[], system: string) {
+    if (settings.contextWindow === undefined || reply.usage.inputTokens <= 0) return;
+    const estimated = requestTokens(system, tools, this.messages);
+    this.tokenScale = Math.max(1, reply.usage.inputTokens / estimated);
   }
 
   /** Counts an unusable reply; past the limit the goal fails, naming the agent, the step and the last problem. */
@@ -797,7 +852,7 @@ class Goal {
         usage: this.usage,
         approvals: this.approvals,
         refusedDecisions: this.refusedDecisions,
-        messages: contextWindow(this.messages, this.limits.contextMessages),
+        messages: this.visibleMessages(this.bp.models[this.agentSpec.model] ?? {}),
         run: this.runIndex,
         budget: this.budget,
         startedAt: this.startedAt,
@@ -837,12 +892,11 @@ class Goal {
         throw ApplicationFailure.nonRetryable(`model "${agent.model}" is not in the blueprint`, 'BlueprintError');
       const offers = this.offers(agent);
       this.step += 1;
-      const reply = await this.callModel(
-        agent,
-        settings,
-        this.tools(offers),
-        systemPrompt(this.bp, actor, agent, offers, this.args.task),
-      );
+      const tools = this.tools(offers);
+      const system = systemPrompt(this.bp, actor, agent, offers, this.args.task);
+      await this.fitContext(settings, agent, tools, system);
+      const reply = await this.callModel(agent, settings, tools, system);
+      this.calibrate(reply, settings, tools, system);
       this.addUsage(reply, agent);
       this.messages.push({
         role: 'assistant',
