@@ -257,7 +257,9 @@ describe('ask_human', () => {
       const s = await goalState(env.client, handle.workflowId);
       return s.pendingQuestions.length ? s : undefined;
     }, 'the question');
-    expect(asking).toMatchObject({ status: 'awaiting_approval', agent: 'desk' });
+    // Only a question waits: the status says so, and BatonStatus (what searches and inboxes read) with it.
+    expect(asking).toMatchObject({ status: 'awaiting_reply', agent: 'desk' });
+    expect((await handle.describe()).searchAttributes.BatonStatus).toEqual(['awaiting_reply']);
     expect(asking.pendingQuestions[0]).toMatchObject({ id: 'q-1', question: 'Go?', eligible: ['ann', 'art'] });
 
     const refused = await handle

@@ -26,7 +26,7 @@ let escalatingFile: string;
 
 beforeAll(async () => {
   env = await startDevServer();
-  const script = parse(await readFile('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
+  const script = parse(await readFile('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
   h = await createHarness(env, { scripts: [script] });
   vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue, BATON_USER: 'alice' };
   // The example goal, with a leads group for escalation.
@@ -145,7 +145,8 @@ describe('approvals from the command line', () => {
     expect(signalled.code, signalled.stderr).toBe(0);
 
     const [a, b] = await Promise.all([completed(viaCli), completed(viaSignal)]);
-    expect(b.result).toEqual(a.result);
+    // The same result, apart from how long each waited on its approver.
+    expect({ ...b.result, humanWaitMs: 0 }).toEqual({ ...a.result, humanWaitMs: 0 });
     // The same record, apart from times and the channel each vote came through.
     const comparable = (s: GoalState) =>
       s.approvals.map((r) => ({

@@ -24,7 +24,7 @@ let refund: LoadedBlueprint;
 
 beforeAll(async () => {
   env = await startTimeSkippingServer();
-  const script = parse(await readFile('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
+  const script = parse(await readFile('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
   h = await createHarness(env, { scripts: [script] });
   refund = await loadBlueprint('goals/refund-request.yaml');
 });

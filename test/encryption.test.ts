@@ -106,7 +106,7 @@ describe('encrypted goals against a real dev server', () => {
       logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
     });
     writeFileSync(join(dir, 'bundle.js'), code);
-    const script = parse(readFileSync('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
+    const script = parse(readFileSync('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
     h = await createHarness(env, {
       scripts: [script],
       extraEnv: { CRM_TOKEN: SECRET },

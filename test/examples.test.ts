@@ -19,7 +19,7 @@ const goals: Record<string, LoadedBlueprint> = {};
 beforeAll(async () => {
   env = await startDevServer();
   const names = ['support-triage', 'security-alert', 'infra-provisioning'];
-  const scripts = await Promise.all(names.map((n) => loadScript(`goals/${n}.script.yaml`)));
+  const scripts = await Promise.all(names.map((n) => loadScript(`goals/scripts/${n}.script.yaml`)));
   h = await createHarness(env, { scripts });
   for (const n of names) goals[n] = await loadBlueprint(`goals/${n}.yaml`);
 });
@@ -98,7 +98,7 @@ describe('security-alert analysis', () => {
       const s = await goalState(env.client, handle.workflowId);
       return s.pendingQuestions.length ? s : undefined;
     }, 'the analyst desk to ask a human');
-    expect(asking.status).toBe('awaiting_approval');
+    expect(asking.status).toBe('awaiting_reply');
     expect(asking.agent).toBe('analyst-desk');
     expect(asking.pendingQuestions[0]).toMatchObject({ id: 'q-1', agent: 'analyst-desk', eligible: ['sam'] });
     expect(asking.validation.verdicts).toEqual([

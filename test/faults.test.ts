@@ -22,7 +22,7 @@ import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
 
 const refundYaml = readFileSync('goals/refund-request.yaml', 'utf8');
-const refundScript = parse(readFileSync('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
+const refundScript = parse(readFileSync('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
 const figures = { faultsInjected: 0, goalsCompleted: 0, goalsFailedClearly: 0, duplicateSideEffects: 0 };
 
 afterAll(() => {

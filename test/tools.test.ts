@@ -153,18 +153,19 @@ async function callTools(goal: string, calls: { name: string; arguments?: unknow
   const told = modelRequests(events)
     .slice(1)
     .map((r) => r.messages.at(-1)?.content ?? '');
-  return { id: handle.workflowId, events, told };
+  // Idempotency keys are per goal execution: activity ids carry the goal's first run id.
+  return { id: handle.workflowId, run: handle.firstExecutionRunId, events, told };
 }
 
 describe('http tools', () => {
   it('fill URL, headers and body from the arguments, send the secret and the idempotency key, and keep the secret out of history', async () => {
-    const { id, events, told } = await callTools('http-post', [
+    const { id, run, events, told } = await callTools('http-post', [
       { name: 'post', arguments: { id: 7, query: 'a b&c', tags: ['x', 'y'] } },
     ]);
     const request = seen.find((r) => r.path.startsWith('/items/7'))!;
     expect(request.path).toBe('/items/7?q=a%20b%26c');
     expect(request.auth).toBe(`Bearer ${SECRET}`);
-    expect(request.key).toBe(`${id}/tool-2-post`);
+    expect(request.key).toBe(`${id}/tool-2-post@${run}`);
     expect(JSON.parse(request.body)).toEqual({ id: 7, tags: ['x', 'y'], note: 'item 7' });
     expect(told[0]).toBe('HTTP 200\n{"echoed":{"id":7,"tags":["x","y"],"note":"item 7"}}');
     // Search the history with its payloads decoded; first prove the search finds what a payload holds.
@@ -182,16 +183,16 @@ describe('http tools', () => {
 
   it('give up an attempt at the timeout; a none tool is retried with the same idempotency key', async () => {
     const before = seen.filter((r) => r.path === '/slow').length;
-    const { id, told } = await callTools('http-slow', [{ name: 'slow' }]);
+    const { id, run, told } = await callTools('http-slow', [{ name: 'slow' }]);
     expect(told[0]).toBe("error: slow: GET ${env:API}/slow no complete response within 300ms (the tool's timeout)");
     const attempts = seen.filter((r) => r.path === '/slow').slice(before);
-    expect(attempts.map((a) => a.key)).toEqual([`${id}/tool-2-slow`, `${id}/tool-2-slow`]);
+    expect(attempts.map((a) => a.key)).toEqual([`${id}/tool-2-slow@${run}`, `${id}/tool-2-slow@${run}`]);
   });
 
   it('retry an idempotent tool with the same key, and run an unsafe tool at most once', async () => {
     flaky = 0;
     const before = seen.length;
-    const { id, told, events } = await callTools('http-flaky', [
+    const { id, run, told, events } = await callTools('http-flaky', [
       { name: 'flaky_idempotent' },
       { name: 'flaky_unsafe' },
     ]);
@@ -199,9 +200,9 @@ describe('http tools', () => {
     expect(told[1]).toBe('error: flaky_unsafe: POST ${env:API}/flaky answered 503');
     const keys = seen.slice(before).map((r) => r.key);
     expect(keys).toEqual([
-      `${id}/tool-2-flaky_idempotent`,
-      `${id}/tool-2-flaky_idempotent`,
-      `${id}/tool-4-flaky_unsafe`,
+      `${id}/tool-2-flaky_idempotent@${run}`,
+      `${id}/tool-2-flaky_idempotent@${run}`,
+      `${id}/tool-4-flaky_unsafe@${run}`,
     ]);
     const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runTool');
     expect(scheduled.map((e) => e.activityTaskScheduledEventAttributes?.retryPolicy?.maximumAttempts)).toEqual([5, 1]);
@@ -210,19 +211,19 @@ describe('http tools', () => {
 
 describe('builtin tools', () => {
   it('receive the idempotency key, have their output capped, and are abandoned at their timeout', async () => {
-    const { id, told, events } = await callTools('builtin', [
+    const { id, run, told, events } = await callTools('builtin', [
       { name: 'stamp', arguments: { size: 5 } },
       { name: 'stamp', arguments: { size: 500 } },
       { name: 'stall' },
     ]);
-    expect(told[0]).toBe(`${id}/tool-2-stamp yyyyy`);
+    expect(told[0]).toBe(`${id}/tool-2-stamp@${run} yyyyy`);
     expect(told[1]).toMatch(/\n\(truncated to 200 bytes\)$/);
-    expect(told[1]?.startsWith(`${id}/tool-4-stamp yyy`)).toBe(true);
+    expect(told[1]?.startsWith(`${id}/tool-4-stamp@${run} yyy`)).toBe(true);
     expect(told[2]).toBe("error: stall: no result within 300ms (the tool's timeout)");
-    expect(builtinCalls).toContainEqual({ key: `${id}/tool-6-stall`, aborted: true });
+    expect(builtinCalls).toContainEqual({ key: `${id}/tool-6-stall@${run}`, aborted: true });
     const summaries = scheduledActivities(events)
       .filter((a) => a.type === 'runTool')
       .map((a) => a.activityId);
-    expect(summaries).toEqual(['tool-2-stamp', 'tool-4-stamp', 'tool-6-stall']);
+    expect(summaries).toEqual([`tool-2-stamp@${run}`, `tool-4-stamp@${run}`, `tool-6-stall@${run}`]);
   });
 });

@@ -37,7 +37,7 @@ beforeAll(async () => {
   const uiPort = await freePort();
   env = await startDevServer({ uiPort });
   ui = `http://127.0.0.1:${uiPort}`;
-  const script = parse(await readFile('goals/refund-request.script.yaml', 'utf8')) as ScriptInput;
+  const script = parse(await readFile('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
   h = await createHarness(env, { scripts: [script, { ...script, goal: 'refund-other' }] });
   const refund = await loadBlueprint('goals/refund-request.yaml');
 

@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 import type { ModelSettings } from '../blueprint/schema.js';
+import { ModelInvocationError } from '../failures.js';
 import type { ChatMessage, ToolCallRequest } from '../workflows/definitions.js';
 
 /** A tool as the model sees it. */
@@ -25,17 +26,15 @@ export interface ModelReply {
   toolCalls: ToolCallRequest[];
   usage: { inputTokens: number; outputTokens: number };
   model: string;
-  finishReason: string;
+  /** Why the reply ended, as the endpoint said: the loop acts on it (src/workflows/reply.ts). */
+  finishReason: FinishReason;
 }
 
-/** Failure types a model call can end with; the workflow and the audit read them. */
-export const ModelInvocationError = {
-  RateLimit: 'ModelInvocationError.RateLimit',
-  Unavailable: 'ModelInvocationError.Unavailable',
-  Rejected: 'ModelInvocationError.Rejected',
-  Auth: 'ModelInvocationError.Auth',
-  Malformed: 'ModelInvocationError.Malformed',
-} as const;
+/** The finish reasons of an OpenAI-compatible chat completion; `unknown` when the endpoint gave none. */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call' | 'unknown';
+
+/** Failure types a model call can end with (defined in src/failures.ts, re-exported for the activity's users). */
+export { ModelInvocationError };
 
 const RETRYABLE = new Set([408, 409, 429]);
 

@@ -3,6 +3,8 @@
  * and the published JSON Schema. This module is pure (no I/O), so workflow code may import its types.
  */
 import { parse as parseCel } from '@marcbachmann/cel-js';
+import { conditionProblem } from './conditions.js';
+import { DERIVED_ENGINE_TOOLS, HANDOFF_PREFIX, LISTED_ENGINE_TOOLS } from './engine-tool-names.js';
 import { z } from 'zod';
 import { durationMs } from '../workflows/durations.js';
 
@@ -216,11 +218,10 @@ export const LimitsSchema = z
   .prefault({});
 
 /** Tools the engine provides and agents list by name in `tools`. */
-export const ENGINE_TOOLS = ['memory_read', 'memory_write', 'ask_human'] as const;
+export const ENGINE_TOOLS: readonly string[] = LISTED_ENGINE_TOOLS;
 /** Tools the engine derives from the blueprint; a blueprint may neither define nor list them. */
-export const DERIVED_TOOLS = ['plan', 'delegate', 'accept_answer', 'reject_answer'] as const;
-/** Prefix of handoff tools: `handoff_to_billing`. */
-export const HANDOFF_PREFIX = 'handoff_to_';
+export const DERIVED_TOOLS: readonly string[] = DERIVED_ENGINE_TOOLS;
+export { HANDOFF_PREFIX };
 /** OpenAI function names are at most 64 characters. */
 const MAX_TOOL_NAME = 64;
 
@@ -308,9 +309,9 @@ export const BlueprintSchema = z
         issue(['agents', name, 'model'], `unknown model "${agent.model}"; models: ${list(Object.keys(bp.models))}`);
       }
       agent.tools.forEach((tool, i) => {
-        if ((DERIVED_TOOLS as readonly string[]).includes(tool) || tool.startsWith(HANDOFF_PREFIX)) {
+        if (DERIVED_TOOLS.includes(tool) || tool.startsWith(HANDOFF_PREFIX)) {
           issue(['agents', name, 'tools', i], `${tool} is given by the engine, not listed: ${derivedHint(tool)}`);
-        } else if (!bp.tools[tool] && !(ENGINE_TOOLS as readonly string[]).includes(tool)) {
+        } else if (!bp.tools[tool] && !ENGINE_TOOLS.includes(tool)) {
           issue(
             ['agents', name, 'tools', i],
             `unknown tool "${tool}"; define it under tools or remove it (built in: ${ENGINE_TOOLS.join(', ')})`,
@@ -358,11 +359,15 @@ export const BlueprintSchema = z
       );
     }
     for (const name of Object.keys(bp.tools)) {
-      if ([...ENGINE_TOOLS, ...DERIVED_TOOLS].includes(name as never) || name.startsWith(HANDOFF_PREFIX)) {
+      if ([...ENGINE_TOOLS, ...DERIVED_TOOLS].includes(name) || name.startsWith(HANDOFF_PREFIX)) {
         issue(['tools', name], `"${name}" is a name the engine reserves; rename the tool`);
       }
     }
-    const checkPolicy = (policy: z.output<typeof ApprovalPolicySchema>, path: (string | number)[]): void => {
+    const checkPolicy = (
+      policy: z.output<typeof ApprovalPolicySchema>,
+      path: (string | number)[],
+      argsSchema?: unknown,
+    ): void => {
       checkApprovers(policy.approvers, [...path, 'approvers']);
       checkQuorum(policy, path);
       // Durations that failed their own check are reported there; they are skipped here.
@@ -393,7 +398,10 @@ export const BlueprintSchema = z
         } catch (err) {
           const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
           issue([...path, 'when'], `invalid CEL expression: ${first}`);
+          return;
         }
+        const problem = conditionProblem(policy.when, argsSchema, bp.input);
+        if (problem !== undefined) issue([...path, 'when'], `approval condition: ${problem}`);
       }
     };
     if (bp.budget.approval) checkPolicy(bp.budget.approval, ['budget', 'approval']);
@@ -406,7 +414,9 @@ export const BlueprintSchema = z
       }
     });
     for (const [name, tool] of Object.entries(bp.tools)) {
-      if (tool.approval) checkPolicy(tool.approval, ['tools', name, 'approval']);
+      if (tool.approval) {
+        checkPolicy(tool.approval, ['tools', name, 'approval'], tool.type === 'http' ? tool.parameters : undefined);
+      }
       if (tool.type === 'http') {
         for (const [header, value] of Object.entries(tool.headers)) {
           if (SECRET_HEADER.test(header) && !value.includes('${secret:')) {

@@ -1,19 +1,20 @@
 /**
- * `baton dev`: the embedded stack. A Temporal dev server (SQLite under .baton/, Web UI), Baton's search
- * attributes, the scripted model when no endpoint is configured, and a worker, all in one process tree that Ctrl-C
- * stops completely.
+ * `baton dev`: the embedded stack. A Temporal dev server of its own (SQLite under .baton/, Web UI, Baton's search
+ * attributes), the scripted model when no endpoint is configured, and a worker. Ctrl-C drains the worker first (a
+ * running activity finishes and is recorded), then stops the server: no work is lost or done twice.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { configuredDataConverter } from '../codec/data-converter.js';
 import { mergeAccess, noAccess } from '../activities/index.js';
 import type { BatonConfig } from '../config.js';
 import { demoBackOfficeAccess, loadToolAccess } from '../tool-access-config.js';
 import { findTemporalBinary, missingBinaryMessage } from '../runtime/temporal-binaries.js';
 import { createBatonWorker } from '../worker.js';
-import { batonSearchAttributes } from '../workflows/search-attributes.js';
+import { startDevServer, type DevServer } from './dev-server.js';
+import { GoalCommandError } from './errors.js';
 import { resolveModel } from './model-endpoint.js';
 
 export interface DevOptions {
@@ -26,6 +27,16 @@ export interface DevOptions {
   onReady?: (client: Client) => Promise<void>;
 }
 
+/** What another shell needs to reach this stack: the variables that differ from the CLI's defaults. */
+export function devEnvHints(config: BatonConfig, opts: Pick<DevOptions, 'port' | 'uiPort' | 'ip'>): string[] {
+  const vars: string[] = [];
+  const loopback = ['127.0.0.1', 'localhost', '0.0.0.0'].includes(opts.ip);
+  if (opts.port !== 7233 || !loopback) vars.push(`TEMPORAL_ADDRESS=${config.address}`);
+  if (opts.uiPort !== 8233 || !loopback) vars.push(`BATON_UI_URL=${config.uiUrl}`);
+  if (config.namespace !== 'default') vars.push(`TEMPORAL_NAMESPACE=${config.namespace}`);
+  return vars;
+}
+
 /** Starts the stack and resolves when it has been stopped by SIGINT or SIGTERM. */
 export async function runDev(config: BatonConfig, opts: DevOptions): Promise<void> {
   const dataDir = resolve(opts.dataDir);
@@ -33,41 +44,34 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
   // Large payloads go to the filesystem store beside the database, so goals that read big documents still fit.
   const payloadStore = config.payloadStore ?? resolve(dataDir, 'payloads');
   const found = findTemporalBinary('cli');
-  if (!found) {
-    process.stderr.write(`[baton] ${missingBinaryMessage('cli')}\n[baton] trying the Temporal SDK's own download...\n`);
-  }
-  let env: TestWorkflowEnvironment;
+  if (!found) throw new GoalCommandError(missingBinaryMessage('cli'), 'config');
+  const dbFile = resolve(dataDir, 'temporal.db');
+  const server: DevServer = await startDevServer({
+    executable: found.path,
+    ip: opts.ip,
+    port: opts.port,
+    uiPort: opts.uiPort,
+    dbFile,
+    namespace: config.namespace,
+    pidFile: resolve(dataDir, 'dev-server.pid'),
+  });
+  let nativeConnection: NativeConnection | undefined;
+  let connection: Connection | undefined;
+  let model: Awaited<ReturnType<typeof resolveModel>> | undefined;
   try {
-    env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: found ? { type: 'existing-path', path: found.path } : { type: 'cached-download' },
-        dbFilename: resolve(dataDir, 'temporal.db'),
-        ip: opts.ip,
-        port: opts.port,
-        ui: true,
-        uiPort: opts.uiPort,
-        namespace: config.namespace,
-        searchAttributes: batonSearchAttributes,
-        log: { format: 'pretty', level: 'error' },
-      },
-    });
+    nativeConnection = await NativeConnection.connect({ address: config.address });
+    connection = await Connection.connect({ address: config.address });
+    model = await resolveModel(config, { allowScripted: opts.scripted, demoApi: true });
   } catch (err) {
-    const reason = (err as Error).message.split('\n')[0];
-    throw new Error(
-      found
-        ? `the Temporal dev server did not start (${reason}); is port ${opts.port} or ${opts.uiPort} in use? Try --port / --ui-port`
-        : `${missingBinaryMessage('cli')} (download failed: ${reason})`,
-      { cause: err },
-    );
+    await nativeConnection?.close();
+    await connection?.close();
+    await model?.scripted?.close();
+    await server.stop();
+    throw err;
   }
-  const model = await resolveModel(config, { allowScripted: opts.scripted, demoApi: true }).catch(
-    async (err: unknown) => {
-      await env.teardown();
-      throw err;
-    },
-  );
+  const dataConverter = configuredDataConverter({ ...config, payloadStore });
   const worker = await createBatonWorker({
-    connection: env.nativeConnection,
+    connection: nativeConnection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     model: model.endpoint,
@@ -75,45 +79,66 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
       loadToolAccess(process.env),
       model.env.BATON_DEMO_API ? demoBackOfficeAccess(model.env.BATON_DEMO_API) : noAccess,
     ),
-    dataConverter: configuredDataConverter({ ...config, payloadStore }),
+    dataConverter,
+    shutdownGraceTime: '60s',
   });
   const running = worker.run();
-  const address = `${opts.ip}:${opts.port}`;
-  const ui = `http://${opts.ip === '0.0.0.0' ? 'localhost' : opts.ip}:${opts.uiPort}`;
+  const hints = devEnvHints(config, opts);
+  const exported = hints.length ? `export ${hints.join(' ')}\n                   ` : '';
   process.stdout.write(
     [
       'Baton dev stack is up:',
-      `  Temporal gRPC   ${address}   (TEMPORAL_ADDRESS)`,
-      `  Web UI          ${ui}/namespaces/${config.namespace}/workflows`,
+      `  Temporal gRPC   ${config.address}   (TEMPORAL_ADDRESS)`,
+      `  Web UI          ${config.uiUrl}/namespaces/${config.namespace}/workflows   (BATON_UI_URL)`,
       `  Worker          task queue ${config.taskQueue}`,
-      `  Data            ${resolve(dataDir, 'temporal.db')}`,
+      `  Data            ${dbFile}`,
       `  Payload store   ${payloadStore}   (BATON_PAYLOAD_STORE; payloads over the threshold)`,
       '',
-      'In another shell:  npx baton start goals/refund-request.yaml   then   npx baton approvals',
-      'Press Ctrl-C to stop everything.',
+      `In another shell: ${exported}npx baton start goals/refund-request.yaml   then   npx baton approvals`,
+      'Press Ctrl-C to stop everything (running activities finish first).',
       '',
     ].join('\n'),
   );
 
   let stopping = false;
+  let failed = false;
   const stop = (): void => {
-    if (stopping) return;
+    if (stopping) {
+      process.stderr.write('[baton] stopping the server now; unfinished activities will run again on restart\n');
+      void server.stop();
+      return;
+    }
     stopping = true;
-    process.stderr.write('\n[baton] stopping: worker, dev server, scripted model...\n');
+    process.stderr.write('\n[baton] stopping: letting running activities finish, then the dev server...\n');
     worker.shutdown();
   };
+  void server.exited.then((code) => {
+    if (stopping) return;
+    failed = true;
+    process.stderr.write(
+      `[baton] the Temporal dev server exited unexpectedly (code ${String(code)}): ${server.output().trim().split('\n').slice(-3).join(' | ')}\n`,
+    );
+    stop();
+  });
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   try {
-    if (opts.onReady) await opts.onReady(env.client);
+    if (opts.onReady) {
+      await opts.onReady(
+        new Client({ connection, namespace: config.namespace, ...(dataConverter ? { dataConverter } : {}) }),
+      );
+    }
     await running;
   } finally {
-    stop();
+    if (!stopping) stop();
     await running.catch(() => undefined);
-    await env.teardown();
+    await connection.close();
+    await nativeConnection.close();
+    await server.stop();
     await model.scripted?.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     process.stderr.write('[baton] stopped.\n');
   }
+  if (failed) throw new GoalCommandError('the Temporal dev server stopped; the stack is down');
 }

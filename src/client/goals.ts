@@ -8,13 +8,14 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type WorkflowHandle,
+  type WorkflowExecutionDescription,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
-import { z } from 'zod';
 import type { LoadedBlueprint } from '../blueprint/load.js';
 import { configuredDataConverter, DEV_PAYLOAD_STORE } from '../codec/data-converter.js';
 import { GoalCommandError } from './errors.js';
-import type { Blueprint } from '../blueprint/schema.js';
+import { goalDetails } from './goal-details.js';
+import { checkInput } from './input.js';
 import type { BatonConfig } from '../config.js';
 import { connectionOptions } from '../connection.js';
 import { waitsOn } from '../workflows/approvals.js';
@@ -62,6 +63,7 @@ export async function connectClient(config: BatonConfig): Promise<Client> {
   } catch (err) {
     throw new GoalCommandError(
       `cannot reach Temporal at ${config.address} (${(err as Error).message.split('\n')[0]}): start one with \`baton dev\`, or set TEMPORAL_ADDRESS`,
+      'unreachable',
     );
   }
 }
@@ -71,50 +73,21 @@ export function goalUrl(config: BatonConfig, goalId: string): string {
   return `${config.uiUrl}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(goalId)}`;
 }
 
-/** Checks goal input against the blueprint's input schema and fills its defaults; errors name each failing field. */
-export function checkInput(loaded: LoadedBlueprint, input: unknown): unknown {
-  const schema = loaded.blueprint.input;
-  if (!schema) return input;
-  const parsed = z.fromJSONSchema(schema).safeParse(input);
-  if (!parsed.success) {
-    const details = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
-    throw new GoalCommandError(`input does not match ${loaded.file}'s input schema: ${details}`);
-  }
-  return parsed.data;
-}
-
-/**
- * The Web UI's static details of a goal (Markdown): what it is for, who may do what, which calls wait for whom,
- * the budget, and where its audit trail is.
- */
-export function goalDetails(bp: Blueprint, hash: string, startedBy: string, goalId: string): string {
-  const toolNote = (name: string): string => {
-    const approval = bp.tools[name]?.approval;
-    if (!approval) return name;
-    const when = approval.when === undefined ? 'always' : `when \`${approval.when}\``;
-    return `${name} (approval ${when} by ${approval.approvers.join(', ')}${approval.quorum > 1 ? `, quorum ${approval.quorum}` : ''})`;
-  };
-  const budget = bp.budget;
-  return [
-    bp.description ? `**${bp.description}**` : `**${bp.name}**`,
-    '',
-    `Blueprint \`${bp.name}\`, sha256 \`${hash}\`, started by **${startedBy}**.`,
-    '',
-    ...Object.entries(bp.agents).map(([name, a]) => {
-      const may = [...a.tools.map(toolNote), ...a.handoffs.map((h) => `hand off to ${h}`)].join(', ');
-      return `- **${name}** (${a.role}${name === bp.entry ? ', starts' : ''}${name === bp.validator ? ', validates' : ''}): ${may || 'no tools'}`;
-    }),
-    '',
-    `Budget: ${budget.maxSteps} steps${budget.maxTokens === undefined ? '' : `, ${budget.maxTokens} tokens`}${budget.maxCostUsd === undefined ? '' : `, $${budget.maxCostUsd}`}; when exceeded: ${budget.onExceeded}.`,
-    '',
-    `Follow it with \`baton watch ${goalId}\`; its audit trail: \`baton audit ${goalId}\`.`,
-  ].join('\n');
+/** Which server and namespace a client asks, for messages: `localhost:7233, namespace default`. */
+export function serverOf(client: Client): string {
+  const address = (client.connection as Partial<Connection>).options?.address ?? '?';
+  return `${address}, namespace ${client.options.namespace}`;
 }
 
 export interface StartGoalOptions {
   loaded: LoadedBlueprint;
   input: unknown;
   id?: string;
+  /**
+   * Allow `id` to name a goal that existed and closed (`--reuse-id`). Without it an id is used once: a new goal
+   * under an old id would be a different execution that tools could mistake for the old one.
+   */
+  reuseId?: boolean;
   startedBy: string;
   taskQueue: string;
 }
@@ -142,6 +115,7 @@ export async function startGoal(
     return await client.workflow.start<typeof goalWorkflow>('goalWorkflow', {
       workflowId,
       taskQueue: opts.taskQueue,
+      workflowIdReusePolicy: opts.reuseId ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
       args: [args],
       staticSummary: `${bp.name}: ${inlineValue(input ?? {}, 100)}`,
       staticDetails: goalDetails(bp, opts.loaded.hash, opts.startedBy, workflowId),
@@ -152,18 +126,27 @@ export async function startGoal(
     });
   } catch (err) {
     if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') {
-      throw new GoalCommandError(`a goal with id ${workflowId} already exists; choose another --id`);
+      throw new GoalCommandError(
+        opts.reuseId
+          ? `a goal with id ${workflowId} is still running; choose another --id`
+          : `a goal with id ${workflowId} exists or existed; choose another --id, or pass --reuse-id to start a new goal under a closed goal's id`,
+        'exists',
+      );
     }
     throw err;
   }
 }
 
-async function withGoal<T>(goalId: string, fn: () => Promise<T>): Promise<T> {
+async function withGoal<T>(client: Client, goalId: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError || (err as Error).name === 'WorkflowNotFoundError') {
-      throw new GoalCommandError(`no goal with id ${goalId}; \`baton list\` shows the goals`);
+      throw new GoalCommandError(
+        `no goal with id ${goalId} on ${serverOf(client)}; \`baton list\` shows the goals there ` +
+          '(TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE choose the server)',
+        'not_found',
+      );
     }
     throw err;
   }
@@ -171,7 +154,12 @@ async function withGoal<T>(goalId: string, fn: () => Promise<T>): Promise<T> {
 
 /** The `state` query of a goal. */
 export async function goalState(client: Client, goalId: string): Promise<GoalState> {
-  return withGoal(goalId, () => client.workflow.getHandle(goalId).query(stateQuery));
+  return withGoal(client, goalId, () => client.workflow.getHandle(goalId).query(stateQuery));
+}
+
+/** What Temporal says about a goal's execution (its pending activities among it). */
+export async function describeGoal(client: Client, goalId: string): Promise<WorkflowExecutionDescription> {
+  return withGoal(client, goalId, () => client.workflow.getHandle(goalId).describe());
 }
 
 /** One row of `baton list`. */
@@ -211,35 +199,62 @@ export interface PendingApproval extends ApprovalRecord {
   goal: string;
 }
 
-/** Pending approvals that wait on `user` (allowed, not yet voted), in one goal or across goals (via `BatonApprovers`). */
-export async function pendingApprovals(client: Client, user: string, goalId?: string): Promise<PendingApproval[]> {
+/** A pending question together with its goal. */
+export interface PendingQuestion extends QuestionRecord {
+  goalId: string;
+  goal: string;
+}
+
+/** What waits on a person: approvals to decide and questions to answer. */
+export interface Waiting {
+  approvals: PendingApproval[];
+  questions: PendingQuestion[];
+}
+
+/**
+ * Pending approvals and questions that wait on `user` (allowed, not yet voted or answered), in one goal or across
+ * goals (via `BatonStatus` and `BatonApprovers`).
+ */
+export async function waitingOnUser(client: Client, user: string, goalId?: string): Promise<Waiting> {
   const ids: string[] = [];
   if (goalId) {
     ids.push(goalId);
   } else {
     const query =
-      "WorkflowType = 'goalWorkflow' AND BatonStatus = 'awaiting_approval' AND " +
+      "WorkflowType = 'goalWorkflow' AND BatonStatus IN ('awaiting_approval', 'awaiting_reply') AND " +
       `BatonApprovers IN ('${escapeQuery(user)}', '*')`;
     for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
   }
-  const found: PendingApproval[] = [];
+  const approvals: PendingApproval[] = [];
+  const questions: PendingQuestion[] = [];
   for (const id of ids) {
     const state = await goalState(client, id);
     for (const a of state.pendingApprovals) {
-      if (waitsOn(a, user)) found.push({ ...a, goalId: id, goal: state.goal });
+      if (waitsOn(a, user)) approvals.push({ ...a, goalId: id, goal: state.goal });
+    }
+    for (const q of state.pendingQuestions ?? []) {
+      if (q.eligible.includes(user) || q.eligible.includes('*')) questions.push({ ...q, goalId: id, goal: state.goal });
     }
   }
-  return found.sort((a, b) => a.openedAt.localeCompare(b.openedAt));
+  approvals.sort((a, b) => a.openedAt.localeCompare(b.openedAt));
+  questions.sort((a, b) => a.askedAt.localeCompare(b.askedAt));
+  return { approvals, questions };
+}
+
+/** Pending approvals that wait on `user` (allowed, not yet voted), in one goal or across goals. */
+export async function pendingApprovals(client: Client, user: string, goalId?: string): Promise<PendingApproval[]> {
+  return (await waitingOnUser(client, user, goalId)).approvals;
 }
 
 /** Requests cancellation of a running goal; a finished or unknown goal is a clear error. */
 export async function cancelGoal(client: Client, goalId: string): Promise<void> {
   const handle = client.workflow.getHandle(goalId);
-  await withGoal(goalId, async () => {
+  await withGoal(client, goalId, async () => {
     const desc = await handle.describe();
     if (desc.status.name !== 'RUNNING') {
       throw new GoalCommandError(
         `goal ${goalId} has already finished (${desc.status.name.toLowerCase()}); nothing to cancel`,
+        'finished',
       );
     }
     await handle.cancel();
@@ -268,18 +283,19 @@ async function humanUpdate<T>(
   send: (handle: WorkflowHandle) => Promise<T>,
 ): Promise<T> {
   const handle = client.workflow.getHandle(goalId);
-  return withGoal(goalId, async () => {
+  return withGoal(client, goalId, async () => {
     const desc = await handle.describe();
     if (desc.status.name !== 'RUNNING') {
       throw new GoalCommandError(
         `goal ${goalId} has already finished (${desc.status.name.toLowerCase()}); nothing to ${what}`,
+        'finished',
       );
     }
     try {
       return await send(handle);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
-        throw new GoalCommandError(`refused: ${err.cause?.message ?? err.message}`);
+        throw new GoalCommandError(`refused: ${err.cause?.message ?? err.message}`, 'refused');
       }
       throw err;
     }

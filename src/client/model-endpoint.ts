@@ -7,9 +7,9 @@ import { loadScript } from '../scripted-model/script.js';
 import { startScriptedModel, type ScriptedModel } from '../scripted-model/server.js';
 import type { ModelEndpoint } from '../worker.js';
 
-/** Script files in the project's goals/ and in ./goals. */
+/** Script files (`*.script.yaml`) in the project's goals/scripts/ and in ./goals/scripts/ (and ./goals/, for older layouts). */
 async function scriptFiles(): Promise<string[]> {
-  const dirs = [...new Set([join(projectRoot, 'goals'), resolve('goals')])];
+  const dirs = [...new Set([join(projectRoot, 'goals', 'scripts'), resolve('goals', 'scripts'), resolve('goals')])];
   const files: string[] = [];
   for (const dir of dirs) {
     const names = await readdir(dir).catch(() => [] as string[]);
@@ -28,7 +28,7 @@ export interface ResolvedModel {
 
 /**
  * Uses OPENAI_BASE_URL / OPENAI_API_KEY when either is set; otherwise, when allowed, the scripted model with every
- * goals/*.script.yaml, announced on stderr. With `demoApi`, the scripted server is started in any case for the demo
+ * goals/scripts/*.script.yaml, announced on stderr. With `demoApi`, the scripted server is started in any case for the demo
  * API the example blueprints call (BATON_DEMO_API).
  */
 export async function resolveModel(
@@ -48,7 +48,8 @@ export async function resolveModel(
     if (!configured) {
       process.stderr.write(
         `\n  SCRIPTED MODEL: no OPENAI_API_KEY or OPENAI_BASE_URL is set, so model replies come from\n` +
-          `  ${files.length} script file(s) (goals/*.script.yaml) served at ${scripted.baseURL}. They are canned, not a model.\n` +
+          `  ${files.length} script file(s) (goals/scripts/*.script.yaml) served at ${scripted.baseURL}. They are canned,\n` +
+          `  not a model: each reply is fixed text, and follows --input only where a script says {{input.FIELD}}.\n` +
           `  Set OPENAI_API_KEY (and OPENAI_BASE_URL for other endpoints) to use a real model.\n\n`,
       );
     }

@@ -104,6 +104,7 @@ export function statusColor(style: Style, status: string): string {
     case 'completed':
       return style.green(status);
     case 'awaiting_approval':
+    case 'awaiting_reply':
       return style.yellow(status);
     case 'failed':
     case 'terminated':

@@ -9,6 +9,7 @@ import { shortTime } from '../audit/format.js';
 import { text } from '../audit/history.js';
 import { auditGoal, type AuditEntry, type AuditRecord, type GoalAudit, type RunCache } from '../audit/index.js';
 import { statusColor, type Style } from './output.js';
+import { describeRetry, retryingCalls, type RetryingCall } from './retrying.js';
 
 export interface WatchOptions {
   /** JSON Lines: each record as `baton audit --format jsonl` writes it; the seal ends a finished goal. */
@@ -38,17 +39,20 @@ function settled(entry: AuditEntry): boolean {
   return true;
 }
 
-function describeNow(audit: GoalAudit, style: Style, startedMs: number): string {
+function describeNow(audit: GoalAudit, style: Style, startedMs: number, retrying: RetryingCall[]): string {
   const { facts, entries } = audit;
   const status = facts.published.status ?? 'running';
   const steps = entries.filter((e) => e.kind === 'model.call' || e.kind === 'tool.call').length;
   const open = entries.findLast((e) => !settled(e));
+  const retry = retrying[0];
   const doing =
-    status === 'awaiting_approval'
+    status === 'awaiting_approval' || status === 'awaiting_reply'
       ? `waiting for ${facts.published.approvers?.join(', ') || 'an approver'}`
-      : open
-        ? `${open.actor}: ${open.kind === 'model.call' ? 'thinking' : text(open.data.tool, open.kind)}`
-        : 'working';
+      : retry
+        ? style.red(describeRetry(retry))
+        : open
+          ? `${open.actor}: ${open.kind === 'model.call' ? 'thinking' : text(open.data.tool, open.kind)}`
+          : 'working';
   const secs = Math.max(0, Math.round((Date.now() - startedMs) / 1000));
   const cost = facts.published.costUsd === undefined ? '' : ` · $${facts.published.costUsd.toFixed(4)}`;
   return `${facts.goalId} · ${statusColor(style, status)} · ${doing} · ${steps} steps${cost} · ${secs}s`;
@@ -79,9 +83,11 @@ export async function watchGoal(client: Client, goalId: string, opts: WatchOptio
   };
   const draw = (): void => {
     if (!opts.progress || audit.facts.closed) return;
-    line = `${opts.style.cyan(SPINNER[frame++ % SPINNER.length] ?? '')} ${describeNow(audit, opts.style, startedMs)}`;
+    line = `${opts.style.cyan(SPINNER[frame++ % SPINNER.length] ?? '')} ${describeNow(audit, opts.style, startedMs, retrying)}`;
     opts.err.write(`\r\u001b[2K${line}`);
   };
+  let retrying: RetryingCall[] = [];
+  const reported = new Map<string, number>();
   const ticker = opts.progress ? setInterval(draw, 120) : undefined;
   try {
     for (;;) {
@@ -98,6 +104,16 @@ export async function watchGoal(client: Client, goalId: string, opts: WatchOptio
       if (facts.closed) {
         const seal = records.at(-1);
         if (opts.json && seal) lines.push(JSON.stringify(seal));
+      } else if (entries.some((e) => !settled(e))) {
+        // A call that fails is retried by Temporal and stays open: its attempts are only in the goal's description.
+        retrying = retryingCalls(await client.workflow.getHandle(goalId).describe());
+        for (const r of retrying) {
+          if ((reported.get(r.activityId) ?? 0) >= r.attempt) continue;
+          reported.set(r.activityId, r.attempt);
+          if (!opts.json) lines.push(opts.style.red(`${' '.repeat(8)}  retrying  ${describeRetry(r)}`));
+        }
+      } else {
+        retrying = [];
       }
       if (lines.length && opts.out) {
         clear();

@@ -36,6 +36,8 @@ const ReplySchema = z.strictObject({
   /** Answer only after `ms`, `times` times (then at once): for testing model-call timeouts. */
   hang: z.strictObject({ ms: z.int().positive(), times: z.int().positive().default(1) }).optional(),
   usage: z.strictObject({ input: z.int(), output: z.int() }).optional(),
+  /** The finish reason to report (default: tool_calls with tool calls, else stop): for truncated or filtered replies. */
+  finishReason: z.enum(['stop', 'length', 'tool_calls', 'content_filter']).optional(),
 });
 
 export const ScriptSchema = z.strictObject({
@@ -49,7 +51,7 @@ export type Script = z.output<typeof ScriptSchema>;
 export type ScriptInput = z.input<typeof ScriptSchema>;
 export type ScriptedReply = Script['replies'][number];
 
-/** Reads a `*.script.yaml` file. */
+/** Reads a `*.script.yaml` file (docs/scripted-model.md describes the format). */
 export async function loadScript(file: string): Promise<Script> {
   const parsed = ScriptSchema.safeParse(parse(await readFile(file, 'utf8')));
   if (!parsed.success) {
@@ -57,6 +59,55 @@ export async function loadScript(file: string): Promise<Script> {
     throw new Error(`${file}: invalid script at ${first?.path.join('.') ?? '(top)'}: ${first?.message ?? 'unknown'}`);
   }
   return parsed.data;
+}
+
+const PLACEHOLDER = /\{\{\s*input\.([\w.-]+)\s*\}\}/g;
+const WHOLE = /^\{\{\s*input\.([\w.-]+)\s*\}\}$/;
+
+function lookup(input: unknown, path: string): unknown {
+  let value = input;
+  for (const key of path.split('.')) {
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return value;
+}
+
+/**
+ * Fills `{{input.FIELD}}` placeholders in a scripted reply's text and tool-call arguments from the goal input, so a
+ * demo follows `--input`. A string that is only a placeholder takes the field's value as it is (a number stays a
+ * number); a field the input lacks reads `(no input.FIELD)`, so a script mistake shows.
+ */
+export function fillInput<T>(value: T, input: unknown): T {
+  if (typeof value === 'string') {
+    const whole = WHOLE.exec(value);
+    if (whole) {
+      const found = lookup(input, whole[1] ?? '');
+      return (found === undefined ? `(no input.${whole[1]})` : found) as T;
+    }
+    return value.replace(PLACEHOLDER, (_, path: string) => {
+      const found = lookup(input, path);
+      return found === undefined ? `(no input.${path})` : typeof found === 'string' ? found : JSON.stringify(found);
+    }) as T;
+  }
+  if (Array.isArray(value)) return value.map((v: unknown) => fillInput(v, input)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillInput(v, input)])) as T;
+  }
+  return value;
+}
+
+/** The goal input a request carries: the JSON after `Goal input:` in its first message that has one. */
+export function goalInputOf(contents: readonly string[]): unknown {
+  for (const text of contents) {
+    const at = text.indexOf('Goal input:\n');
+    if (at < 0) continue;
+    try {
+      return JSON.parse(text.slice(at + 'Goal input:\n'.length));
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** The parts of a request a reply can match on. */

@@ -6,7 +6,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleDemoApi, newDemoLedger, type DemoLedger } from './demo-api.js';
-import { matches, ScriptSchema, type RequestFacts, type Script, type ScriptInput } from './script.js';
+import {
+  fillInput,
+  goalInputOf,
+  matches,
+  ScriptSchema,
+  type RequestFacts,
+  type Script,
+  type ScriptInput,
+} from './script.js';
 
 interface OpenAiMessage {
   role: string;
@@ -141,10 +149,12 @@ export async function startScriptedModel(
     const hang = reply.hang && (hangsLeft.get(reply) ?? reply.hang.times) > 0 ? reply.hang.ms : 0;
     if (reply.hang && hang) hangsLeft.set(reply, (hangsLeft.get(reply) ?? reply.hang.times) - 1);
     const promptChars = messages.reduce((n, m) => n + (typeof m.content === 'string' ? m.content.length : 0), 0);
+    const input = goalInputOf(messages.flatMap((m) => (typeof m.content === 'string' ? [m.content] : [])));
+    const content = fillInput(reply.content, input);
     const toolCalls = reply.toolCalls.map((c, i) => ({
       id: `call_${completions}_${i}`,
       type: 'function',
-      function: { name: c.name, arguments: reply.rawArguments ?? JSON.stringify(c.arguments) },
+      function: { name: c.name, arguments: reply.rawArguments ?? JSON.stringify(fillInput(c.arguments, input)) },
     }));
     const body200 = {
       id: `chatcmpl-scripted-${completions}`,
@@ -155,10 +165,10 @@ export async function startScriptedModel(
       choices: [
         {
           index: 0,
-          finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
+          finish_reason: reply.finishReason ?? (toolCalls.length ? 'tool_calls' : 'stop'),
           message: {
             role: 'assistant',
-            content: reply.content,
+            content,
             ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
           },
         },
@@ -166,7 +176,7 @@ export async function startScriptedModel(
       usage: {
         prompt_tokens: reply.usage?.input ?? Math.ceil(promptChars / 4),
         completion_tokens:
-          reply.usage?.output ?? Math.ceil(((reply.content ?? '').length + JSON.stringify(toolCalls).length) / 4),
+          reply.usage?.output ?? Math.ceil(((content ?? '').length + JSON.stringify(toolCalls).length) / 4),
         total_tokens: 0,
       },
     };

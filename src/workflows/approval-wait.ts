@@ -10,6 +10,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   TimeoutFailure,
@@ -17,6 +18,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities, ApprovalNotification } from '../activities/index.js';
+import { GoalFailure, NotificationError } from '../failures.js';
 import { recordApprovalOpened, recordApprovalSettled } from './metrics.js';
 import type { ApprovalPolicy, Blueprint, NotificationEvent } from '../blueprint/schema.js';
 import {
@@ -39,6 +41,7 @@ import {
   type RefusedDecision,
 } from './definitions.js';
 import { durationMs } from './durations.js';
+import { Patch } from './patches.js';
 
 /**
  * Retry profile of notifications: a webhook that is down is retried for up to ten minutes, then the failure is
@@ -51,14 +54,14 @@ const notification = {
     initialInterval: '2s',
     backoffCoefficient: 2,
     maximumInterval: '1m',
-    nonRetryableErrorTypes: ['NotificationRejected', 'MissingSecret'],
+    nonRetryableErrorTypes: [NotificationError.Rejected, NotificationError.MissingSecret],
   },
 } as const satisfies ActivityOptions;
 
 const { notify } = proxyActivities<Activities>(notification);
 
 /** Failure type of a goal that an approval policy ended (`onTimeout: cancel`). */
-export const GoalCancelledType = 'GoalCancelled';
+export const GoalCancelledType = GoalFailure.Cancelled;
 
 /**
  * Thrown by {@link ApprovalDesk.request} when an approval timed out and its policy says `onTimeout: cancel`. The goal
@@ -195,7 +198,11 @@ export class ApprovalDesk {
         }
         const summary = wakeSummary(record, wake, wakeWork(dueAt(policy, opened, done, wake)));
         // A decision and the timer can land in the same workflow task: a settled approval wins over the schedule.
-        if ((await condition(settled, Math.max(1, wake - Date.now()), { summary })) || settled()) break;
+        if (
+          (await condition(settled, Math.max(1, wake - Date.now()), { summary })) ||
+          (settled() && patched(Patch.approvalSettledWins))
+        )
+          break;
         this.onSchedule(record, policy, opened, done);
       }
     } catch (err) {

@@ -3,7 +3,7 @@
  * workflow from recorded activity results and workflow time, so replay counts the same.
  */
 import type { BudgetSpec } from '../blueprint/schema.js';
-import type { BudgetLimits, BudgetState } from './definitions.js';
+import type { BudgetLimits, BudgetState, Usage } from './definitions.js';
 import { durationMs } from './durations.js';
 
 /** A budget dimension the goal can run out of. */
@@ -26,6 +26,19 @@ export function newBudget(limits: BudgetLimits): BudgetState {
     used: { steps: 0, tokens: 0, costUsd: 0, durationMs: 0 },
     delegatedSteps: 0,
     extensions: [],
+  };
+}
+
+/** The budget with its `used` counters as of now; pure, so a query may call it. `workingMs` excludes human waits. */
+export function usedBudget(b: BudgetState, step: number, usage: Usage, workingMs: number): BudgetState {
+  return {
+    ...b,
+    used: {
+      steps: step + b.delegatedSteps,
+      tokens: usage.inputTokens + usage.outputTokens,
+      costUsd: usage.costUsd,
+      durationMs: Math.max(0, workingMs),
+    },
   };
 }
 

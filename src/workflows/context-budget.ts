@@ -10,6 +10,7 @@
  */
 import type { ToolDescriptor } from '../activities/index.js';
 import type { ChatMessage } from './definitions.js';
+import { contextWindow } from './transcript.js';
 
 /** Characters per token in the estimate: close for English text and JSON with OpenAI-family tokenizers. */
 export const CHARS_PER_TOKEN = 4;
@@ -102,4 +103,27 @@ export function summaryMessages(older: readonly ChatMessage[], budgetTokens: num
     },
     { role: 'user', content: lines.join('\n\n') },
   ];
+}
+
+/**
+ * The transcript a model call sees. A model with a `contextWindow` sees all of it (compaction keeps it within the
+ * window, and the prefix stays stable between compactions); others see the opening message and the latest
+ * `contextMessages`.
+ */
+export function visibleMessages(
+  messages: ChatMessage[],
+  settings: { contextWindow?: number },
+  contextMessages: number,
+): ChatMessage[] {
+  return settings.contextWindow === undefined ? contextWindow(messages, contextMessages) : messages;
+}
+
+/** How the provider's reported prompt tokens compare with the estimate of the same request; at least 1. */
+export function tokenScale(
+  reportedInputTokens: number,
+  system: string,
+  tools: readonly ToolDescriptor[],
+  messages: readonly ChatMessage[],
+): number {
+  return reportedInputTokens > 0 ? Math.max(1, reportedInputTokens / requestTokens(system, tools, messages)) : 1;
 }

@@ -33,7 +33,8 @@ export interface DelegatedTask {
   memory: MemoryEntry[];
 }
 
-export type GoalStatus = 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled';
+/** A goal's status, as `BatonStatus` shows it: `awaiting_reply` when only a question (ask_human) waits. */
+export type GoalStatus = 'running' | 'awaiting_approval' | 'awaiting_reply' | 'completed' | 'failed' | 'cancelled';
 
 /** A human decision, as sent through the `approval` signal or the `decide` update. */
 export interface ApprovalDecision {
@@ -155,7 +156,15 @@ export interface RefusalRecord {
   agent: string;
   step: number;
   tool: string;
-  kind: 'not_permitted' | 'unknown_tool' | 'invalid_arguments' | 'empty_reply' | 'not_run';
+  kind:
+    | 'not_permitted'
+    | 'unknown_tool'
+    | 'invalid_arguments'
+    | 'empty_reply'
+    | 'not_run'
+    | 'truncated_reply'
+    | 'refused_reply'
+    | 'outcome_unknown';
   reason: string;
   at: string;
 }
@@ -245,50 +254,31 @@ export interface GoalResult {
   validatedBy?: string;
   /** Shared-memory entries a delegated task wrote, for its parent to merge. */
   memoryWrites?: MemoryEntry[];
+  /** Time the goal (and its own tasks) spent waiting on humans, which its parent does not count as working time. */
+  humanWaitMs?: number;
 }
 
-/** What the `state` query returns (DESIGN §2.1). */
-export interface GoalState {
-  goal: string;
+/**
+ * Everything a goal knows, in one serialisable record. The `state` query's view and the continue-as-new input are
+ * both derived from it (src/workflows/goal-record.ts): a field added here is shown and carried without more edits.
+ */
+export interface GoalRecord {
   status: GoalStatus;
-  agent: string;
-  step: number;
-  pendingApprovals: ApprovalRecord[];
-  approvals: ApprovalRecord[];
-  refusedDecisions: RefusedDecision[];
-  usage: Usage;
-  startedBy: string;
   result?: GoalResult;
-  /** Which run of the goal this is: 1, then +1 at each continue-as-new. */
-  run: number;
-  budget: BudgetState;
-  plan?: PlanRecord;
-  memory: MemoryEntry[];
-  handoffs: HandoffRecord[];
-  refusals: RefusalRecord[];
-  questions: QuestionRecord[];
-  pendingQuestions: QuestionRecord[];
-  refusedReplies: RefusedReply[];
-  validation: ValidationState;
-  /** Sub-tasks delegated to child goals, with each one's status. */
-  tasks: TaskRecord[];
-  /** Set when this goal is a delegated sub-task. */
-  parent?: { goalId: string; taskId: string; from: string };
-}
-
-/** What continue-as-new carries into the next run: everything in the state, and the transcript's window. */
-export interface CarriedState {
   agent: string;
   step: number;
   usage: Usage;
   approvals: ApprovalRecord[];
   refusedDecisions: RefusedDecision[];
+  /** The transcript; continue-as-new carries its window (`limits.contextMessages`). */
   messages: ChatMessage[];
+  /** Which run of the goal this is: 1, then +1 at each continue-as-new. */
   run: number;
   budget: BudgetState;
   /** Workflow time the goal started, and time spent waiting on humans, for the duration budget. */
   startedAt: number;
   humanWaitMs: number;
+  /** Unusable replies in a row. */
   repairs: number;
   plan?: PlanRecord;
   memory: MemoryEntry[];
@@ -297,9 +287,26 @@ export interface CarriedState {
   questions: QuestionRecord[];
   refusedReplies: RefusedReply[];
   validation: ValidationState;
+  /** Sub-tasks delegated to child goals, with each one's status. */
   tasks: TaskRecord[];
   builtinSchemas: Record<string, Record<string, unknown> | null>;
 }
+
+/** Bookkeeping the `state` query does not show. */
+export type InternalField = 'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas';
+
+/** What the `state` query returns (DESIGN §2.1): the record without its bookkeeping, and what follows from it. */
+export type GoalState = Omit<GoalRecord, InternalField> & {
+  goal: string;
+  startedBy: string;
+  pendingApprovals: ApprovalRecord[];
+  pendingQuestions: QuestionRecord[];
+  /** Set when this goal is a delegated sub-task. */
+  parent?: { goalId: string; taskId: string; from: string };
+};
+
+/** What continue-as-new carries into the next run: the record, which runs on from `running`. */
+export type CarriedState = Omit<GoalRecord, 'status' | 'result'>;
 
 /** A tool call the model asked for. `arguments` is the model's raw JSON text. */
 export interface ToolCallRequest {

@@ -28,6 +28,8 @@ export interface TaskOutcome {
   usage?: Usage;
   steps?: number;
   memoryWrites?: MemoryEntry[];
+  /** Time the task spent waiting on humans. */
+  humanWaitMs?: number;
 }
 
 /** The child workflow id of a task: the parent's id, the task id and the agent, so the Web UI lists them together. */
@@ -49,6 +51,7 @@ export function outcomeOfFailure(err: unknown): TaskOutcome {
       status: result?.status === 'cancelled' ? 'cancelled' : 'failed',
       reason: result?.reason ?? cause.message,
       ...(result ? { usage: result.usage, steps: result.steps } : {}),
+      ...(result?.humanWaitMs !== undefined ? { humanWaitMs: result.humanWaitMs } : {}),
     };
   }
   if (isCancellation(err)) return { status: 'cancelled', reason: 'the task was cancelled' };
@@ -100,6 +103,7 @@ export async function runTasks(
       usage: r.usage,
       steps: r.steps,
       ...(r.memoryWrites ? { memoryWrites: r.memoryWrites } : {}),
+      ...(r.humanWaitMs !== undefined ? { humanWaitMs: r.humanWaitMs } : {}),
     };
   });
 }

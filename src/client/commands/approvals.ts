@@ -1,0 +1,58 @@
+/** `baton approvals`: the approvals and questions waiting on you, across goals or in one. */
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.js';
+import { age, clip, styleFor, table, until } from '../output.js';
+import { examples, jsonOption, out, type JsonFlag } from '../text.js';
+import { connect, goals } from './connect.js';
+
+/** Adds `baton approvals`. */
+export function addApprovals(program: Command): void {
+  program
+    .command('approvals')
+    .description('pending approvals and questions waiting on you (BATON_USER), across goals or in one goal')
+    .argument('[id]', 'only this goal')
+    .addOption(jsonOption('the pending approvals as JSON, each with its goal (questions: `baton status ID --json`)'))
+    .addHelpText('after', examples('BATON_USER=alice npx baton approvals'))
+    .action(async (id: string | undefined, opts: JsonFlag) => {
+      const c = loadConfig();
+      const { approvals, questions } = await (await goals()).waitingOnUser(await connect(c), c.user, id);
+      const s = styleFor(process.stdout);
+      const parts: string[] = [];
+      if (approvals.length) {
+        parts.push(
+          table([
+            ['GOAL', 'APPROVAL', 'TOOL', 'ARGUMENTS', 'REASON', 'AGE', 'DEADLINE'].map((h) => s.bold(h)),
+            ...approvals.map((a) => [
+              a.goalId,
+              s.yellow(a.id),
+              a.tool,
+              clip(JSON.stringify(a.args), 60),
+              clip(a.reason, 40),
+              age(a.openedAt),
+              until(a.deadline),
+            ]),
+          ]),
+          `approve with: npx baton approve ${approvals[0]!.goalId} ${approvals[0]!.id} --comment "..."`,
+        );
+      }
+      if (questions.length) {
+        parts.push(
+          table([
+            ['GOAL', 'QUESTION', 'FROM', 'ASKS', 'AGE', 'DEADLINE'].map((h) => s.bold(h)),
+            ...questions.map((q) => [
+              q.goalId,
+              s.yellow(q.id),
+              q.agent,
+              clip(q.question, 60),
+              age(q.askedAt),
+              until(q.deadline),
+            ]),
+          ]),
+          `answer with: npx baton reply ${questions[0]!.goalId} ${questions[0]!.id} "..."`,
+        );
+      }
+      out(opts, approvals, () =>
+        parts.length ? parts.join('\n\n') : `nothing waits on ${c.user} (no approval to decide, no question to answer)`,
+      );
+    });
+}

@@ -1,0 +1,40 @@
+/** `baton validate` and `baton schema`: blueprints checked without a server. */
+import { Option, type Command } from 'commander';
+import { BlueprintError, formatProblem } from '../../blueprint/errors.js';
+import { blueprintJsonSchema, loadBlueprint } from '../../blueprint/load.js';
+import { examples, jsonOption, out, type JsonFlag } from '../text.js';
+
+/** Adds `baton validate` and `baton schema`. */
+export function addValidate(program: Command): void {
+  program
+    .command('validate')
+    .description('check blueprints; problems print as FILE:LINE:COL message')
+    .argument('<files...>', 'blueprint files')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('npx baton validate goals/*.yaml'))
+    .action(async (files: string[], opts: JsonFlag) => {
+      const results: { file: string; ok: boolean; hash?: string; problems: BlueprintError['problems'] }[] = [];
+      for (const file of files) {
+        try {
+          const loaded = await loadBlueprint(file);
+          results.push({ file, ok: true, hash: loaded.hash, problems: [] });
+        } catch (err) {
+          if (!(err instanceof BlueprintError)) throw err;
+          results.push({ file, ok: false, problems: err.problems });
+        }
+      }
+      out(opts, results, () =>
+        results.map((r) => (r.ok ? `${r.file}: ok` : r.problems.map(formatProblem).join('\n'))).join('\n'),
+      );
+      if (results.some((r) => !r.ok)) process.exitCode = 1;
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of blueprints (for editors and CI)')
+    .addOption(new Option('--json', 'machine-readable output (the schema is JSON either way)'))
+    .addHelpText('after', examples('npx baton schema > blueprint.schema.json'))
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(blueprintJsonSchema(), null, 2)}\n`);
+    });
+}

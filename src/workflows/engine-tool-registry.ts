@@ -1,0 +1,186 @@
+/**
+ * The engine's own tools as values, one per kind: what the model is told (the prompt hint), the zod schema that
+ * gives both the JSON Schema the model sees and the parser of its arguments, and the handler that runs it in the
+ * workflow (no activity). The registry is keyed by EngineToolKind (src/blueprint/engine-tool-names.ts), whose
+ * names the blueprint schema reserves: a kind without a value here does not compile. Adding an engine tool is one
+ * name there, one value here, and its test.
+ */
+import { z } from 'zod';
+import type { EngineToolKind } from '../blueprint/engine-tool-names.js';
+import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
+import type { MemoryEntry } from './definitions.js';
+import { delegate } from './delegate-tool.js';
+import type { CallOutcome, EngineContext } from './engine-context.js';
+import { GoalFailure } from '../failures.js';
+import { askHuman } from './human-wait.js';
+import { readMemory, writeMemory } from './memory.js';
+import { judge } from './validation.js';
+
+const MemoryKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:/-]{1,100}$/, { message: 'a key is 1-100 letters, digits or _ . : / -' });
+
+export const memoryWriteArgs = z.strictObject({
+  key: MemoryKey.describe('Name of the fact, e.g. customer.tier'),
+  value: z.unknown().describe('The fact: text or any JSON value'),
+});
+export const memoryReadArgs = z.strictObject({
+  key: MemoryKey.optional().describe('Read this key only'),
+  prefix: z.string().max(100).optional().describe('Read every key that starts with this'),
+});
+export const askHumanArgs = z.strictObject({
+  question: z.string().min(1).max(2000).describe('What you need a human to tell you, answerable in a few words'),
+});
+export const handoffArgs = z.strictObject({
+  note: z.string().min(1).max(4000).describe('What the next agent needs to know to continue'),
+});
+export const planArgs = z.strictObject({
+  steps: z
+    .array(
+      z.strictObject({
+        task: z.string().min(1).max(500),
+        agent: z.string().optional().describe('The agent expected to do it'),
+        status: z.enum(['pending', 'in_progress', 'done']).default('pending'),
+      }),
+    )
+    .min(1)
+    .max(50)
+    .describe('The whole plan, in order; each call replaces the previous plan'),
+});
+export const acceptArgs = z.strictObject({
+  note: z.string().max(2000).optional().describe('Why the answer is right'),
+});
+export const rejectArgs = z.strictObject({
+  feedback: z.string().min(1).max(4000).describe('What is wrong or missing, for the agent that wrote the answer'),
+});
+
+/** The delegate tool's arguments for an agent that may delegate to `agents`, at most `max` tasks at once. */
+export function delegateArgs(agents: readonly string[], max: number) {
+  return z.strictObject({
+    tasks: z
+      .array(
+        z.strictObject({
+          agent: z.enum(agents as [string, ...string[]]).describe('Who works on the sub-task'),
+          task: z.string().min(1).max(4000).describe('The sub-task, self-contained: the agent sees only this'),
+        }),
+      )
+      .min(1)
+      .max(max)
+      .describe('Independent sub-tasks; they run at the same time'),
+  });
+}
+
+/** One call of an engine tool, its arguments checked against the tool's schema. */
+export interface EngineCall<A> {
+  actor: string;
+  /** The goal step the call is (it counts as one), and when it ran. */
+  step: number;
+  at: string;
+  args: A;
+  /** The handoff's target, for handoff tools. */
+  to?: string;
+}
+
+/** An engine tool: its prompt hint, its argument schema and its handler. */
+export interface EngineTool<S extends z.ZodType> {
+  description(bp: Blueprint, agent: AgentSpec, to?: string): string;
+  schema(agent: AgentSpec, parallelTasks: number): S;
+  handle(ctx: EngineContext, call: EngineCall<z.output<S>>): CallOutcome | Promise<CallOutcome>;
+}
+
+function tool<S extends z.ZodType>(t: EngineTool<S>): EngineTool<S> {
+  return t;
+}
+
+function agentLine(bp: Blueprint, name: string): string {
+  const a = bp.agents[name];
+  return a?.description ? `${name} (${a.description})` : name;
+}
+
+function verdict(
+  ctx: EngineContext,
+  call: EngineCall<unknown>,
+  v: { accepted: true; note?: string | undefined } | { accepted: false; feedback: string },
+): CallOutcome {
+  const j = judge(ctx.r.validation, v, call.actor, call.step, call.at, ctx.limits.validationRounds);
+  switch (j.kind) {
+    case 'none':
+      return { output: 'error: there is no answer waiting for a verdict', repair: true };
+    case 'exhausted':
+      return ctx.fail(j.reason, GoalFailure.ValidationFailed);
+    case 'accepted':
+      ctx.complete(j.answer, j.by, call.actor);
+      return { output: 'accepted: the goal is complete', repair: false, endsTurn: 'the goal is complete' };
+    case 'rejected':
+      ctx.r.agent = j.by;
+      ctx.notes.push(j.feedback);
+      ctx.publish();
+      return {
+        output: `sent back to ${j.by} with your feedback`,
+        repair: false,
+        endsTurn: `the answer went back to ${j.by}`,
+      };
+  }
+}
+
+/** Every engine tool, by kind. */
+export const ENGINE_TOOLS = {
+  memory_read: tool({
+    description: () => 'Read shared memory: facts any agent of this goal saved. No arguments reads everything.',
+    schema: () => memoryReadArgs,
+    handle: (ctx, call) => ({ output: readMemory(ctx.r.memory, call.args), repair: false }),
+  }),
+  memory_write: tool({
+    description: () => 'Save a fact in shared memory for every agent of this goal; writing a key again replaces it.',
+    schema: () => memoryWriteArgs,
+    handle(ctx, { actor, step, at, args }) {
+      const entry: MemoryEntry = { key: args.key, value: args.value, agent: actor, step, at };
+      if (ctx.args.task) entry.task = ctx.args.task.taskId;
+      return { output: writeMemory(ctx.r.memory, entry, ctx.limits.memoryEntries).output, repair: false };
+    },
+  }),
+  ask_human: tool({
+    description: () => 'Ask a human a question and wait for the answer. Use it when you are unsure and must not guess.',
+    schema: () => askHumanArgs,
+    handle: (ctx, call) => askHuman(ctx, call.actor, call.args.question),
+  }),
+  plan: tool({
+    description: () =>
+      'Record your plan (the whole list of steps) in the goal state; call it again to update statuses.',
+    schema: () => planArgs,
+    handle(ctx, { actor, step, at, args }) {
+      const revision = (ctx.r.plan?.revision ?? 0) + 1;
+      ctx.r.plan = { agent: actor, step, at, revision, steps: args.steps };
+      ctx.publish();
+      return { output: `plan recorded (revision ${revision}, ${args.steps.length} steps)`, repair: false };
+    },
+  }),
+  handoff: tool({
+    description: (bp, _agent, to = '') =>
+      `Hand the goal to ${agentLine(bp, to)}. You stop working on it; write what they need in the note.`,
+    schema: () => handoffArgs,
+    handle(ctx, { actor, step, at, args, to = '' }) {
+      ctx.r.handoffs.push({ from: actor, to, note: args.note, step, at });
+      ctx.r.agent = to;
+      ctx.notes.push({ role: 'user', content: `[handoff from ${actor} to ${to}] ${args.note}` });
+      ctx.publish();
+      return { output: `handed off to ${to}`, repair: false, endsTurn: `the goal was handed off to ${to}` };
+    },
+  }),
+  delegate: tool({
+    description: (bp, agent) =>
+      `Give independent sub-tasks to ${agent.delegates.map((a) => agentLine(bp, a)).join(', ')}. They run at the same time, each with a share of the budget; you get all their results.`,
+    schema: (agent, parallelTasks) => delegateArgs(agent.delegates, parallelTasks),
+    handle: (ctx, call) => delegate(ctx, call.actor, call.args.tasks),
+  }),
+  accept_answer: tool({
+    description: () => 'Accept the proposed final answer: the goal completes with it.',
+    schema: () => acceptArgs,
+    handle: (ctx, call) => verdict(ctx, call, { accepted: true, ...call.args }),
+  }),
+  reject_answer: tool({
+    description: () => 'Send the proposed answer back to the agent that wrote it, with feedback to act on.',
+    schema: () => rejectArgs,
+    handle: (ctx, call) => verdict(ctx, call, { accepted: false, ...call.args }),
+  }),
+} satisfies { [K in EngineToolKind]: EngineTool<z.ZodType> };

@@ -1,0 +1,86 @@
+/**
+ * Waiting on humans, for questions (`ask_human`): opening one, the single check of a reply (who may answer, and
+ * why a reply is refused: `replyRefusalReason`, where assertion verification plugs in), taking the answer, and the
+ * timeout. Approvals share the same shape in approval-wait.ts (the approval desk); both keep their waits out of the
+ * working-time budget through `EngineContext.waitingOnHumans`.
+ */
+import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { resolveApprovers } from './approvals.js';
+import { replySignal, replyUpdate, type GoalRecord, type HumanReply, type QuestionRecord } from './definitions.js';
+import { durationMs } from './durations.js';
+import type { CallOutcome, EngineContext } from './engine-context.js';
+import { replyRefusalReason } from './questions.js';
+
+/** ask_human: opens a question, waits for a `reply` (or the timeout), and tells the model the answer. */
+export async function askHuman(ctx: EngineContext, actor: string, question: string): Promise<CallOutcome> {
+  const settings = ctx.bp.agents[actor]?.askHuman;
+  if (!settings) return { output: 'error: this agent has no askHuman settings', repair: false };
+  const asked = Date.now();
+  const timeoutMs = settings.timeout === undefined ? undefined : durationMs(settings.timeout);
+  const q: QuestionRecord = {
+    id: `q-${ctx.r.questions.length + 1}`,
+    agent: actor,
+    step: ctx.r.step,
+    question,
+    to: [...settings.to],
+    eligible: resolveApprovers(settings.to, ctx.bp.approvers),
+    status: 'pending',
+    askedAt: new Date(asked).toISOString(),
+    ...(timeoutMs === undefined ? {} : { deadline: new Date(asked + timeoutMs).toISOString() }),
+  };
+  ctx.r.questions.push(q);
+  ctx.humansChanged();
+  const answered = await ctx.waitingOnHumans(async () => {
+    const settled = () => q.status !== 'pending';
+    if (timeoutMs === undefined) {
+      await condition(settled);
+      return true;
+    }
+    return condition(settled, timeoutMs);
+  });
+  if (!answered) q.status = 'timed_out';
+  ctx.humansChanged();
+  return answered
+    ? { output: `answer from ${q.by ?? 'a human'} to ${q.id}: ${q.answer ?? ''}`, repair: false }
+    : {
+        output: `no answer to ${q.id} from ${q.eligible.join(', ')} within ${settings.timeout}; go on without it and say what is unconfirmed`,
+        repair: false,
+      };
+}
+
+/** Records a human's answer to a question, or the refusal of an invalid one. */
+export function answerQuestion(r: GoalRecord, reply: HumanReply, via: 'signal' | 'update'): QuestionRecord | undefined {
+  const at = new Date().toISOString();
+  const reason = replyRefusalReason(r.questions, reply);
+  if (reason !== undefined) {
+    r.refusedReplies.push({ questionId: String(reply?.questionId), by: String(reply?.by), reason, at, via });
+    return undefined;
+  }
+  const q = r.questions.find((x) => x.id === reply.questionId);
+  if (!q) return undefined;
+  Object.assign(q, { status: 'answered', answer: reply.answer, by: reply.by, answeredAt: at, via });
+  return q;
+}
+
+/** Installs the `reply` signal and update: the update's validator refuses a reply with the reason, at once. */
+export function installReplyHandlers(ctx: Pick<EngineContext, 'r' | 'publish'>): void {
+  setHandler(replySignal, (reply) => {
+    answerQuestion(ctx.r, reply, 'signal');
+    ctx.publish();
+  });
+  setHandler(
+    replyUpdate,
+    (reply) => {
+      const q = answerQuestion(ctx.r, reply, 'update');
+      if (!q) throw ApplicationFailure.nonRetryable(replyRefusalReason(ctx.r.questions, reply) ?? 'reply refused');
+      ctx.publish();
+      return q;
+    },
+    {
+      validator: (reply: HumanReply) => {
+        const reason = replyRefusalReason(ctx.r.questions, reply);
+        if (reason !== undefined) throw new Error(reason);
+      },
+    },
+  );
+}

@@ -1,0 +1,25 @@
+/**
+ * Names of the `patched()` markers that guard changes in what a running goal does. Each one lets goals recorded
+ * before the change replay as they ran and gives goals started after it the new behaviour. Listed once, with the
+ * reason, so a later `deprecatePatch` finds them; never rename one.
+ */
+export const Patch = {
+  /** A decision that lands in the same workflow task as the approval's timer settles the approval (c6d1372). */
+  approvalSettledWins: 'approval-settled-wins',
+  /** A tool call whose worker vanished (timeout) goes back to the model as "outcome unknown" instead of failing. */
+  toolOutcomeUnknown: 'tool-outcome-unknown',
+  /** A goal that fails on an unplanned error publishes `failed` first, so BatonStatus matches the execution. */
+  statusFollowsFailure: 'status-follows-failure',
+  /** Tool activity ids (and so idempotency keys) carry the goal's first run id: unique per goal execution. */
+  toolKeyPerExecution: 'tool-key-per-execution',
+  /** A parent does not count the time its delegated tasks spent waiting on humans against its working time. */
+  childHumanWaits: 'child-human-waits',
+  /** A CEL `when` that does not give a boolean asks for approval (fails closed) instead of skipping it. */
+  celNonBooleanFailsClosed: 'cel-non-boolean-fails-closed',
+  /** A reply cut off (`length`) or withheld (`content_filter`) never completes the goal. */
+  finishReason: 'finish-reason',
+  /** A goal where only a question waits shows `awaiting_reply`, not `awaiting_approval` (DESIGN §2.1). */
+  awaitingReply: 'awaiting-reply-status',
+  /** A model with a `contextWindow` gets its older messages summarised when the next request would not fit. */
+  tokenAwareContext: 'token-aware-context',
+} as const;

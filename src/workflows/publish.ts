@@ -1,0 +1,47 @@
+/**
+ * What a goal shows outside its history: the search attributes (BatonGoal, BatonStatus, BatonApprovers,
+ * BatonCostUsd; DESIGN §2.1) and the Web UI's current details, both derived from the goal record.
+ */
+import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Blueprint } from '../blueprint/schema.js';
+import type { ApprovalDesk } from './approval-wait.js';
+import type { GoalRecord } from './definitions.js';
+import { BatonApprovers, BatonCostUsd, BatonGoal, BatonStatus } from './search-attributes.js';
+import { inlineValue } from './summaries.js';
+
+/** Publishes one goal's record. */
+export class Publisher {
+  /** Search attribute values last written, so unchanged values add no history events. */
+  private published = '';
+
+  constructor(private readonly bp: Blueprint) {}
+
+  /** Publishes the record: search attributes when their values changed, the Web UI's details always. */
+  publish(r: GoalRecord, desk: ApprovalDesk): void {
+    const pending = desk.pending();
+    const asked = r.questions.filter((q) => q.status === 'pending');
+    const approvers = [...new Set([...desk.waitingOn(), ...asked.flatMap((q) => q.eligible)])].sort();
+    const cost = Math.round(r.usage.costUsd * 1e6) / 1e6;
+    const snapshot = JSON.stringify([r.status, approvers, cost]);
+    if (snapshot !== this.published) {
+      this.published = snapshot;
+      upsertSearchAttributes([
+        { key: BatonGoal, value: this.bp.name },
+        { key: BatonStatus, value: r.status },
+        { key: BatonApprovers, value: approvers },
+        { key: BatonCostUsd, value: cost },
+      ]);
+    }
+    const lines = [
+      `**${this.bp.name}** · ${r.status} · agent ${r.agent} · step ${r.step} · run ${r.run}`,
+      `tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out · $${r.usage.costUsd.toFixed(4)}`,
+      ...pending.map((a) => `waiting: ${a.id} ${a.tool} ${inlineValue(a.args, 60)} for ${a.eligible.join(', ')}`),
+      ...asked.map((q) => `asking: ${q.id} ${inlineValue(q.question, 60)} of ${q.eligible.join(', ')}`),
+      ...r.tasks.map((t) => `task ${t.id} ${t.agent} · ${t.status} · ${t.workflowId}`),
+    ];
+    if (r.plan)
+      lines.push(`plan r${r.plan.revision}: ${r.plan.steps.map((s) => `[${s.status}] ${s.task}`).join('; ')}`);
+    if (r.result) lines.push(`result: ${r.result.answer ?? r.result.reason ?? r.result.status}`);
+    setCurrentDetails(lines.join('\n'));
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * One tool call the model asked for: checked against the agent's permissions and the tool's schema, then an engine
+ * tool from the registry, or a blueprint tool (its approval policy, then its activity). Refusals and outcomes the
+ * model must know about are recorded in the goal record as structured refusals (kind, reason), which the audit reads.
+ */
+import { ActivityFailure, ApplicationFailure, patched, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
+import type { z } from 'zod';
+import { ToolError } from '../failures.js';
+import { runTool, toolRetry } from './activity-profiles.js';
+import { refusalForAgent } from './approvals.js';
+import { checkArguments, parseJsonArguments } from './arguments.js';
+import type { RefusalRecord, ToolCallRequest } from './definitions.js';
+import { durationMs } from './durations.js';
+import type { CallOutcome, EngineContext } from './engine-context.js';
+import { ENGINE_TOOLS, type EngineTool, type handoffArgs } from './engine-tool-registry.js';
+import { isKnownTool, type ToolOffer } from './engine-tools.js';
+import { Patch } from './patches.js';
+import { needsApproval } from './policy.js';
+import { inlineValue } from './summaries.js';
+
+type HandoffArgs = z.output<typeof handoffArgs>;
+
+/** Records a refused or unusable call and returns what the model is told. */
+function refuse(
+  ctx: EngineContext,
+  actor: string,
+  call: ToolCallRequest,
+  kind: RefusalRecord['kind'],
+  output: string,
+  repair: boolean,
+): CallOutcome {
+  ctx.r.refusals.push({
+    agent: actor,
+    step: ctx.r.step,
+    tool: call.name,
+    kind,
+    reason: output,
+    at: new Date().toISOString(),
+  });
+  return { output, repair };
+}
+
+/** Checks one tool call the model asked for against the agent's permissions and the tool's schema, then runs it. */
+export async function dispatch(
+  ctx: EngineContext,
+  call: ToolCallRequest,
+  actor: string,
+  offers: Map<string, ToolOffer>,
+  reason: string,
+): Promise<CallOutcome> {
+  const offer = offers.get(call.name);
+  if (!offer) {
+    if (isKnownTool(ctx.bp, call.name)) {
+      return refuse(
+        ctx,
+        actor,
+        call,
+        'not_permitted',
+        `refused: agent ${actor} is not permitted to use ${call.name}`,
+        false,
+      );
+    }
+    return refuse(
+      ctx,
+      actor,
+      call,
+      'unknown_tool',
+      `error: there is no tool "${call.name}"; your tools: ${[...offers.keys()].join(', ') || 'none'}`,
+      true,
+    );
+  }
+  const json = parseJsonArguments(call.arguments);
+  if (!json.ok) return refuse(ctx, actor, call, 'invalid_arguments', json.error, true);
+  const checked = checkArguments(call.name, offer.schema ?? ctx.parserFor(call.name), json.value);
+  if (!checked.ok) return refuse(ctx, actor, call, 'invalid_arguments', checked.error, true);
+  const tool = offer.tool;
+  if (tool.kind === 'blueprint') return runBlueprintTool(ctx, call, actor, json.value, reason);
+
+  await ctx.ensureBudget();
+  ctx.r.step += 1;
+  const call1 = { actor, step: ctx.r.step, at: new Date().toISOString() };
+  switch (tool.kind) {
+    case 'handoff':
+      return ENGINE_TOOLS.handoff.handle(ctx, { ...call1, args: checked.value as HandoffArgs, to: tool.to });
+    default: {
+      // The value was parsed by this tool's own schema (offer.schema), so it has the handler's argument type.
+      const engineTool = ENGINE_TOOLS[tool.kind] as EngineTool<z.ZodType>;
+      return engineTool.handle(ctx, { ...call1, args: checked.value });
+    }
+  }
+}
+
+/** A blueprint tool: approval when its policy asks for it, then an activity with its retry profile. */
+async function runBlueprintTool(
+  ctx: EngineContext,
+  call: ToolCallRequest,
+  actor: string,
+  args: unknown,
+  reason: string,
+): Promise<CallOutcome> {
+  const spec = ctx.bp.tools[call.name];
+  if (!spec) return refuse(ctx, actor, call, 'unknown_tool', `error: there is no tool "${call.name}"`, true);
+  await ctx.ensureBudget();
+  const policy = needsApproval(spec.approval, args, ctx.args.input, () => patched(Patch.celNonBooleanFailsClosed));
+  if (policy.required && spec.approval) {
+    const approval = spec.approval;
+    const record = await ctx.waitingOnHumans(() =>
+      ctx.desk.request({
+        tool: call.name,
+        args,
+        reason: [reason, policy.note].filter(Boolean).join(' '),
+        requestedBy: actor,
+        policy: approval,
+      }),
+    );
+    const refusal = refusalForAgent(record, approval);
+    if (refusal !== undefined) return refuse(ctx, actor, call, 'not_run', refusal, false);
+  }
+  ctx.r.step += 1;
+  try {
+    const result = await runTool.executeWithOptions(
+      {
+        activityId: patched(Patch.toolKeyPerExecution)
+          ? `tool-${ctx.r.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
+          : `tool-${ctx.r.step}-${call.name}`,
+        summary: `${actor}: ${call.name} ${inlineValue(args)}`,
+        startToCloseTimeout: durationMs(spec.timeout) + 5_000,
+        retry: toolRetry(spec),
+      },
+      [{ goal: ctx.bp.name, agent: actor, tool: call.name, spec, args }],
+    );
+    return { output: result.output, repair: false };
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+      const repair = err.cause.type === ToolError.InvalidArguments;
+      if (repair) return refuse(ctx, actor, call, 'invalid_arguments', `error: ${err.cause.message}`, true);
+      return { output: `error: ${err.cause.message}`, repair: false };
+    }
+    if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && patched(Patch.toolOutcomeUnknown)) {
+      return refuse(
+        ctx,
+        actor,
+        call,
+        'outcome_unknown',
+        `outcome unknown: ${call.name} did not report back (${err.cause.message}); it may or may not have taken ` +
+          `effect and it was not retried: check before you act on it or call it again`,
+        false,
+      );
+    }
+    throw err;
+  }
+}
