@@ -5,7 +5,7 @@
  */
 import { parseBlueprint, type LoadedBlueprint } from '../src/blueprint/load.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
-import { benchToolDescriptors, guardedParameters, toolDescriptions } from './tools.js';
+import { benchToolDescriptors, guardedParameters, stepDone, toolDescriptions } from './tools.js';
 import type { ToolDescriptor } from '../src/activities/index.js';
 
 export interface BenchAgent {
@@ -55,11 +55,15 @@ ${
 }
 budget: { maxSteps: ${2 * steps + 10}, onExceeded: fail }
 `;
-  const replies: ScriptInput['replies'] = [{ when: { turn: steps + 1 }, content: `All ${steps} steps are done.` }];
-  if (guardedAt !== undefined) {
-    replies.push({ when: { turn: guardedAt }, toolCalls: [{ name: 'guarded_step', arguments: { n: guardedAt } }] });
-  }
-  if (plain) replies.push({ toolCalls: [{ name: 'step', arguments: { n: 1 } }] }); // any other turn: a plain step
+  // Each tool result says which step it finished ("step k done"), and the script answers that text: the reply to
+  // step k's result is step k+1 (or the answer after the last), however much of the transcript the model is shown.
+  const replies: ScriptInput['replies'] = [];
+  const call = (n: number) => ({
+    toolCalls: [{ name: n === guardedAt ? 'guarded_step' : 'step', arguments: { n } }],
+  });
+  replies.push({ when: { after: 'user' }, ...call(1) });
+  for (let k = 1; k < steps; k++) replies.push({ when: { after: 'tool', contains: stepDone(k) }, ...call(k + 1) });
+  replies.push({ when: { after: 'tool', contains: stepDone(steps) }, content: `All ${steps} steps are done.` });
   return {
     loaded: parseBlueprint(yaml, `bench/${name}.yaml`),
     script: { goal: name, replies },

@@ -7,8 +7,12 @@ export type SectionName = (typeof SECTIONS)[number];
 export interface BenchConfig {
   quick: boolean;
   sections: SectionName[];
-  /** Where the dev server and the peer keep their SQLite data: memory (default) or a file (durable, as `baton dev`). */
+  /** Where the dev server and the peer keep their SQLite data: a file (default; durable, as `baton dev`) or memory. */
   db: 'file' | 'memory';
+  /** Start the dev server without Baton's flags (queue read limits, WAL): the server's own defaults. */
+  serverDefaults: boolean;
+  /** Dynamic config values added to (or overriding) Baton's, from BENCH_DYNAMIC_CONFIG=`key=value,key=value`. */
+  dynamicConfig: Record<string, number | string | boolean>;
   overhead: { goals: number; steps: number; warmup: number };
   history: { steps: number[] };
   parked: { counts: number[]; cache: number; approvals: number };
@@ -46,6 +50,22 @@ function counts(env: NodeJS.ProcessEnv, name: string, fallback: number[]): numbe
   return values;
 }
 
+function dynamicConfig(raw: string | undefined): Record<string, number | string | boolean> {
+  const out: Record<string, number | string | boolean> = {};
+  for (const pair of (raw ?? '').split(',').filter((p) => p.trim())) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) {
+      throw new BenchConfigError(
+        `BENCH_DYNAMIC_CONFIG: "${pair}" is not key=value; e.g. BENCH_DYNAMIC_CONFIG=history.transferProcessorMaxPollRPS=200`,
+      );
+    }
+    const value = pair.slice(eq + 1).trim();
+    out[pair.slice(0, eq).trim()] =
+      value === 'true' || value === 'false' ? value === 'true' : Number.isFinite(Number(value)) ? Number(value) : value;
+  }
+  return out;
+}
+
 /** Reads the knobs; every one is documented in docs/performance.md. */
 export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
@@ -60,12 +80,14 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     }
     sections = SECTIONS.filter((s) => wanted.includes(s));
   }
-  const db = env.BENCH_DB ?? 'memory';
+  const db = env.BENCH_DB || 'file';
   if (db !== 'file' && db !== 'memory') throw new BenchConfigError(`BENCH_DB=${db}: use file or memory`);
   return {
     quick,
     sections,
     db,
+    serverDefaults: env.BENCH_SERVER_DEFAULTS === '1',
+    dynamicConfig: dynamicConfig(env.BENCH_DYNAMIC_CONFIG),
     overhead: {
       goals: count(env, 'BENCH_OVERHEAD_GOALS', quick ? 4 : 30),
       steps: count(env, 'BENCH_OVERHEAD_STEPS', 10),

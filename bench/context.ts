@@ -73,6 +73,7 @@ export function rawArgs(agent: BenchAgent): RawAgentArgs {
       { role: 'user', content: 'Goal input:\n{}' },
     ],
     maxSteps: bp.budget.maxSteps,
+    ...(process.env.BENCH_RAW_LOCAL_TOOLS === '1' ? { localTools: true } : {}),
   };
 }
 

@@ -112,3 +112,17 @@ export function parkedTime(history: History): number {
   });
   return event ? eventMs(event) : Number.NaN;
 }
+
+/** How long the worker held each workflow task (started → completed, server time), in history order. */
+export function workflowTaskTimes(history: History): number[] {
+  const times: number[] = [];
+  let started: number | undefined;
+  for (const e of history.events ?? []) {
+    if (e.workflowTaskStartedEventAttributes) started = eventMs(e);
+    else if (e.workflowTaskCompletedEventAttributes && started !== undefined) {
+      times.push(eventMs(e) - started);
+      started = undefined;
+    }
+  }
+  return times;
+}

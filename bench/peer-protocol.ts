@@ -29,4 +29,6 @@ export interface PeerResult {
   busyMs: number[];
   /** Per agent `peer-agent-<i>`: when the resume command was sent (wall clock, ms), matched with the tool call. */
   resumeSentAt: number[];
+  /** CPU time (user + system) the peer process spent on the measured agents, ms. */
+  cpuMs: number;
 }

@@ -4,7 +4,7 @@
  * Method and knobs: docs/performance.md.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,8 @@ import { startScriptedModel } from '../src/scripted-model/server.js';
 import { BenchConfigError, loadBenchConfig, type SectionName } from './config.js';
 import type { BenchContext } from './context.js';
 import { childPid } from './proc.js';
-import { formatSection, type SectionResult } from './report.js';
+import { renderChart } from './chart.js';
+import { formatSection, targetsOf, type SectionResult } from './report.js';
 import { startBenchServer } from './server.js';
 import { startToolServer } from './tool-server.js';
 import { coldStart } from './sections/cold-start.js';
@@ -79,7 +80,10 @@ async function main(): Promise<void> {
   const rawBundle = join(scratch, 'raw-agent-bundle.js');
   writeFileSync(rawBundle, code);
 
-  const env = await startBenchServer(config.db === 'file' ? join(scratch, 'temporal.db') : undefined);
+  const env = await startBenchServer(config.db === 'file' ? join(scratch, 'temporal.db') : undefined, {
+    serverDefaults: config.serverDefaults,
+    dynamicConfig: config.dynamicConfig,
+  });
   const model = await startScriptedModel({ quiet: true });
   const tools = await startToolServer();
   const ctx: BenchContext = {
@@ -95,7 +99,9 @@ async function main(): Promise<void> {
     serverPid: childPid('temporal'),
     log,
   };
-  log(`dev server on ${env.address} (${config.db === 'file' ? 'SQLite file' : 'in memory'}), model ${model.baseURL}`);
+  log(
+    `dev server on ${env.address} (${config.db === 'file' ? 'SQLite file' : 'in memory'}, ${config.serverDefaults ? "the server's default flags" : "baton dev's flags"}), model ${model.baseURL}`,
+  );
 
   // Ctrl-C: stop the server and let the worker processes see their driver go (they shut down on disconnect).
   const interrupt = (): void => {
@@ -132,10 +138,27 @@ async function main(): Promise<void> {
 
   const seconds = Math.round((Date.now() - startedAt.getTime()) / 1000);
   const loadAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
+  const targets = targetsOf(results);
+  targets['bench.everySectionRan'] = {
+    value: results.length / config.sections.length,
+    target: '>= 1',
+    met: failures.length === 0,
+  };
   const out = join(root, 'bench', 'results.json');
   writeFileSync(
     out,
-    `${JSON.stringify({ ...meta, seconds, loadAverageAtEnd: loadAtEnd, sections: results, failures }, null, 2)}\n`,
+    `${JSON.stringify({ ...meta, seconds, loadAverageAtEnd: loadAtEnd, targets, sections: results, failures }, null, 2)}\n`,
+  );
+  const charts = join(root, 'docs', 'bench');
+  mkdirSync(charts, { recursive: true });
+  for (const r of results) {
+    if (!r.chart) continue;
+    const title = `${r.title}${config.quick ? ' (quick run)' : ''}`;
+    writeFileSync(join(charts, `${r.name}.svg`), renderChart(title, r.chart));
+  }
+  const missed = Object.entries(targets).filter(([, t]) => !t.met);
+  process.stdout.write(
+    `\ntargets: ${Object.keys(targets).length - missed.length} met, ${missed.length} MISSED${missed.length ? ` (${missed.map(([k]) => k).join(', ')})` : ''}; charts in docs/bench/\n`,
   );
   process.stdout.write(
     `\n${results.length} section(s) in ${seconds} s on ${machine.cpus} cores (load ${machine.loadAverageAtStart.join(' ')} at start, ${loadAtEnd.join(' ')} at end); figures in bench/results.json\n`,

@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { stepDone } from './tools.js';
 
 /** Wall-clock milliseconds with sub-millisecond precision. */
 export function wallClock(): number {
@@ -28,9 +29,19 @@ export async function startToolServer(): Promise<ToolServer> {
     arrivals.set(goalId, at);
     waiters.get(goalId)?.(at);
     waiters.delete(goalId);
-    req.resume();
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end('{"done":true}');
+    // The reply names the step (the body's `n`), as the builtin `step` does: the scripted model answers that text.
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      let n: unknown = '?';
+      try {
+        n = (JSON.parse(body) as { n?: unknown }).n;
+      } catch {
+        // Not JSON: the step stays unnamed and the script will not match, which the goal reports.
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(stepDone(n));
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

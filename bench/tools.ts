@@ -19,12 +19,17 @@ export const toolDescriptions = {
   guarded_step: 'Do one step of the work that needs approval',
 } as const;
 
+/** What a step's tool returns once step `n` is done (the builtin and the tool server both say it). */
+export function stepDone(n: unknown): string {
+  return `step ${String(n)} done`;
+}
+
 /** The builtins a bench worker registers. */
 export function benchBuiltins(): Record<string, BuiltinTool> {
   const step: BuiltinTool<typeof StepArgs> = {
     description: toolDescriptions.step,
     schema: StepArgs,
-    run: ({ n }) => Promise.resolve(`step ${n} done`),
+    run: ({ n }) => Promise.resolve(stepDone(n)),
   };
   return { bench_step: step };
 }

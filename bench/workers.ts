@@ -31,7 +31,13 @@ export class BenchWorker {
   static async start(spec: WorkerSpec): Promise<BenchWorker> {
     const begin = performance.now();
     const child = fork(entry, [], {
-      execArgv: ['--import', import.meta.resolve('tsx'), '--expose-gc'],
+      execArgv: [
+        '--import',
+        import.meta.resolve('tsx'),
+        '--expose-gc',
+        // BENCH_CPU_PROF=DIR: a V8 CPU profile of each worker process (and each of its threads) lands in DIR.
+        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      ],
       env: { ...process.env, BENCH_WORKER: JSON.stringify(spec) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -60,6 +60,18 @@ const WorkerEnvSchema = z.object({
   BATON_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ error: 'expected a URL such as http://otel-collector:4318' }).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('baton-worker'),
+  // Worker Versioning (docs/versioning.md): a deployment name turns it on.
+  BATON_DEPLOYMENT_NAME: z
+    .string()
+    .regex(/^[^.]+$/, { error: 'use a name without dots, e.g. baton' })
+    .optional(),
+  BATON_BUILD_ID: z
+    .string()
+    .regex(/^[^.]+$/, { error: 'use an id without dots, e.g. 1.4.0-3f2a9c' })
+    .optional(),
+  BATON_VERSIONING_BEHAVIOR: z
+    .enum(['pinned', 'auto-upgrade'], { error: 'expected pinned or auto-upgrade' })
+    .default('pinned'),
 });
 
 /** Baton's settings. */
@@ -104,6 +116,17 @@ export interface WorkerConfig extends BatonConfig {
   /** OTLP/HTTP endpoint for traces; tracing is off when undefined. */
   otlpEndpoint?: string;
   serviceName: string;
+  /** Worker Versioning: the Worker Deployment this worker belongs to; unversioned when undefined. */
+  deployment?: WorkerDeploymentSettings;
+}
+
+/** BATON_DEPLOYMENT_NAME, BATON_BUILD_ID and BATON_VERSIONING_BEHAVIOR. */
+export interface WorkerDeploymentSettings {
+  name: string;
+  /** The version's build id; default the workflow bundle's hash (src/versioning.ts). */
+  buildId?: string;
+  /** How goals started on this version move: PINNED stays until it continues as new. */
+  behavior: 'PINNED' | 'AUTO_UPGRADE';
 }
 
 /** A setting that is missing or malformed. */
@@ -212,8 +235,22 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
       throw new ConfigError(`${name} names ${path}, which does not exist: ${fix}`);
     }
   }
+  if (w.BATON_BUILD_ID !== undefined && w.BATON_DEPLOYMENT_NAME === undefined) {
+    throw new ConfigError(
+      'BATON_BUILD_ID is set without BATON_DEPLOYMENT_NAME: set both for Worker Versioning, or neither',
+    );
+  }
   return {
     ...base,
+    ...(w.BATON_DEPLOYMENT_NAME
+      ? {
+          deployment: {
+            name: w.BATON_DEPLOYMENT_NAME,
+            ...(w.BATON_BUILD_ID ? { buildId: w.BATON_BUILD_ID } : {}),
+            behavior: w.BATON_VERSIONING_BEHAVIOR === 'pinned' ? ('PINNED' as const) : ('AUTO_UPGRADE' as const),
+          },
+        }
+      : {}),
     ...(w.BATON_METRICS_PORT === 'off' ? {} : { http: { host: w.BATON_METRICS_HOST, port: w.BATON_METRICS_PORT } }),
     log: { format: w.BATON_LOG_FORMAT, level: w.BATON_LOG_LEVEL },
     shutdownGraceTime: w.BATON_SHUTDOWN_GRACE_TIME,

@@ -16,6 +16,7 @@ import { histogramBuckets } from './observability/metrics.js';
 import { startWorkerTracing, type WorkerTracing } from './observability/tracing.js';
 import { connectWorker, createBatonWorker, workflowSource } from './worker.js';
 import { freePort } from './runtime/free-port.js';
+import { deploymentOptions } from './versioning.js';
 
 /** Extra time after the grace period for cancelled activities to wind down before the worker gives up. */
 const FORCE_AFTER_GRACE_MS = 10_000;
@@ -99,6 +100,7 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
       tracing: tracing !== undefined,
       encrypted: isEncrypting(dataConverter),
     });
+    const versioning = config.deployment ? deploymentOptions(config.deployment, workflowCode) : undefined;
     try {
       worker = await createBatonWorker({
         connection,
@@ -114,6 +116,7 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
         shutdownGraceTime: config.shutdownGraceTime,
         shutdownForceTime: `${config.shutdownGraceMs + FORCE_AFTER_GRACE_MS}ms`,
         ...(tracing ? { interceptors: tracing.interceptors, sinks: tracing.sinks } : {}),
+        ...(versioning ? { workerDeploymentOptions: versioning } : {}),
       });
       health.attach(worker, connection);
       if (stopRequested) worker.shutdown();
@@ -122,6 +125,9 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
         address: config.address,
         namespace: config.namespace,
         workflowCode: 'workflowBundle' in workflowCode ? workflowCode.workflowBundle.codePath : 'bundled at start',
+        deploymentVersion: versioning
+          ? `${versioning.version.deploymentName}.${versioning.version.buildId} (${versioning.defaultVersioningBehavior})`
+          : 'unversioned',
       });
       await worker.run();
       logger.info('worker drained and stopped', { taskQueue: config.taskQueue });

@@ -10,11 +10,14 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerInterceptors, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { accessFromValues, createActivities, type BuiltinTool, type ToolAccess } from './activities/index.js';
+import { McpConnections } from './activities/mcp/connections.js';
+import { directoryBlobStore } from './activities/mcp/results.js';
 import type { BatonConfig } from './config.js';
 import { isEncrypting } from './codec/data-converter.js';
 import { connectionOptions } from './connection.js';
 import { activityMetrics } from './observability/metrics.js';
 import { projectRoot } from './runtime/temporal-binaries.js';
+import { workflowPreloadModules } from './runtime/workflow-preload.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const ext = extname(fileURLToPath(import.meta.url));
@@ -106,6 +109,12 @@ export interface BatonWorkerOptions {
   /** Extra interceptors and sinks (tracing). */
   interceptors?: Pick<WorkerInterceptors, 'activity'>;
   sinks?: WorkerOptions['sinks'];
+  /** Worker Versioning: the Worker Deployment version this worker registers (src/versioning.ts). */
+  workerDeploymentOptions?: WorkerOptions['workerDeploymentOptions'];
+  /** MCP connections (one per source and server); default: a pool of the worker's own, closed when it stops. */
+  mcp?: McpConnections;
+  /** Where images, audio and binary resources from MCP tools are kept; default BATON_BLOB_DIR or .baton/blobs. */
+  blobDir?: string;
 }
 
 /** Builds a worker with Baton's workflows and activities. */
@@ -123,26 +132,48 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
   });
   const code = options.workflowCode ?? workflowSource(process.env, { encrypted: isEncrypting(options.dataConverter) });
   const workflowModules = 'workflowsPath' in code ? code.interceptorModules : undefined;
-  return Worker.create({
+  const ownMcp = options.mcp === undefined;
+  const mcp = options.mcp ?? new McpConnections();
+  const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...('workflowBundle' in code ? { workflowBundle: code.workflowBundle } : { workflowsPath: code.workflowsPath }),
+    ...('workflowBundle' in code
+      ? { workflowBundle: code.workflowBundle }
+      : {
+          workflowsPath: code.workflowsPath,
+          bundlerOptions: { preloadModules: workflowPreloadModules(code.workflowsPath) },
+        }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     activities: createActivities({
       openai,
       access: options.access ?? accessFromValues(options.env ?? {}),
       builtins: options.builtins ?? {},
+      mcp,
+      blobs: directoryBlobStore(options.blobDir ?? process.env.BATON_BLOB_DIR ?? '.baton/blobs'),
     }),
     interceptors: {
       activity: [activityMetrics, ...(options.interceptors?.activity ?? [])],
       ...(workflowModules ? { workflowModules } : {}),
     },
     ...(options.sinks ? { sinks: options.sinks } : {}),
+    ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
     ...(options.shutdownForceTime ? { shutdownForceTime: options.shutdownForceTime } : {}),
   });
+  if (ownMcp) {
+    // The worker's MCP servers (stdio processes, HTTP sessions) end with it.
+    const run = worker.run.bind(worker);
+    worker.run = async () => {
+      try {
+        await run();
+      } finally {
+        await mcp.close();
+      }
+    };
+  }
+  return worker;
 }
 
 /** Connects the worker's native connection from settings. */

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Creates or upgrades Temporal's PostgreSQL databases (persistence and visibility) with temporal-sql-tool, from the
 # schema files in the temporalio/admin-tools image. Safe to run again: an existing database is kept and only
-# missing schema versions are applied. docker-compose.yml runs it before the server starts.
+# missing schema versions are applied. docker-compose.yml runs it before the server starts; temporal/cluster/cluster.sh
+# runs it on one machine with the tool and schema files built into .tools/temporal-server/ (SCHEMA_DIR, and
+# TEMPORAL_SQL_TOOL or temporal-sql-tool on PATH).
 set -eu
 
 : "${POSTGRES_SEEDS:=postgresql}"
@@ -11,7 +13,7 @@ set -eu
 schema_dir="${SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}"
 
 sql() {
-  temporal-sql-tool --plugin postgres12 --endpoint "$POSTGRES_SEEDS" --port "$DB_PORT" \
+  "${TEMPORAL_SQL_TOOL:-temporal-sql-tool}" --plugin postgres12 --endpoint "$POSTGRES_SEEDS" --port "$DB_PORT" \
     --user "$POSTGRES_USER" --password "$POSTGRES_PWD" "$@"
 }
 

@@ -42,7 +42,9 @@ apiVersion: baton/v1
   it('accepts the example goals', async () => {
     const text = await readFile('goals/refund-request.yaml', 'utf8');
     const { blueprint } = parseBlueprint(text, 'goals/refund-request.yaml');
-    expect(blueprint.tools.issue_refund?.approval?.when).toBe('args.amount > 100');
+    expect(blueprint.tools.issue_refund?.approval?.when).toBe(
+      'args.customerId != input.customerId || args.amount > input.amount || args.amount > 100',
+    );
   });
 
   it('locates an unknown tool reference at its list item', () => {

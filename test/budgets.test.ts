@@ -96,12 +96,7 @@ describe('budgets', () => {
     const { reason, state, events } = await failure('steps', '{ maxSteps: 3 }');
     expect(reason).toBe('step budget of 3 used up (3 steps) at step 3 (agent solo); raise the budget in the blueprint');
     expect(state).toMatchObject({ status: 'failed', step: 3, budget: { used: { steps: 3 } } });
-    expect(scheduledActivities(events).map((a) => a.type)).toEqual([
-      'describeBuiltins',
-      'callModel',
-      'runTool',
-      'callModel',
-    ]);
+    expect(scheduledActivities(events).map((a) => a.type)).toEqual(['callModel', 'runTool', 'callModel']);
   });
 
   it('fails when the tokens are used up', async () => {
@@ -169,7 +164,6 @@ describe('budgets', () => {
     const events = await eventsOf(env.client, handle.workflowId);
     expect(messagesReceived(events)).toEqual(['update:decide']);
     expect(scheduledActivities(events).map((a) => a.type)).toEqual([
-      'describeBuiltins',
       'callModel',
       'runTool',
       'callModel',

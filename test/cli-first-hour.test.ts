@@ -144,7 +144,7 @@ budget: { maxSteps: 3 }
         return /retrying/.test(r.stdout) ? r : undefined;
       }, 'status to show the retrying model call');
       expect(status.stdout).toMatch(
-        /retrying {2}model call model-1 is retrying \(attempt \d+ of 8, (next attempt in \d+s|attempt running now)\); last error: .+/,
+        /retrying {2}model call model-1 is retrying \(attempt \d+( of \d+)?, (next attempt in \d+s|attempt running now)\); last error: .+/,
       );
       const json = await baton(['status', handle.workflowId, '--json'], vars);
       const state = JSON.parse(json.stdout) as { status: string; retrying: { activity: string; lastError: string }[] };
@@ -176,7 +176,7 @@ budget: { maxSteps: 3 }
     h.model.load({ goal: 'flaky-model', replies: [{ content: 'All good.' }] });
     const watched = await watching;
     expect(watched.code, watched.stderr).toBe(0);
-    expect(watched.stdout).toMatch(/retrying {2}model call model-1 is retrying \(attempt 2 of 8.*model overloaded/);
+    expect(watched.stdout).toMatch(/retrying {2}model call model-1 is retrying \(attempt 2[ ,].*model overloaded/);
     expect(watched.stdout).toMatch(/completed: All good\./);
   }, 300_000);
 });

@@ -24,7 +24,7 @@ function refund(name: string, sideEffect: 'unsafe' | 'idempotent', timeout = '10
   return parseBlueprint(
     refundYaml
       .replace('name: refund-request', `name: ${name}`)
-      .replace('when: args.amount > 100', 'when: args.amount > 1000')
+      .replace(/when: .*/, 'when: args.amount > 1000')
       .replace('    sideEffect: idempotent\n', `    sideEffect: ${sideEffect}\n    timeout: ${timeout}\n`),
     `${name}.yaml`,
   );

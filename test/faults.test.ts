@@ -106,7 +106,7 @@ describe('a faulty model endpoint', () => {
 
   it.each([
     [401, /refused the credentials \(401\): set a valid OPENAI_API_KEY for the worker/],
-    [400, /rejected the request \(400\): context too long/],
+    [400, /rejected the request as invalid \(400\), so it is not retried: context too long/],
   ])('fails fast on %i with a message that names the fix', async (status, message) => {
     const name = `model-${status}`;
     h.model.load({ goal: name, replies: [{ fail: { status, message: 'context too long', times: 100 } }] });
@@ -160,7 +160,7 @@ describe('a worker killed in the middle of a tool call', () => {
   it('completes after a restart with exactly one refund', async () => {
     // No approval (threshold raised) and a short tool timeout, so the lost attempt is retried within seconds.
     const yaml = refundYaml
-      .replace('when: args.amount > 100', 'when: args.amount > 1000')
+      .replace('|| args.amount > 100\n', '|| args.amount > 1000\n')
       .replace(
         "    url: '${env:BATON_DEMO_API}/refunds'\n",
         "    url: '${env:BATON_DEMO_API}/refunds'\n    timeout: 2s\n",

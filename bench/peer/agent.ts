@@ -128,17 +128,20 @@ async function runAgent(threadId: string): Promise<{ busy: number; resumeSentAt:
 }
 
 async function main(): Promise<void> {
-  const result: PeerResult = { versions: {}, busyMs: [], resumeSentAt: [] };
+  const result: PeerResult = { versions: {}, busyMs: [], resumeSentAt: [], cpuMs: 0 };
   for (const name of ['@langchain/langgraph', '@langchain/langgraph-checkpoint-sqlite', 'better-sqlite3', 'openai']) {
     const pkg = new URL(`./node_modules/${name}/package.json`, import.meta.url);
     result.versions[name] = (JSON.parse(await readFile(pkg, 'utf8')) as { version: string }).version;
   }
   for (let i = 0; i < spec.warmup; i++) await runAgent(`peer-warmup-${i}`);
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < spec.agents; i++) {
     const r = await runAgent(`peer-agent-${i}`);
     result.busyMs.push(r.busy);
     result.resumeSentAt.push(r.resumeSentAt);
   }
+  const cpu = process.cpuUsage(cpu0);
+  result.cpuMs = (cpu.user + cpu.system) / 1000;
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

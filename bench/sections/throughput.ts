@@ -7,7 +7,11 @@ import { mapLimit } from '../concurrency.js';
 import { expectDone, startAgent, startWorker, type BenchContext, type Flavor } from '../context.js';
 import { cpuMsOf } from '../proc.js';
 import { ms, ratio, round } from '../stats.js';
-import type { SectionResult } from '../report.js';
+import { targetRow, type SectionResult } from '../report.js';
+
+/** Targets, Baton / floor (issue 16). */
+const GOALS_PER_SECOND = 0.9;
+const WORKER_CPU = 1.15;
 
 /** Start requests in flight at once. */
 const STARTS_IN_FLIGHT = 50;
@@ -64,18 +68,28 @@ export async function throughput(ctx: BenchContext): Promise<SectionResult> {
     title: `4. Throughput: ${goals} three-step goals started together on one worker (default worker options)`,
     reference: 'raw Temporal',
     rows: [
-      {
-        metric: 'goals per second',
-        baton: baton.goalsPerSecond.toFixed(1),
-        reference: raw.goalsPerSecond.toFixed(1),
-        ratio: rate,
-      },
-      {
-        metric: 'worker CPU per goal',
-        baton: ms(baton.workerCpuMsPerGoal),
-        reference: ms(raw.workerCpuMsPerGoal),
-        ratio: cpu,
-      },
+      targetRow(
+        'throughput.goalsPerSecond',
+        {
+          metric: 'goals per second',
+          baton: baton.goalsPerSecond.toFixed(1),
+          reference: raw.goalsPerSecond.toFixed(1),
+          ratio: rate,
+        },
+        rate,
+        { min: GOALS_PER_SECOND },
+      ),
+      targetRow(
+        'throughput.workerCpuPerGoal',
+        {
+          metric: 'worker CPU per goal',
+          baton: ms(baton.workerCpuMsPerGoal),
+          reference: ms(raw.workerCpuMsPerGoal),
+          ratio: cpu,
+        },
+        cpu,
+        { max: WORKER_CPU },
+      ),
       {
         metric: 'dev server CPU per goal',
         baton: ms(baton.serverCpuMsPerGoal),
@@ -93,6 +107,26 @@ export async function throughput(ctx: BenchContext): Promise<SectionResult> {
       'a goal = 4 model calls + 3 tool calls; worker, dev server and driver share the same 2 cores, so goals/s is bounded by their sum',
     ],
     data: { baton, raw, goalsPerSecondRatio: rate, workerCpuRatio: cpu },
+    chart: {
+      groups: [
+        {
+          metric: 'goals per second',
+          bars: [
+            { label: 'Baton', value: baton.goalsPerSecond, text: baton.goalsPerSecond.toFixed(1) },
+            { label: 'raw Temporal', value: raw.goalsPerSecond, text: raw.goalsPerSecond.toFixed(1) },
+          ],
+        },
+        ...(['workerCpuMsPerGoal', 'serverCpuMsPerGoal', 'driverCpuMsPerGoal'] as const).map((k) => ({
+          metric:
+            { workerCpuMsPerGoal: 'worker', serverCpuMsPerGoal: 'dev server', driverCpuMsPerGoal: 'driver' }[k] +
+            ' CPU per goal',
+          bars: [
+            { label: 'Baton', value: baton[k], text: ms(baton[k]) },
+            { label: 'raw Temporal', value: raw[k], text: ms(raw[k]) },
+          ],
+        })),
+      ],
+    },
   };
 }
 

@@ -4,7 +4,13 @@
  * new when the server suggests it, and does nothing else: no permissions, approvals, budgets, search attributes,
  * summaries or queries. Bench-only; bundled separately from Baton's workflows.
  */
-import { ApplicationFailure, continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  continueAsNew,
+  proxyActivities,
+  proxyLocalActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities, ToolDescriptor } from '../../src/activities/index.js';
 import type { ModelSettings, ToolSpec } from '../../src/blueprint/schema.js';
 import type { ChatMessage } from '../../src/workflows/definitions.js';
@@ -17,6 +23,8 @@ export interface RawAgentArgs {
   specs: Record<string, ToolSpec>;
   messages: ChatMessage[];
   maxSteps: number;
+  /** Run tools without side effects as local activities (an experiment: BENCH_RAW_LOCAL_TOOLS=1). */
+  localTools?: boolean;
   /** Carried by continue-as-new. */
   step?: number;
 }
@@ -34,6 +42,11 @@ const { callModel } = proxyActivities<Activities>({
   },
 });
 const { runTool } = proxyActivities<Activities>({
+  startToCloseTimeout: '35s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+
+const { runTool: runToolLocally } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '35s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
@@ -65,7 +78,8 @@ export async function rawAgentWorkflow(args: RawAgentArgs): Promise<{ answer: st
       const spec = args.specs[call.name];
       if (!spec) throw ApplicationFailure.nonRetryable(`the model asked for unknown tool ${call.name}`);
       step += 1;
-      const result = await runTool({
+      const run = args.localTools && spec.sideEffect === 'none' ? runToolLocally : runTool;
+      const result = await run({
         goal: args.goal,
         agent: args.agent,
         tool: call.name,

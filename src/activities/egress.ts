@@ -67,7 +67,8 @@ function parseEntry(entry: string): { host: string; port?: string } {
   return { host: e };
 }
 
-function hostAllowed(url: URL, policy: EgressPolicy): boolean {
+/** True when the caller may reach `url`'s host even on a non-public address. */
+export function hostAllowed(url: URL, policy: EgressPolicy): boolean {
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   return policy.allowedHosts.some((entry) => {

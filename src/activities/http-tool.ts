@@ -11,6 +11,7 @@ import { EgressDenied, guardedFetch, type EgressResponse } from './egress.js';
 import { renderBody, renderHeader, renderUrl } from './templates.js';
 import { invalidArguments } from './tool-arguments.js';
 import type { ToolCall, ToolResult } from './tools.js';
+import { isTransientStatus } from '../http-status.js';
 
 /** Runs one http tool call. */
 export async function runHttp(call: ToolCall<HttpToolSpec>): Promise<ToolResult> {
@@ -56,7 +57,7 @@ export async function runHttp(call: ToolCall<HttpToolSpec>): Promise<ToolResult>
       : `failed: ${err instanceof Error ? err.message : String(err)}`;
     throw ApplicationFailure.create({ type: 'ToolFailed', message: `${what} ${why}` });
   }
-  if (res.status >= 500 || res.status === 429 || res.status === 408) {
+  if (isTransientStatus(res.status)) {
     throw ApplicationFailure.create({ type: 'ToolFailed', message: `${what} answered ${res.status}` });
   }
   if (res.status >= 400) {

@@ -5,6 +5,9 @@ import { createModelActivity } from './model.js';
 import { createNotifyActivity, type Notifier } from './notify.js';
 import { noAccess, SecretResolver, type ToolAccess } from './secrets.js';
 import { createToolActivity, type BuiltinTool, type ToolRunner } from './tools.js';
+import { McpConnections } from './mcp/connections.js';
+import { createDiscoveryActivity, createMcpRunner } from './mcp/index.js';
+import { directoryBlobStore, type BlobStore } from './mcp/results.js';
 
 export interface ActivityDeps {
   openai: OpenAI;
@@ -17,6 +20,10 @@ export interface ActivityDeps {
   runners?: Partial<Record<string, ToolRunner>>;
   /** Notifiers by channel, added to or replacing webhook. */
   notifiers?: Partial<Record<string, Notifier>>;
+  /** The worker's MCP connections; default: a pool of these activities' own. */
+  mcp?: McpConnections;
+  /** Where binary content of MCP results is kept; default: .baton/blobs. */
+  blobs?: BlobStore;
 }
 
 /** Creates every activity Baton's workflows call. */
@@ -24,11 +31,26 @@ export function createActivities(deps: ActivityDeps) {
   const builtins = deps.builtins ?? {};
   const schemas = describeBuiltins(builtins);
   const resolver = new SecretResolver(deps.access ?? noAccess, deps.environment ?? process.env);
+  const mcp = {
+    connections: deps.mcp ?? new McpConnections(),
+    blobs: deps.blobs ?? directoryBlobStore('.baton/blobs'),
+    resolver,
+  };
   return {
-    callModel: createModelActivity(deps.openai),
-    runTool: createToolActivity({ resolver, builtins, ...(deps.runners ? { runners: deps.runners } : {}) }),
+    callModel: createModelActivity({
+      openai: deps.openai,
+      resolver,
+      environment: deps.environment ?? process.env,
+      builtinSchemas: schemas,
+    }),
+    runTool: createToolActivity({ resolver, builtins, runners: { mcp: createMcpRunner(mcp), ...deps.runners } }),
+    /** `tools/list` of the goal's MCP sources, once per goal: the result is pinned in history. */
+    discoverMcpTools: createDiscoveryActivity(mcp),
     notify: createNotifyActivity(resolver, deps.notifiers),
-    /** JSON Schemas of builtin functions, asked once per goal so the workflow can show them to the model. */
+    /**
+     * JSON Schemas of builtin functions. Goals started before the schemas came with the first model call
+     * (`ToolDescriptor.builtin`) asked for them with this activity, and replay it.
+     */
     describeBuiltins(names: string[]): Promise<Record<string, Record<string, unknown> | null>> {
       return Promise.resolve(Object.fromEntries(names.map((n) => [n, schemas[n] ?? null])));
     },
@@ -38,7 +60,9 @@ export function createActivities(deps: ActivityDeps) {
 /** The activities' type, for workflows (`import type` only). */
 export type Activities = ReturnType<typeof createActivities>;
 export type { BuiltinTool, ToolContext, ToolRequest, ToolResult, ToolRunner } from './tools.js';
-export type { ModelReply, ModelRequest, ToolDescriptor } from './model.js';
+export type { FinishReason, ModelOutcome, ModelReply, ModelRequest, ModelUsage, ToolDescriptor } from './model.js';
 export type { ApprovalNotification, NotificationReceipt, NotificationRequest, Notifier } from './notify.js';
 export type { SecretEntry, SecretSource, ToolAccess } from './secrets.js';
+export type { DiscoveryRequest } from './mcp/index.js';
+export type { Attachment } from './mcp/results.js';
 export { accessFromValues, mergeAccess, noAccess } from './secrets.js';

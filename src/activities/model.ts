@@ -1,173 +1,140 @@
-/** The model call activity: one chat completion through the openai SDK, with failures classified for Temporal. */
+/**
+ * The model call activity: one chat completion through the model's client (src/activities/model/), streamed with
+ * progress in heartbeats, its reply classified into an outcome the goal loop routes, its usage settled (counted
+ * when the endpoint sends none) and priced, and its failures typed for Temporal.
+ */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import OpenAI from 'openai';
-import type { ModelSettings } from '../blueprint/schema.js';
-import { ModelInvocationError } from '../failures.js';
-import type { ChatMessage, ToolCallRequest } from '../workflows/definitions.js';
+import type OpenAI from 'openai';
+import { durationMs } from '../workflows/durations.js';
+import { withStableIds, outcomeOf } from './model/classify.js';
+import { modelClients } from './model/clients.js';
+import { classifyFailure } from './model/errors.js';
+import {
+  ProviderError,
+  type ModelProgress,
+  type ModelReply,
+  type ModelRequest,
+  type ToolDescriptor,
+} from './model/types.js';
+import { settleUsage } from './model/usage.js';
+import type { SecretResolver } from './secrets.js';
 
-/** A tool as the model sees it. */
-export interface ToolDescriptor {
-  name: string;
-  description: string;
-  parameters: Record<string, unknown>;
-}
+type Env = Readonly<Record<string, string | undefined>>;
 
-export interface ModelRequest {
-  goal: string;
-  agent: string;
-  settings: ModelSettings;
-  messages: ChatMessage[];
-  tools: ToolDescriptor[];
-}
+export { ModelInvocationError } from './model/errors.js';
+export type {
+  FinishReason,
+  ModelOutcome,
+  ModelProgress,
+  ModelReply,
+  ModelRequest,
+  ModelUsage,
+  ToolDescriptor,
+} from './model/types.js';
 
-export interface ModelReply {
-  content: string | null;
-  toolCalls: ToolCallRequest[];
-  usage: { inputTokens: number; outputTokens: number };
-  model: string;
-  /** Why the reply ended, as the endpoint said: the loop acts on it (src/workflows/reply.ts). */
-  finishReason: FinishReason;
-}
+/** A model call's timeout when neither the model nor BATON_MODEL_TIMEOUT sets one, and the worker's client none. */
+export const DEFAULT_MODEL_TIMEOUT_MS = 240_000;
+/** How often a call heartbeats while it waits for a first token (progress heartbeats come as tokens arrive). */
+const HEARTBEAT_MS = 5_000;
 
-/** The finish reasons of an OpenAI-compatible chat completion; `unknown` when the endpoint gave none. */
-export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call' | 'unknown';
-
-/** Failure types a model call can end with (defined in src/failures.ts, re-exported for the activity's users). */
-export { ModelInvocationError };
-
-const RETRYABLE = new Set([408, 409, 429]);
-
-function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const ms = headers?.get('retry-after-ms');
-  if (ms && Number.isFinite(Number(ms))) return Number(ms);
-  const s = headers?.get('retry-after');
-  if (!s) return undefined;
-  if (Number.isFinite(Number(s))) return Number(s) * 1000;
-  const date = Date.parse(s);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-/** Maps an openai SDK error to a Temporal failure: transient ones retry (honouring retry-after), the rest do not. */
-export function classifyModelError(err: unknown, endpoint: string): ApplicationFailure {
-  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
-    const status = err.status;
-    // The endpoint's own message, without the SDK's status prefix.
-    const body = err.error as { message?: unknown } | undefined;
-    const detail = (typeof body?.message === 'string' ? body.message : err.message).split('\n')[0] ?? '';
-    if (RETRYABLE.has(status) || status >= 500) {
-      const type = status === 429 ? ModelInvocationError.RateLimit : ModelInvocationError.Unavailable;
-      return ApplicationFailure.create({
-        type,
-        message: `model endpoint ${endpoint} answered ${status}: ${detail}`,
-        nextRetryDelay: retryAfterMs(err.headers as Headers | undefined),
-      });
-    }
-    if (status === 401 || status === 403) {
-      return ApplicationFailure.create({
-        type: ModelInvocationError.Auth,
-        nonRetryable: true,
-        message: `model endpoint ${endpoint} refused the credentials (${status}): set a valid OPENAI_API_KEY for the worker`,
-      });
-    }
-    return ApplicationFailure.create({
-      type: ModelInvocationError.Rejected,
-      nonRetryable: true,
-      message: `model endpoint ${endpoint} rejected the request (${status}): ${detail}`,
-    });
-  }
-  if (err instanceof OpenAI.APIConnectionError) {
-    return ApplicationFailure.create({
-      type: ModelInvocationError.Unavailable,
-      message: `cannot reach model endpoint ${endpoint}: ${err.message}; check OPENAI_BASE_URL`,
-    });
-  }
-  return ApplicationFailure.create({
-    type: ModelInvocationError.Unavailable,
-    message: `model call failed: ${err instanceof Error ? err.message : String(err)}`,
+/** Reads BATON_MODEL_TIMEOUT: a duration (`90s`, `5m`) or a number of seconds. */
+export function modelTimeoutFromEnv(env: Env): number | undefined {
+  const raw = env.BATON_MODEL_TIMEOUT?.trim();
+  if (!raw) return undefined;
+  if (/^\d+(\.\d+)?$/.test(raw)) return Number(raw) * 1000;
+  if (/^\d+(ms|s|m|h)$/.test(raw)) return durationMs(raw);
+  throw ApplicationFailure.create({
+    type: 'ConfigurationError',
+    nonRetryable: true,
+    message: `BATON_MODEL_TIMEOUT=${raw} is not a duration: use seconds (120) or a duration such as 90s or 5m`,
   });
 }
 
-function toOpenAiMessages(messages: ChatMessage[]): OpenAI.Chat.ChatCompletionMessageParam[] {
-  return messages.map((m): OpenAI.Chat.ChatCompletionMessageParam => {
-    switch (m.role) {
-      case 'tool':
-        return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
-      case 'assistant':
-        return {
-          role: 'assistant',
-          content: m.content,
-          ...(m.toolCalls?.length
-            ? {
-                tool_calls: m.toolCalls.map((c) => ({
-                  id: c.id,
-                  type: 'function' as const,
-                  function: { name: c.name, arguments: c.arguments },
-                })),
-              }
-            : {}),
-        };
-      default:
-        return { role: m.role, content: m.content };
-    }
-  });
+/** Dependencies of the model activity. */
+export interface ModelActivityDeps {
+  /** The worker's default endpoint (OPENAI_BASE_URL / OPENAI_API_KEY); its timeout is the last default. */
+  openai: OpenAI;
+  /** Reads a model's `apiKey: ${secret:NAME}` and `baseUrl: ${env:NAME}` through the operator's map. */
+  resolver: SecretResolver;
+  /** The worker's environment, where BATON_MODEL_TIMEOUT is read. */
+  environment: Env;
+  /** JSON Schemas of the worker's builtin functions, sent for the tools that name one (`ToolDescriptor.builtin`). */
+  builtinSchemas?: Readonly<Record<string, Record<string, unknown>>>;
 }
 
-/** Builds the `callModel` activity around an openai client. */
-export function createModelActivity(openai: OpenAI) {
-  const endpoint = openai.baseURL;
-  return async function callModel(req: ModelRequest): Promise<ModelReply> {
+/** The tools as sent to the model, with the registered schema of each builtin the workflow named. */
+function withBuiltinSchemas(
+  tools: ToolDescriptor[],
+  registered: Readonly<Record<string, Record<string, unknown>>>,
+): { tools: ToolDescriptor[]; schemas: Record<string, Record<string, unknown> | null> | undefined } {
+  let schemas: Record<string, Record<string, unknown> | null> | undefined;
+  const filled = tools.map((t) => {
+    if (t.builtin === undefined) return t;
+    const schema = registered[t.builtin] ?? null;
+    (schemas ??= {})[t.builtin] = schema;
+    return { ...t, parameters: schema ?? t.parameters };
+  });
+  return { tools: filled, schemas };
+}
+
+/** Builds the `callModel` activity. */
+export function createModelActivity(deps: ModelActivityDeps) {
+  const clientFor = modelClients(deps.openai, deps.resolver);
+  return async function callModel(req: ModelRequest & { modelKey?: string }): Promise<ModelReply> {
     const ctx = Context.current();
+    const { tools, schemas } = withBuiltinSchemas(req.tools, deps.builtinSchemas ?? {});
+    const modelKey = `models.${req.modelKey ?? req.settings.model}`;
+    const { client, keySource } = clientFor(req.settings, req.modelKey ?? req.settings.model, req.goal);
+    const timeoutMs = req.settings.timeout
+      ? durationMs(req.settings.timeout)
+      : (modelTimeoutFromEnv(deps.environment) ?? deps.openai.timeout ?? DEFAULT_MODEL_TIMEOUT_MS);
+    let progress: ModelProgress = { tokens: 0, preview: '' };
+    let lastBeat = 0;
+    const beat = (): void => {
+      lastBeat = Date.now();
+      ctx.heartbeat(progress);
+    };
     // Heartbeat while the model thinks, so a dead worker is noticed within the heartbeat timeout, not the call's.
-    const beat = setInterval(() => ctx.heartbeat(), 5_000);
+    const timer = setInterval(beat, HEARTBEAT_MS);
     try {
-      let completion: OpenAI.Chat.ChatCompletion;
+      let raw;
       try {
-        completion = await openai.chat.completions.create(
+        raw = await client.complete(
+          { ...req, tools },
           {
-            model: req.settings.model,
-            messages: toOpenAiMessages(req.messages),
-            ...(req.settings.temperature === undefined ? {} : { temperature: req.settings.temperature }),
-            ...(req.settings.maxTokens === undefined ? {} : { max_tokens: req.settings.maxTokens }),
-            ...(req.tools.length
-              ? {
-                  tools: req.tools.map((t) => ({
-                    type: 'function' as const,
-                    function: { name: t.name, description: t.description, parameters: t.parameters },
-                  })),
-                }
-              : {}),
+            signal: ctx.cancellationSignal,
+            timeoutMs,
+            onProgress: (p) => {
+              progress = p;
+              if (Date.now() - lastBeat >= 1000) beat();
+            },
           },
-          { signal: ctx.cancellationSignal, headers: { 'x-baton-goal': req.goal, 'x-baton-agent': req.agent } },
         );
       } catch (err) {
-        throw classifyModelError(err, endpoint);
-      }
-      const choice = completion.choices?.[0];
-      if (!choice?.message) {
-        throw ApplicationFailure.create({
-          type: ModelInvocationError.Malformed,
-          message: `model endpoint ${endpoint} returned no choices`,
-        });
-      }
-      const toolCalls: ToolCallRequest[] = [];
-      for (const call of choice.message.tool_calls ?? []) {
-        if (call.type === 'function') {
-          toolCalls.push({ id: call.id, name: call.function.name, arguments: call.function.arguments });
+        if (err instanceof ProviderError) {
+          throw classifyFailure(err.failure, { endpoint: client.endpoint, modelKey, keySource });
         }
+        throw err;
       }
+      const transcriptIds = new Set(
+        req.messages.flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.id) : [])),
+      );
+      const { toolCalls, reassignedIds } = withStableIds(raw, transcriptIds, `baton_${ctx.info.activityId}`);
+      const outcome = outcomeOf(raw);
       return {
-        content: choice.message.content ?? null,
+        content: raw.content,
         toolCalls,
-        usage: {
-          inputTokens: completion.usage?.prompt_tokens ?? 0,
-          outputTokens: completion.usage?.completion_tokens ?? 0,
-        },
-        model: completion.model ?? req.settings.model,
-        finishReason: choice.finish_reason ?? 'unknown',
+        usage: await settleUsage(raw, req),
+        model: raw.model ?? req.settings.model,
+        finishReason: raw.finishReason ?? 'unknown',
+        outcome,
+        ...(raw.refusal ? { refusal: raw.refusal } : {}),
+        ...(reassignedIds.length ? { reassignedIds } : {}),
+        ...(schemas ? { builtinSchemas: schemas } : {}),
       };
     } finally {
-      clearInterval(beat);
+      clearInterval(timer);
     }
   };
 }

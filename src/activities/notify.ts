@@ -13,6 +13,7 @@ import { callerKeys, type SecretResolver } from './secrets.js';
 import { referencesIn, renderUrl } from './templates.js';
 import { scrubbedFailure } from './tools.js';
 import { signDelivery, WebhookHeaders } from './webhook-signature.js';
+import { isTransientStatus } from '../http-status.js';
 
 /** The JSON body a webhook receives. */
 export interface ApprovalNotification {
@@ -94,7 +95,7 @@ async function sendWebhook(req: NotificationRequest, resolver: SecretResolver): 
         message: `${what} failed: ${err instanceof Error ? err.message : String(err)}`,
       });
     }
-    if (status >= 500 || status === 429 || status === 408) {
+    if (isTransientStatus(status)) {
       throw ApplicationFailure.create({ type: NotificationError.Failed, message: `${what} answered ${status}` });
     }
     if (status >= 300) {

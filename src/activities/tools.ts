@@ -6,7 +6,12 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { z } from 'zod';
-import type { ToolSpec } from '../blueprint/schema.js';
+import type { McpCallSpec } from '../blueprint/mcp.js';
+import type { BuiltinToolSpec, HttpToolSpec } from '../blueprint/schema.js';
+import type { Attachment } from './mcp/results.js';
+
+/** What the tool activity runs: an http or builtin tool, or one tool of an mcp source. */
+export type RunnableToolSpec = HttpToolSpec | BuiltinToolSpec | McpCallSpec;
 import { runBuiltin } from './builtin-tool.js';
 import { runHttp } from './http-tool.js';
 import { allowedHostsFor } from './egress.js';
@@ -33,7 +38,7 @@ export interface ToolRequest {
   goal: string;
   agent: string;
   tool: string;
-  spec: ToolSpec;
+  spec: RunnableToolSpec;
   args: unknown;
 }
 
@@ -43,6 +48,8 @@ export interface ToolResult {
   status?: number;
   truncated: boolean;
   idempotencyKey: string;
+  /** Binary content kept by reference (MCP images, audio, resources): the bytes are not in history. */
+  attachments?: Attachment[];
 }
 
 /** Failure types a tool call can end with. */
@@ -53,7 +60,7 @@ export const ToolError = {
 } as const;
 
 /** One call, as a runner sees it. */
-export interface ToolCall<S extends ToolSpec = ToolSpec> {
+export interface ToolCall<S extends RunnableToolSpec = RunnableToolSpec> {
   req: ToolRequest;
   spec: S;
   idempotencyKey: string;
@@ -94,17 +101,19 @@ export function scrubbedFailure(err: unknown, secrets: CallSecrets, fallbackType
 /** Builds the `runTool` activity. */
 export function createToolActivity(deps: ToolActivityDeps) {
   const runners: Partial<Record<string, ToolRunner>> = {
-    http: (call) => runHttp(call as ToolCall<Extract<ToolSpec, { type: 'http' }>>),
-    builtin: (call) => runBuiltin(call as ToolCall<Extract<ToolSpec, { type: 'builtin' }>>, deps.builtins),
+    http: (call) => runHttp(call as ToolCall<HttpToolSpec>),
+    builtin: (call) => runBuiltin(call as ToolCall<BuiltinToolSpec>, deps.builtins),
     ...deps.runners,
   };
   return async function runTool(req: ToolRequest): Promise<ToolResult> {
     const context = Context.current();
     const info = context.info;
     const idempotencyKey = `${info.workflowExecution?.workflowId ?? 'standalone'}/${info.activityId}`;
-    const keys = callerKeys(req.goal, req.tool);
+    // An MCP tool is known to the operator's lists by its source (`fs`, `blueprint/fs`), not by each tool's name.
+    const owner = req.spec.type === 'mcp' ? req.spec.call.source : req.tool;
+    const keys = callerKeys(req.goal, owner);
     const secrets = deps.resolver.forCall({
-      label: `tool ${req.tool}`,
+      label: `tool ${owner}`,
       keys,
       declared: req.spec.secrets ?? [],
     });

@@ -1,9 +1,11 @@
 /**
- * Approvals in the audit trail, from history: an approval opens when the goal publishes `BatonStatus`
- * `awaiting_approval`; `approval` signals and `decide` updates decide it; timers that fire while it waits are its
- * reminders, escalations and deadline. What history does not state (whether a signalled decision counted, what a
- * timer was for) is replayed with the workflow's own pure rules over the pinned blueprint; what it does state (the
- * record a `decide` update returned, the approvals carried into a new run) replaces what was replayed.
+ * Approvals in the audit trail, from history. A goal that records facts (src/workflows/facts.ts) says when an
+ * approval opened (for which tool call) and how it settled; in older histories an approval opens when the goal
+ * publishes `BatonStatus` `awaiting_approval` while no question is outstanding. `approval` signals and `decide`
+ * updates decide it; timers that fire while it waits are its reminders, escalations and deadline. What history does
+ * not state (whether a signalled decision counted, what a timer was for) is replayed with the workflow's own pure
+ * rules over the pinned blueprint; what it does state (the record a `decide` update returned, the approvals carried
+ * into a new run) replaces what was replayed.
  */
 import type { ApprovalPolicy, Blueprint } from '../blueprint/schema.js';
 import {
@@ -19,9 +21,10 @@ import {
   type WakeWork,
 } from '../workflows/approvals.js';
 import type { ApprovalDecision, ApprovalRecord } from '../workflows/definitions.js';
-import { durationMs as blueprintDurationMs } from '../workflows/durations.js';
+import { durationMs } from '../workflows/durations.js';
+import type { AuditFact } from '../workflows/facts.js';
 import { AuditKind, compact, failureInfo, type Emit, type Located, type TrailFacts } from './entry.js';
-import { decodePayloads, durationMs, firstPayload, text } from './history.js';
+import { decodePayloads, firstPayload, protoDurationMs, text } from './history.js';
 
 /** The tool an approval is asked for when no tool call is waiting: a budget extension. */
 const BUDGET_TOOL = 'budget';
@@ -110,8 +113,16 @@ export class ApprovalTrail {
     return Date.parse(loc.ev.time);
   }
 
-  /** A search attribute upsert: `BatonStatus` turning to `awaiting_approval` opens an approval. */
-  upsert(loc: Located, claim: (loc: Located) => ClaimedCall | undefined): void {
+  /**
+   * A search attribute upsert. In a history without facts, `BatonStatus` turning to `awaiting_approval` opens an
+   * approval for the tool call `claim` finds, else (`question` says whether a question opened instead) a budget
+   * extension; `awaiting_reply` is a question.
+   */
+  upsert(
+    loc: Located,
+    claim: (loc: Located) => ClaimedCall | undefined,
+    question: ((loc: Located) => boolean) | undefined,
+  ): void {
     const fields = (loc.ev.attrs.searchAttributes as { indexedFields?: Record<string, unknown> } | undefined)
       ?.indexedFields;
     if (!fields) return;
@@ -125,39 +136,73 @@ export class ApprovalTrail {
     if (Array.isArray(approvers)) this.published.approvers = approvers.map(String);
     if (typeof cost === 'number') this.published.costUsd = cost;
     const now = this.published.status;
-    if (now === 'awaiting_approval' && before !== 'awaiting_approval') this.opened(loc, claim);
-    else if (now === 'awaiting_approval' && Array.isArray(approvers)) {
+    if (question && now === 'awaiting_reply' && before !== 'awaiting_reply') {
+      question(loc);
+    } else if (question && now === 'awaiting_approval' && before !== 'awaiting_approval') {
+      const candidate = claim(loc);
+      if (candidate || !question(loc)) this.opened(loc, candidate);
+    } else if (now === 'awaiting_approval' && Array.isArray(approvers)) {
       const current = this.open.at(-1)?.record;
       // BatonApprovers says who is still waited on; who may decide comes from the blueprint when it is pinned.
       if (current && !this.bp) current.eligible = approvers.map(String);
-    } else if (before === 'awaiting_approval' && now !== 'awaiting_approval') {
+    } else if (question && before === 'awaiting_approval' && now !== 'awaiting_approval') {
       // Status left awaiting_approval: whatever was open is settled, even where history does not say how.
       this.open = [];
     }
   }
 
-  private opened(loc: Located, claim: (loc: Located) => ClaimedCall | undefined): void {
-    const candidate = claim(loc);
-    const tool = candidate?.tool ?? BUDGET_TOOL;
+  /** The workflow's fact: an approval opened, for the tool call `candidate` (when it is for one). */
+  openedFact(loc: Located, fact: Extract<AuditFact, { fact: 'approval.opened' }>, candidate?: ClaimedCall): void {
+    this.opened(loc, candidate, fact);
+  }
+
+  /** The workflow's fact: an approval settled (its decisions and timeout have their own records). */
+  settledFact(fact: Extract<AuditFact, { fact: 'approval.settled' }>): void {
+    const record = this.approvals.find((r) => r.id === fact.approvalId);
+    if (!record) return;
+    record.status = fact.status;
+    this.settled(record);
+  }
+
+  /** An approval is open. */
+  hasOpen(): boolean {
+    return this.open.length > 0;
+  }
+
+  private opened(
+    loc: Located,
+    candidate: ClaimedCall | undefined,
+    fact?: Extract<AuditFact, { fact: 'approval.opened' }>,
+  ): void {
+    const tool = fact?.tool ?? candidate?.tool ?? BUDGET_TOOL;
     const policy = this.policyFor(tool);
     const reported = this.reportedRecord(loc, tool);
+    // Older histories: the id is what the model was later told, or the `decide` update's record, or counted.
     const id =
-      /approval (\S+) was/.exec(candidate?.told ?? '')?.[1] ?? reported?.id ?? `apr-${this.approvals.length + 1}`;
+      fact?.approvalId ??
+      /approval (\S+) was/.exec(candidate?.told ?? '')?.[1] ??
+      reported?.id ??
+      `apr-${this.approvals.length + 1}`;
     candidate?.assign(id);
     const openedMs = reported ? Date.parse(reported.openedAt) : this.workflowClock(loc, 'issued');
-    const timeoutMs = policy?.timeout === undefined ? undefined : blueprintDurationMs(policy.timeout);
+    const timeoutMs = policy?.timeout === undefined ? undefined : durationMs(policy.timeout);
     const deadline =
-      reported?.deadline ?? (timeoutMs === undefined ? undefined : new Date(openedMs + timeoutMs).toISOString());
+      fact?.deadline ??
+      reported?.deadline ??
+      (timeoutMs === undefined ? undefined : new Date(openedMs + timeoutMs).toISOString());
     const record: ApprovalRecord = {
       id,
       tool,
       args: candidate?.args ?? reported?.args ?? null,
       reason: candidate?.reason ?? reported?.reason ?? '',
-      requestedBy: candidate?.agent ?? reported?.requestedBy ?? 'baton',
+      requestedBy: fact?.agent ?? candidate?.agent ?? reported?.requestedBy ?? 'baton',
       approvers: policy ? [...policy.approvers] : [...(reported?.approvers ?? [])],
-      eligible:
-        policy && this.bp ? resolveApprovers(policy.approvers, this.bp.approvers) : (this.published.approvers ?? []),
-      quorum: policy?.quorum ?? reported?.quorum ?? 1,
+      eligible: fact
+        ? [...fact.eligible]
+        : policy && this.bp
+          ? resolveApprovers(policy.approvers, this.bp.approvers)
+          : (this.published.approvers ?? []),
+      quorum: fact?.quorum ?? policy?.quorum ?? reported?.quorum ?? 1,
       votes: [],
       status: 'pending',
       openedAt: new Date(openedMs).toISOString(),
@@ -171,10 +216,11 @@ export class ApprovalTrail {
       openedMs,
       done: { reminders: 0, escalations: 0 },
     });
+    const asker = fact && tool !== BUDGET_TOOL ? fact.agent : candidate?.agent;
     this.emit(
       loc,
       AuditKind.ApprovalRequested,
-      candidate ? `agent:${candidate.agent}` : 'baton',
+      asker ? `agent:${asker}` : 'baton',
       `${id}: ${tool} ${compact(record.args, 60)} waits for ${record.eligible.join(', ') || 'an approver'}${record.quorum > 1 ? ` (quorum ${record.quorum})` : ''}${record.deadline ? `, deadline ${record.deadline}` : ''}`,
       {
         approvalId: id,
@@ -187,6 +233,8 @@ export class ApprovalTrail {
         quorum: record.quorum,
         deadline: record.deadline ?? null,
         policy: policy ?? null,
+        ...(fact?.callId ? { callId: fact.callId } : {}),
+        source: fact ? 'recorded by the workflow' : 'inferred from BatonStatus',
       },
     );
   }
@@ -347,7 +395,7 @@ export class ApprovalTrail {
   timerFired(loc: Located): void {
     const startedLoc = this.timersStarted.get(`${loc.run}:${String(loc.ev.attrs.timerId)}`);
     const summary = startedLoc?.ev.summary;
-    const waitedMs = durationMs(startedLoc?.ev.attrs.startToFireTimeout);
+    const waitedMs = protoDurationMs(startedLoc?.ev.attrs.startToFireTimeout);
     const events = [...(startedLoc ? [startedLoc.ev.id] : []), loc.ev.id];
     const stated = readWakeSummary(summary);
     const open = stated ? this.open.find((o) => o.record.id === stated.approvalId) : this.open.at(-1);

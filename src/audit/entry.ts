@@ -1,5 +1,8 @@
 /** What an audit trail is made of: its record kinds, the entry shape, and the small helpers that word them. */
+import { clip as clipText, oneLine } from '../text.js';
 import { text, type HistoryEvent } from './history.js';
+
+export { canonicalJson, compact } from '../text.js';
 
 /** Kinds of audit records, in the order a goal usually produces them. */
 export const AuditKind = {
@@ -11,6 +14,9 @@ export const AuditKind = {
   ApprovalReminder: 'approval.reminder',
   ApprovalEscalation: 'approval.escalation',
   ApprovalTimeout: 'approval.timeout',
+  QuestionAsked: 'question.asked',
+  QuestionReply: 'question.reply',
+  QuestionTimeout: 'question.timeout',
   BudgetExceeded: 'budget.exceeded',
   Activity: 'activity',
   Signal: 'signal',
@@ -62,16 +68,9 @@ export type Emit = (
   events?: number[],
 ) => void;
 
-/** A value as compact JSON, cut at `max` characters. */
-export function compact(value: unknown, max = 80): string {
-  const text = JSON.stringify(value) ?? 'undefined';
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
 /** Text on one line, cut at `max` characters. */
-export function clip(value: string, max: number): string {
-  const one = value.replace(/\s+/g, ' ').trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+export function clipLine(value: string, max: number): string {
+  return clipText(oneLine(value), max);
 }
 
 /** A failure as the audit reports it. */
@@ -111,21 +110,4 @@ export interface TrailFacts {
   closed: boolean;
   /** Latest BatonStatus / BatonApprovers / BatonCostUsd the goal published. */
   published: { status?: string; approvers?: string[]; costUsd?: number };
-}
-
-/** Keys sorted at every level: one byte sequence per value, whoever wrote the JSON. */
-export function canonicalJson(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v && typeof v === 'object') {
-      return Object.fromEntries(
-        Object.keys(v)
-          .sort()
-          .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
-      );
-    }
-    return v;
-  };
-  return JSON.stringify(sort(value)) ?? 'null';
 }

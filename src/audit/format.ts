@@ -1,5 +1,5 @@
 /** Renders an audit trail: `table` for a terminal, `jsonl` to keep and verify, `md` to hand to a person. */
-import { makeStyle, table, type Style } from '../client/output.js';
+import { makeStyle, table, type Style } from '../text.js';
 import type { AuditRecord } from './chain.js';
 import { text } from './history.js';
 import type { TrailFacts } from './entry.js';

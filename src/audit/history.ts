@@ -87,7 +87,7 @@ export function msBetween(from: string, to: string): number {
 }
 
 /** A protobuf duration (`"86400s"` in JSON, seconds + nanos in protobufjs) in milliseconds. */
-export function durationMs(value: unknown): number | undefined {
+export function protoDurationMs(value: unknown): number | undefined {
   if (typeof value === 'string') {
     const m = /^(-?\d+(?:\.\d+)?)s$/.exec(value);
     return m ? Math.round(Number(m[1]) * 1000) : undefined;

@@ -3,7 +3,10 @@
  * and tool call (activities), every human decision (the `approval` signal and the `decide` update), the approval
  * waits (search attribute upserts and timers), and how the goal ended, across continue-as-new runs.
  *
- * What history records directly is reported as recorded. What it implies is derived with the same pure rules the
+ * What history records directly is reported as recorded: activity results, and the structured facts the workflow
+ * records for what it decides without an activity (refusals, engine tools, questions and approvals opened and settled;
+ * src/workflows/facts.ts). Histories from before the facts are read the older way: a tool call's outcome from what
+ * the model was told, an approval from `BatonStatus`. What history implies is derived with the same pure rules the
  * workflow applies (src/workflows/approvals.ts, policy.ts) to the blueprint pinned in the first event: which tool
  * call an approval is for, whether a signalled decision counted, whether a timer was a reminder, an escalation or
  * the deadline. Refused `decide` updates are rejected by the validator before they reach history, so they are not
@@ -11,14 +14,20 @@
  */
 import type { ModelReply, ModelRequest, ToolRequest, ToolResult } from '../activities/index.js';
 import { hashBlueprint } from '../blueprint/load.js';
+import { describeMcpServer, mcpBindings, type McpBinding, type PinnedMcp } from '../blueprint/mcp.js';
 import type { Blueprint } from '../blueprint/schema.js';
-import type { ChatMessage, GoalArgs, GoalResult, ToolCallRequest } from '../workflows/definitions.js';
+import { resolveApprovers } from '../workflows/approvals.js';
+import type { ChatMessage, GoalArgs, GoalResult, HumanReply, ToolCallRequest } from '../workflows/definitions.js';
+import { isKnownTool } from '../workflows/engine-tools.js';
+import { asFact, FACT_MEMO_KEY, type AuditFact } from '../workflows/facts.js';
 import { needsApproval } from '../workflows/policy.js';
 import { ApprovalTrail, type ClaimedCall } from './approvals.js';
+import { formatSeconds } from '../text.js';
+import { QuestionTrail } from './questions.js';
 import {
   AuditKind,
   canonicalJson,
-  clip,
+  clipLine,
   compact,
   failureInfo,
   type AuditEntry,
@@ -52,6 +61,14 @@ interface CallState {
   approvalId?: string;
 }
 
+interface FactAt {
+  loc: Located;
+  fact: AuditFact;
+  used: boolean;
+}
+
+type ToolFact = Extract<AuditFact, { fact: 'tool' }>;
+
 interface Batch {
   model: ActivityInfo;
   reply: ModelReply;
@@ -65,11 +82,6 @@ function parseArguments(raw: string): unknown {
   } catch {
     return raw;
   }
-}
-
-function seconds(ms: number | undefined): string {
-  if (ms === undefined || Number.isNaN(ms)) return '';
-  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
 }
 
 function usd(value: number): string {
@@ -94,9 +106,14 @@ class TrailBuilder {
   private readonly timersStarted = new Map<string, Located>();
   private readonly entries: AuditEntry[] = [];
   private bp: Blueprint | undefined;
+  /** MCP tools the goal pinned, by model-facing name (read on first need). */
+  private mcpTools: Map<string, McpBinding> | undefined;
   private args: GoalArgs | undefined;
   private batch: Batch | undefined;
   private readonly approvals: ApprovalTrail;
+  private readonly questions: QuestionTrail;
+  /** The structured facts the workflow recorded, in history order; none in histories from before them. */
+  private readonly facts: FactAt[] = [];
   private status = 'running';
   private closed = false;
   /** Set while the last run's close event is handled: outcomes still missing will never come. */
@@ -116,6 +133,12 @@ class TrailBuilder {
       this.timersStarted,
       this.all,
     );
+    this.questions = new QuestionTrail((...args) => this.emit(...args));
+  }
+
+  /** True when the history records facts: the audit reads them instead of inferring from status and wording. */
+  private get withFacts(): boolean {
+    return this.facts.length > 0;
   }
 
   private key(loc: Pick<Located, 'run'>, eventId: number): string {
@@ -161,6 +184,14 @@ class TrailBuilder {
         case 'TimerStarted':
           this.timersStarted.set(`${loc.run}:${String(a.timerId)}`, loc);
           break;
+        case 'WorkflowPropertiesModified': {
+          const fields = (a.upsertedMemo as { fields?: Record<string, unknown> } | undefined)?.fields;
+          const fact = fields?.[FACT_MEMO_KEY]
+            ? asFact(firstPayload({ payloads: [fields[FACT_MEMO_KEY]] }))
+            : undefined;
+          if (fact) this.facts.push({ loc, fact, used: false });
+          break;
+        }
         default:
           break;
       }
@@ -217,13 +248,26 @@ class TrailBuilder {
         return;
       }
       case 'UpsertWorkflowSearchAttributes':
-        return this.approvals.upsert(loc, (at) => this.claimCall(at));
+        return this.approvals.upsert(
+          loc,
+          (at) => this.claimCall(at),
+          this.withFacts ? undefined : (at) => this.inferQuestion(at),
+        );
+      case 'WorkflowPropertiesModified':
+        return this.fact(loc);
       case 'WorkflowExecutionSignaled':
+        if (text(a.signalName) === 'reply') return this.replySignaled(loc);
         return this.approvals.signaled(loc);
       case 'WorkflowExecutionUpdateAccepted':
+        if (text((a.acceptedRequest as { input?: { name?: string } } | undefined)?.input?.name) === 'reply') {
+          return this.replyUpdated(loc);
+        }
         return this.approvals.updateAccepted(loc);
-      case 'TimerFired':
+      case 'TimerFired': {
+        const started = this.timersStarted.get(`${loc.run}:${String(a.timerId)}`);
+        if (this.questions.timerFired(loc, started?.ev.summary, this.withFacts, this.approvals.hasOpen())) return;
         return this.approvals.timerFired(loc);
+      }
       case 'WorkflowExecutionCancelRequested':
         return this.emit(
           loc,
@@ -384,7 +428,7 @@ class TrailBuilder {
       loc,
       AuditKind.ModelCall,
       `agent:${agent}`,
-      `${agent} → ${req?.settings?.model ?? '?'}: ${what}${tokens ? ` · ${tokens.input}+${tokens.output} tokens · ${usd(cost ?? 0)}` : ''}${reply?.content ? ` · "${clip(reply.content, 70)}"` : ''}`,
+      `${agent} → ${req?.settings?.model ?? '?'}: ${what}${tokens ? ` · ${tokens.input}+${tokens.output} tokens · ${usd(cost ?? 0)}` : ''}${reply?.content ? ` · "${clipLine(reply.content, 70)}"` : ''}`,
       {
         agent,
         model: req?.settings?.model ?? null,
@@ -475,16 +519,24 @@ class TrailBuilder {
     if (upTo === Infinity) this.batch = undefined;
   }
 
-  private emitUnrunCall(loc: Located, c: CallState): void {
+  private emitUnrunCall(loc: Located, c: CallState, fact?: ToolFact): void {
     c.emitted = true;
     const spec = this.bp?.tools[c.call.name];
-    const permitted = this.bp?.agents[c.agent]?.tools.includes(c.call.name) ?? false;
+    const engineTool = !spec && this.bp !== undefined && isKnownTool(this.bp, c.call.name);
+    const permitted = engineTool || (this.bp?.agents[c.agent]?.tools.includes(c.call.name) ?? false);
     const told = c.told;
-    // What the model was told says what became of the call. Before that is in history (the goal is still deciding,
-    // or it ended first), the pinned blueprint still says whether the call was allowed at all.
+    // The workflow's fact says what became of the call. Histories from before the facts: what the model was told
+    // says it; before that is in history (the goal is still deciding, or it ended first), the pinned blueprint still
+    // says whether the call was allowed at all.
     let outcome: string;
     let why: string;
-    if (told !== undefined) {
+    if (fact) {
+      outcome = fact.outcome;
+      why = clipLine(fact.summary, 100);
+    } else if (this.withFacts && !this.closing) {
+      outcome = 'pending';
+      why = 'outcome not in history yet';
+    } else if (told !== undefined) {
       outcome = /^refused/i.test(told)
         ? 'refused'
         : /^not run/i.test(told)
@@ -492,7 +544,10 @@ class TrailBuilder {
           : /^error/i.test(told)
             ? 'invalid'
             : 'handled';
-      why = clip(told, 100);
+      why = clipLine(told, 100);
+    } else if (engineTool) {
+      outcome = 'handled';
+      why = `${c.call.name}: an engine tool, handled in the workflow (the goal ended with it)`;
     } else if (!spec) {
       outcome = 'invalid';
       why = `the blueprint has no tool ${c.call.name}`;
@@ -503,7 +558,8 @@ class TrailBuilder {
       outcome = this.closing ? 'unknown' : 'pending';
       why = this.closing ? 'no outcome in history (the goal ended first)' : 'outcome not in history yet';
     }
-    const approvalId = c.approvalId ?? /approval (\S+) was/.exec(told ?? '')?.[1];
+    const approvalId =
+      fact?.approvalId ?? c.approvalId ?? (fact ? undefined : /approval (\S+) was/.exec(told ?? '')?.[1]);
     this.emit(
       loc,
       AuditKind.ToolCall,
@@ -516,13 +572,111 @@ class TrailBuilder {
         args: c.args,
         outcome,
         ranActivity: false,
-        toolDefined: spec !== undefined,
+        toolDefined: spec !== undefined || engineTool,
+        engineTool,
         agentPermitted: permitted,
         decidedBy: outcome === 'handled' ? 'workflow' : 'baton',
         told: told ?? null,
+        ...(fact?.refusal ? { refusal: fact.refusal } : {}),
+        ...(fact?.detail ? { detail: fact.detail } : {}),
+        source: fact ? 'recorded by the workflow' : 'read from what the model was told',
         ...(approvalId ? { approvalId } : {}),
       },
     );
+  }
+
+  /** A structured fact the workflow recorded: a tool call's outcome, a question or an approval. */
+  private fact(loc: Located): void {
+    const at = this.facts.find((f) => f.loc === loc);
+    if (!at || at.used) return;
+    at.used = true;
+    const fact = at.fact;
+    switch (fact.fact) {
+      case 'tool': {
+        const c = this.batch?.calls.find((x) => x.call.id === fact.callId && !x.emitted);
+        if (!c) return;
+        if (c.activity) return; // its activity's record says how it ended
+        this.flushBatch(loc, c.index);
+        return this.emitUnrunCall(loc, c, fact);
+      }
+      case 'approval.opened': {
+        const candidate = fact.callId ? this.claimCallById(loc, fact.callId) : undefined;
+        return this.approvals.openedFact(loc, fact, candidate);
+      }
+      case 'approval.settled':
+        return this.approvals.settledFact(fact);
+      case 'question.asked':
+        return this.questions.asked(loc, fact);
+      case 'question.settled':
+        return this.questions.settled(loc, fact);
+    }
+  }
+
+  /** A `reply` signal; with facts, the workflow's record of taking it says it counted. */
+  private replySignaled(loc: Located): void {
+    const a = loc.ev.attrs;
+    const reply = decodePayloads(a.input)[0] as HumanReply;
+    let settled: Extract<AuditFact, { fact: 'question.settled' }> | undefined;
+    if (this.withFacts) {
+      // The handler runs in the next workflow task: the first such fact after the signal is its outcome.
+      const next = this.facts.find(
+        (f) =>
+          f.loc.pos > loc.pos &&
+          f.fact.fact === 'question.settled' &&
+          f.fact.via === 'signal' &&
+          f.fact.questionId === reply?.questionId &&
+          f.fact.by === reply?.by,
+      );
+      if (next) settled = next.fact as Extract<AuditFact, { fact: 'question.settled' }>;
+    }
+    this.questions.reply(
+      loc,
+      {
+        via: 'signal',
+        reply,
+        identity: typeof a.identity === 'string' ? a.identity : null,
+        ...(settled ? { settled } : {}),
+      },
+      [loc.ev.id],
+    );
+  }
+
+  /** A `reply` update, with the outcome the workflow returned. */
+  private replyUpdated(loc: Located): void {
+    const request = loc.ev.attrs.acceptedRequest as
+      { meta?: { updateId?: string; identity?: string }; input?: { args?: unknown } } | undefined;
+    const done =
+      this.updateOutcomes.get(`${loc.run}:${loc.ev.id}`) ??
+      this.updateOutcomes.get(`${loc.run}:update:${request?.meta?.updateId ?? ''}`);
+    this.questions.reply(
+      loc,
+      {
+        via: 'update',
+        reply: decodePayloads(request?.input?.args)[0] as HumanReply,
+        identity: request?.meta?.identity ?? null,
+        ...(done ? { done } : {}),
+        updateId: request?.meta?.updateId ?? null,
+      },
+      [loc.ev.id, ...(done ? [done.ev.id] : [])],
+    );
+  }
+
+  /**
+   * An older history's human wait with no approval to claim: a question, when the batch has an outstanding
+   * `ask_human` call. True when it was one.
+   */
+  private inferQuestion(loc: Located): boolean {
+    const c = this.batch?.calls.find((x) => x.call.name === 'ask_human' && !x.emitted && !x.activity);
+    if (!c) return false;
+    const settings = this.bp?.agents[c.agent]?.askHuman;
+    const eligible = settings && this.bp ? resolveApprovers(settings.to, this.bp.approvers) : [];
+    const question = (c.args as { question?: unknown } | undefined)?.question;
+    this.questions.inferred(loc, {
+      agent: c.agent,
+      question: typeof question === 'string' ? question : compact(c.args, 200),
+      eligible: eligible.length ? eligible : (this.approvals.published.approvers ?? []),
+    });
+    return true;
   }
 
   private toolCall(loc: Located, info: ActivityInfo): void {
@@ -538,9 +692,9 @@ class TrailBuilder {
     const agent = req?.agent ?? call?.agent ?? '?';
     const failure = data.failure as FailureInfo | undefined;
     const attempts = typeof data.attempts === 'number' && data.attempts > 1 ? `, ${data.attempts} attempts` : '';
-    const took = seconds(typeof data.totalMs === 'number' ? data.totalMs : undefined);
+    const took = formatSeconds(typeof data.totalMs === 'number' ? data.totalMs : undefined);
     const outcome = result
-      ? clip(result.output.split('\n')[0] ?? '', 40)
+      ? clipLine(result.output.split('\n')[0] ?? '', 40)
       : failure
         ? `failed: ${failure.message}`
         : status;
@@ -557,7 +711,17 @@ class TrailBuilder {
         args: req?.args ?? null,
         outcome: status === 'completed' ? 'ran' : status,
         ranActivity: true,
-        sideEffect: req?.spec?.sideEffect ?? null,
+        sideEffect: (req?.spec?.type === 'mcp' ? req.spec.call.sideEffect : req?.spec?.sideEffect) ?? null,
+        ...(req?.spec?.type === 'mcp'
+          ? {
+              mcp: {
+                source: req.spec.call.source,
+                server: describeMcpServer(req.spec),
+                tool: req.spec.call.tool,
+                schemaHash: req.spec.call.schemaHash,
+              },
+            }
+          : {}),
         idempotencyKey: result?.idempotencyKey ?? null,
         result: result ? { output: result.output, status: result.status ?? null, truncated: result.truncated } : null,
         ...(approvalId ? { approvalId } : {}),
@@ -567,6 +731,38 @@ class TrailBuilder {
     );
   }
 
+  /** The pinned MCP tool behind a model-facing name, from the goal's discovery result in history. */
+  private mcpBinding(name: string): McpBinding | undefined {
+    if (!this.bp?.mcp) return undefined;
+    if (!this.mcpTools) {
+      const discovery = [...this.activities.values()].find(
+        (a) => a.type === 'discoverMcpTools' && a.closed?.ev.type === 'ActivityTaskCompleted',
+      );
+      const pinned = discovery?.closed
+        ? (firstPayload(discovery.closed.ev.attrs.result) as PinnedMcp | undefined)
+        : (this.args?.task?.mcp ?? this.args?.carried?.mcp);
+      this.mcpTools = mcpBindings(this.bp, pinned ?? {}).bindings;
+    }
+    return this.mcpTools.get(name);
+  }
+
+  /** The call of the current batch an approval (recorded as a fact) is for. */
+  private claimCallById(loc: Located, callId: string): ClaimedCall | undefined {
+    const batch = this.batch;
+    const candidate = batch?.calls.find((c) => c.call.id === callId && !c.emitted && !c.approvalId);
+    if (!batch || !candidate) return undefined;
+    this.flushBatch(loc, candidate.index);
+    return {
+      tool: candidate.call.name,
+      args: candidate.args,
+      agent: candidate.agent,
+      reason: batch.reply.content ?? '',
+      assign: (id) => {
+        candidate.approvalId = id;
+      },
+    };
+  }
+
   /** The call an approval opened at `loc` is for: the next call of the batch the blueprint says needs approval. */
   private claimCall(loc: Located): ClaimedCall | undefined {
     const batch = this.batch;
@@ -574,8 +770,11 @@ class TrailBuilder {
       if (c.emitted || c.approvalId) return false;
       if (c.activity && c.activity.scheduled.pos < loc.pos) return false;
       const spec = this.bp?.tools[c.call.name];
-      if (!spec?.approval || !this.bp?.agents[c.agent]?.tools.includes(c.call.name)) return false;
-      return needsApproval(spec.approval, c.args, this.args?.input).required;
+      const mcp = spec ? undefined : this.mcpBinding(c.call.name);
+      const approval = spec ? spec.approval : mcp?.approval;
+      const listed = this.bp?.agents[c.agent]?.tools.includes(mcp ? mcp.source : c.call.name);
+      if (!approval || !listed) return false;
+      return needsApproval(approval, c.args, this.args?.input).required;
     });
     if (!batch || !candidate) return undefined;
     this.flushBatch(loc, candidate.index);
@@ -639,7 +838,7 @@ class TrailBuilder {
       });
     }
     const said = result?.answer ?? reason ?? '';
-    this.emit(loc, AuditKind.GoalFinished, actor, `${status}${said ? `: ${clip(said, 100)}` : ''}`, {
+    this.emit(loc, AuditKind.GoalFinished, actor, `${status}${said ? `: ${clipLine(said, 100)}` : ''}`, {
       status,
       answer: result?.answer ?? null,
       reason: reason ?? result?.reason ?? null,

@@ -5,6 +5,7 @@ import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, typ
 import { z } from 'zod';
 import { BlueprintError, type BlueprintProblem } from './errors.js';
 import { BlueprintSchema, type Blueprint } from './schema.js';
+import { canonicalJson } from '../text.js';
 
 /** A validated blueprint with the hash that pins it. */
 export interface LoadedBlueprint {
@@ -57,30 +58,15 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_type':
       return issue.input === undefined ? `missing required field (expected ${issue.expected})` : issue.message;
     case 'invalid_union':
-      return 'unknown tool type; use type: http or type: builtin';
+      return 'unknown tool type; use type: http or type: builtin (MCP servers go under mcp)';
     default:
       return issue.message;
   }
 }
 
-/** Sorts object keys so that equal blueprints hash equally, whatever order the YAML used. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
-}
-
 /** sha256 over the canonical JSON of a normalized blueprint. */
 export function hashBlueprint(blueprint: Blueprint): string {
-  return createHash('sha256')
-    .update(JSON.stringify(canonical(blueprint)))
-    .digest('hex');
+  return createHash('sha256').update(canonicalJson(blueprint)).digest('hex');
 }
 
 /**

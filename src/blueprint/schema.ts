@@ -23,23 +23,86 @@ export const ObjectJsonSchema = z
 
 const PriceSchema = z.strictObject({
   input: z.number().nonnegative().describe('USD per 1M input tokens'),
-  output: z.number().nonnegative().describe('USD per 1M output tokens'),
+  output: z.number().nonnegative().describe('USD per 1M output tokens (reasoning tokens are output tokens)'),
+  cachedInput: z
+    .number()
+    .nonnegative()
+    .optional()
+    .describe('USD per 1M input tokens the provider served from its prompt cache; default: the input price'),
 });
 
-/** Model settings an agent refers to by key (`models.default`). */
-export const ModelSettingsSchema = z.strictObject({
-  model: z.string().min(1).describe('Model name as the OpenAI-compatible endpoint knows it'),
-  temperature: z.number().min(0).max(2).optional(),
-  maxTokens: z.int().positive().optional().describe('Upper bound on tokens in one reply'),
-  contextWindow: z
-    .int()
-    .min(1024)
-    .optional()
-    .describe(
-      'Tokens the model accepts in one request; when set, the goal summarises older context before a call would not fit',
+/** The model APIs Baton speaks; each is one module behind the model-client seam (src/activities/model/). */
+export const ModelApiSchema = z
+  .enum(['openai-chat'])
+  .describe('openai-chat: any OpenAI-compatible chat-completions endpoint (OpenAI, Azure, vLLM, Ollama, llama.cpp)');
+
+/**
+ * Model settings an agent refers to by key (`models.default`). New fields are optional without zod defaults, so a
+ * goal pinned before they existed runs unchanged; the model activity and the goal loop apply the defaults.
+ */
+export const ModelSettingsSchema = z
+  .strictObject({
+    model: z.string().min(1).describe('Model name as the OpenAI-compatible endpoint knows it'),
+    api: ModelApiSchema.optional(),
+    baseUrl: z
+      .string()
+      .regex(/^(https?:\/\/|\$\{env:[A-Za-z_][A-Za-z0-9_]*\})/, {
+        message: 'baseUrl must be an http(s) URL or start with ${env:NAME}',
+      })
+      .optional()
+      .describe("The endpoint's base URL (…/v1); may use ${env:NAME}. Default: the worker's OPENAI_BASE_URL"),
+    apiKey: z
+      .string()
+      .regex(/^\$\{secret:[A-Za-z_][A-Za-z0-9_]*\}$/, {
+        message: "the API key must be a reference, ${secret:NAME}, with NAME set in the worker's environment",
+      })
+      .optional()
+      .describe("The endpoint's API key as ${secret:NAME}. Default: the worker's OPENAI_API_KEY"),
+    temperature: z.number().min(0).max(2).optional(),
+    maxTokens: z
+      .int()
+      .positive()
+      .optional()
+      .describe('Output-token cap of one reply (default 4096), so a runaway reply stops'),
+    tokenLimitParameter: z
+      .enum(['max_tokens', 'max_completion_tokens'])
+      .optional()
+      .describe('How the cap is sent; default: max_completion_tokens for reasoning models, else max_tokens'),
+    reasoning: z
+      .strictObject({ effort: z.enum(['minimal', 'low', 'medium', 'high']).optional() })
+      .optional()
+      .describe('Marks a reasoning model (o-series, gpt-5): no temperature, max_completion_tokens, reasoning_effort'),
+    stream: z.boolean().optional().describe('Stream the reply (progress in heartbeats); default true'),
+    timeout: DurationSchema.optional().describe(
+      "Each attempt is abandoned after this long; default the worker's BATON_MODEL_TIMEOUT or 4m",
     ),
-  price: PriceSchema.optional().describe('USD per 1M tokens, for cost budgets and reports'),
-});
+    retryFor: DurationSchema.optional().describe(
+      'How long rate limits, timeouts and outages are retried (retry-after honoured) before the goal pauses; default 1h',
+    ),
+    onRefusal: z
+      .enum(['retry', 'fail'])
+      .optional()
+      .describe(
+        'A refusal or content-filter stop: retry (default: the agent is told, counted as a repair) or fail the goal',
+      ),
+    contextWindow: z
+      .int()
+      .min(1024)
+      .optional()
+      .describe(
+        'Tokens the model accepts in one request; when set, the goal summarises older context before a call would not fit',
+      ),
+    price: PriceSchema.optional().describe('USD per 1M tokens, for cost budgets and reports'),
+  })
+  .superRefine((m, ctx) => {
+    if (m.reasoning && m.temperature !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['temperature'],
+        message: 'reasoning models take no temperature: remove temperature or reasoning',
+      });
+    }
+  });
 
 /** What an agent is for; it shapes the system prompt and what the engine expects of it. */
 export const AgentRoleSchema = z.enum(['planner', 'researcher', 'executor', 'validator', 'user-facing']);
@@ -176,6 +239,61 @@ export const BuiltinToolSchema = z.strictObject({
   ...toolCommon,
 });
 
+// --- MCP tool source (issue 18): one server, the tools of it agents may use, and how each is governed. ---
+
+/** A selection key: an MCP tool name, or a pattern where `*` stands for any run of characters. */
+const McpSelector = z.string().regex(/^[A-Za-z0-9_*./-]{1,128}$/, {
+  message: 'select MCP tools by name or pattern: letters, digits, _ . / - and * (any run of characters)',
+});
+
+/** How one selected MCP tool is governed; what is left out comes from the server's annotations and the source. */
+export const McpToolSettingsSchema = z.strictObject({
+  description: z.string().optional().describe("What the model is told the tool does; default: the server's text"),
+  sideEffect: SideEffectSchema.optional().describe(
+    'Default from annotations: readOnlyHint gives none, idempotentHint without destructiveHint gives idempotent, anything else unsafe',
+  ),
+  approval: ApprovalPolicySchema.optional(),
+  timeout: DurationSchema.optional().describe("Each attempt is abandoned after this long; default: the source's"),
+  retry: RetrySchema.optional().describe('Retry profile of none and idempotent tools (unsafe tools run once)'),
+});
+
+/** A Model Context Protocol server whose selected tools agents may use: stdio (command) or Streamable HTTP (url). */
+export const McpToolSchema = z.strictObject({
+  description: z.string().optional().describe('What the server is for (shown in the audit, not to the model)'),
+  command: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("stdio: the program the worker starts once and keeps; may use ${env:NAME} from the worker's settings"),
+  args: z.array(z.string()).default([]).describe('stdio: its arguments; may use ${env:NAME}'),
+  env: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
+    .default({})
+    .describe(
+      'stdio: environment of the server process (nothing else of the worker is passed); may use ${secret:NAME}',
+    ),
+  url: z.string().min(1).optional().describe('Streamable HTTP endpoint; may use ${env:NAME} or ${secret:NAME}'),
+  headers: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('Streamable HTTP: request headers; secrets as ${secret:NAME}, declared in secrets'),
+  secrets: toolCommon.secrets,
+  tools: z
+    .record(McpSelector, McpToolSettingsSchema.prefault({}))
+    .refine((t) => Object.keys(t).length > 0, {
+      message: 'select at least one tool of the server, by name or pattern ("*" selects all: not recommended)',
+    })
+    .describe('The tools agents may use, by name or pattern, each with its governance; others are never offered'),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{0,32}$/, { message: 'a prefix is at most 32 letters, digits, _ or -' })
+    .optional()
+    .describe('What the model sees before each tool name; default: the source key and "_" (fs_read_file)'),
+  timeout: DurationSchema.default('30s').describe('Default timeout of each call, and of discovery'),
+  maxResponseBytes: toolCommon.maxResponseBytes,
+  maxConcurrency: z.int().positive().max(64).default(4).describe('Calls in flight to this server from one worker'),
+});
+
 export const ToolSchema = z.discriminatedUnion('type', [HttpToolSchema, BuiltinToolSchema]);
 
 export const BudgetSchema = z.strictObject({
@@ -250,6 +368,50 @@ function derivedHint(tool: string): string {
 const SECRET_HEADER = /authorization|token|api[-_]?key|secret|password|cookie/i;
 const SECRET_QUERY = /[?&](access_token|token|api_?key|key|secret|password)=(?!\$\{secret:)/i;
 
+/** The MCP source's own rules: one transport, no literal secrets, every secret reference declared. */
+function checkMcpSource(
+  tool: z.output<typeof McpToolSchema>,
+  path: (string | number)[],
+  issue: (path: (string | number)[], message: string) => void,
+  checkPolicy: (policy: z.output<typeof ApprovalPolicySchema>, path: (string | number)[]) => void,
+): void {
+  if ((tool.command === undefined) === (tool.url === undefined)) {
+    issue(path, 'an mcp source needs exactly one of command (stdio) or url (Streamable HTTP)');
+  }
+  if (tool.command !== undefined && Object.keys(tool.headers).length) {
+    issue([...path, 'headers'], 'headers are for url (Streamable HTTP) servers; a stdio server takes env');
+  }
+  if (tool.url !== undefined && (tool.args.length || Object.keys(tool.env).length)) {
+    issue(path, 'args and env are for command (stdio) servers; an HTTP server takes headers');
+  }
+  for (const [header, value] of Object.entries(tool.headers)) {
+    if (SECRET_HEADER.test(header) && !value.includes('${secret:')) {
+      issue(
+        [...path, 'headers', header],
+        `literal secret in header ${header}; reference it as \${secret:NAME} and set NAME in the worker's environment`,
+      );
+    }
+  }
+  if (tool.url !== undefined && SECRET_QUERY.test(tool.url)) {
+    issue([...path, 'url'], 'literal secret in the URL query; use ${secret:NAME} instead');
+  }
+  const inCommand = [tool.command ?? '', ...tool.args].join(' ');
+  if (inCommand.includes('${secret:')) {
+    issue([...path, 'args'], 'secrets in a command line are visible to every process; pass them in env instead');
+  }
+  const used = [tool.url ?? '', ...Object.values(tool.headers), ...Object.values(tool.env)].flatMap((text) =>
+    [...text.matchAll(/\$\{secret:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!),
+  );
+  for (const secret of new Set(used)) {
+    if (!tool.secrets.includes(secret)) {
+      issue(path, `uses \${secret:${secret}} without declaring it: add secrets: [${secret}] to the tool`);
+    }
+  }
+  for (const [selector, settings] of Object.entries(tool.tools)) {
+    if (settings.approval) checkPolicy(settings.approval, [...path, 'tools', selector, 'approval']);
+  }
+}
+
 export const BlueprintSchema = z
   .strictObject({
     apiVersion: z.literal('baton/v1', { message: 'apiVersion must be baton/v1' }),
@@ -265,6 +427,10 @@ export const BlueprintSchema = z
     entry: z.string().describe('The agent that starts the goal'),
     validator: z.string().optional().describe('The agent that must accept the final answer'),
     tools: z.record(z.string().regex(NAME, { message: nameMessage }), ToolSchema).default({}),
+    mcp: z
+      .record(z.string().regex(NAME, { message: nameMessage }), McpToolSchema)
+      .optional() // absent stays absent, so blueprints without MCP keep their hashes
+      .describe("MCP servers whose selected tools agents may use: list the source key in an agent's tools"),
     approvers: z.record(z.string(), z.array(ApproverRef)).default({}).describe('Groups of approvers'),
     budget: BudgetSchema.default({ maxSteps: 40, onExceeded: 'fail' }),
     notifications: z.array(NotificationSchema).default([]).describe('Where approval notifications are sent'),
@@ -311,7 +477,7 @@ export const BlueprintSchema = z
       agent.tools.forEach((tool, i) => {
         if (DERIVED_TOOLS.includes(tool) || tool.startsWith(HANDOFF_PREFIX)) {
           issue(['agents', name, 'tools', i], `${tool} is given by the engine, not listed: ${derivedHint(tool)}`);
-        } else if (!bp.tools[tool] && !ENGINE_TOOLS.includes(tool)) {
+        } else if (!bp.tools[tool] && !bp.mcp?.[tool] && !ENGINE_TOOLS.includes(tool)) {
           issue(
             ['agents', name, 'tools', i],
             `unknown tool "${tool}"; define it under tools or remove it (built in: ${ENGINE_TOOLS.join(', ')})`,
@@ -413,6 +579,13 @@ export const BlueprintSchema = z
         issue(['notifications', i, 'url'], 'literal secret in the URL query; use ${secret:NAME} instead');
       }
     });
+    for (const [name, source] of Object.entries(bp.mcp ?? {})) {
+      if (bp.tools[name]) issue(['mcp', name], `"${name}" names both a tool and an mcp source; rename one`);
+      if ([...ENGINE_TOOLS, ...DERIVED_TOOLS].includes(name) || name.startsWith(HANDOFF_PREFIX)) {
+        issue(['mcp', name], `"${name}" is a name the engine reserves; rename the source`);
+      }
+      checkMcpSource(source, ['mcp', name], issue, checkPolicy);
+    }
     for (const [name, tool] of Object.entries(bp.tools)) {
       if (tool.approval) {
         checkPolicy(tool.approval, ['tools', name, 'approval'], tool.type === 'http' ? tool.parameters : undefined);
@@ -458,6 +631,8 @@ export type AgentSpec = Blueprint['agents'][string];
 export type ToolSpec = Blueprint['tools'][string];
 export type HttpToolSpec = z.output<typeof HttpToolSchema>;
 export type BuiltinToolSpec = z.output<typeof BuiltinToolSchema>;
+export type McpToolSpec = z.output<typeof McpToolSchema>;
+export type McpToolSettings = z.output<typeof McpToolSettingsSchema>;
 export type ApprovalPolicy = z.output<typeof ApprovalPolicySchema>;
 export type WebhookSpec = z.output<typeof WebhookSchema>;
 export type NotificationEvent = z.output<typeof NotificationEventSchema>;

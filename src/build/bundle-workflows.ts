@@ -6,6 +6,7 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { workflowPreloadModules } from '../runtime/workflow-preload.js';
 import { bundlePath, bundleVariants, workflowInterceptorModules } from '../worker.js';
 
 const dist = fileURLToPath(new URL('../', import.meta.url));
@@ -15,6 +16,7 @@ await copyFile(join(src, 'codec', 'failure-converter.cjs'), failureConverterPath
 for (const variant of bundleVariants) {
   const { code } = await bundleWorkflowCode({
     workflowsPath: join(dist, 'workflows', 'index.js'),
+    preloadModules: workflowPreloadModules(join(dist, 'workflows', 'index.js')),
     workflowInterceptorModules: workflowInterceptorModules(variant.tracing),
     ...(variant.encrypted ? { failureConverterPath } : {}),
     logger: { trace() {}, debug() {}, info() {}, log() {}, warn: console.warn, error: console.error },

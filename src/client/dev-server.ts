@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from '
 import { connect as tcpConnect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { devServerFlags } from '../runtime/dev-server-flags.js';
 import { batonSearchAttributes } from '../workflows/search-attributes.js';
 import { GoalCommandError } from './errors.js';
 
@@ -51,6 +52,7 @@ export function devServerArgs(opts: DevServerOptions): string[] {
     ]),
     ...['--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true'],
     ...['--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true'],
+    ...devServerFlags({ dbFile: true }),
   ];
 }
 

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { LoadedBlueprint } from '../blueprint/load.js';
+import { formatIssues } from '../text.js';
 import { GoalCommandError } from './errors.js';
 
 /** An example `--input` for a blueprint, built from its own schema: its required fields (else its first ones). */
@@ -93,7 +94,7 @@ export function checkInput(loaded: LoadedBlueprint, input: unknown): unknown {
   }
   const parsed = z.fromJSONSchema(schema).safeParse(input);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
+    const details = formatIssues(parsed.error.issues, '(input)');
     throw new GoalCommandError(`input does not match ${loaded.file}'s input schema: ${details}`, 'bad_input');
   }
   return parsed.data;

@@ -1,36 +1,7 @@
-/** How the CLI writes for people: colour only on a terminal (and never with NO_COLOR), aligned tables. */
+/** How the CLI writes for people: colour only on a terminal (and never with NO_COLOR), ages and deadlines. */
+import { makeStyle, type Style } from '../text.js';
 
-/** Colour functions; all of them return the text unchanged when colour is off. */
-export interface Style {
-  enabled: boolean;
-  bold(text: string): string;
-  dim(text: string): string;
-  red(text: string): string;
-  green(text: string): string;
-  yellow(text: string): string;
-  blue(text: string): string;
-  magenta(text: string): string;
-  cyan(text: string): string;
-}
-
-function wrap(enabled: boolean, open: number, close: number): (text: string) => string {
-  return enabled ? (text) => `\u001b[${open}m${text}\u001b[${close}m` : (text) => text;
-}
-
-/** A style that colours when asked to. */
-export function makeStyle(enabled: boolean): Style {
-  return {
-    enabled,
-    bold: wrap(enabled, 1, 22),
-    dim: wrap(enabled, 2, 22),
-    red: wrap(enabled, 31, 39),
-    green: wrap(enabled, 32, 39),
-    yellow: wrap(enabled, 33, 39),
-    blue: wrap(enabled, 34, 39),
-    magenta: wrap(enabled, 35, 39),
-    cyan: wrap(enabled, 36, 39),
-  };
-}
+export { clip, makeStyle, table, visibleLength, type Style } from '../text.js';
 
 /**
  * Whether to colour a stream: never when NO_COLOR is set (https://no-color.org), always when FORCE_COLOR is set to
@@ -48,27 +19,6 @@ export function colorWanted(
 /** The style for a stream. */
 export function styleFor(stream: { isTTY?: boolean }): Style {
   return makeStyle(colorWanted(stream));
-}
-
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
-
-/** Visible width of text that may hold colour codes. */
-export function visibleLength(text: string): number {
-  return text.replace(ANSI, '').length;
-}
-
-/** Aligns rows in columns (two spaces apart); the first row is the header. */
-export function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => visibleLength(r[i] ?? '')))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(c))))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 /** A span of time in the largest sensible unit. */
@@ -91,11 +41,6 @@ export function until(iso: string | undefined, now = Date.now()): string {
   const left = Date.parse(iso) - now;
   const when = `${iso.slice(0, 16).replace('T', ' ')}Z`;
   return left > 0 ? `in ${span(left)} (${when})` : `passed (${when})`;
-}
-
-/** Text cut to `max` characters with an ellipsis. */
-export function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** Colours a goal status by what it asks of people: waiting in yellow, done in green, failed in red. */

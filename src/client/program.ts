@@ -3,6 +3,7 @@
  * the arguments, runs the command and turns any failure into one line on stderr (a JSON `{code, message}` line
  * under `--json`) and an exit code. Tests drive the same tree in-process.
  */
+import { flushClientTracing } from '../observability/tracing.js';
 import { Command, CommanderError } from 'commander';
 import { BlueprintError } from '../blueprint/errors.js';
 import { ConfigError } from '../config.js';
@@ -72,6 +73,15 @@ function codeOf(err: unknown): ErrorCode {
  * line on stderr: `baton: <reason>`, or under `--json` `{"code": "...", "message": "..."}`.
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    return await runCommand(argv);
+  } finally {
+    // Spans of a traced command go out before the process exits (bin/baton.js calls process.exit).
+    await flushClientTracing();
+  }
+}
+
+async function runCommand(argv: readonly string[]): Promise<number> {
   const json = argv.includes('--json');
   const program = buildProgram();
   program.exitOverride();

@@ -60,13 +60,21 @@ export function clientTracingInterceptors(
   clientTracing ??= (async () => {
     const { provider, tracer } = await startProvider(env.OTEL_SERVICE_NAME || 'baton-cli');
     const otel = await import('@temporalio/interceptors-opentelemetry');
-    let flushed = false;
-    process.on('beforeExit', () => {
-      if (flushed) return;
-      flushed = true;
-      void provider.shutdown();
-    });
+    flushClient = () => provider.shutdown();
     return [new otel.OpenTelemetryWorkflowClientInterceptor({ tracer })];
   })();
   return clientTracing;
+}
+
+let flushClient: (() => Promise<void>) | undefined;
+
+/**
+ * Sends the CLI's spans, if tracing started: the CLI calls it before it exits, because `process.exit` skips
+ * `beforeExit` and would drop them.
+ */
+export async function flushClientTracing(): Promise<void> {
+  const flush = flushClient;
+  flushClient = undefined;
+  clientTracing = undefined;
+  await flush?.();
 }

@@ -127,6 +127,8 @@ export async function handleDemoApi(
     case '/refunds': {
       if (typeof body.amount !== 'number' || typeof body.customerId !== 'string')
         return json(res, 400, { error: 'customerId and amount required' });
+      if (!CUSTOMERS[body.customerId])
+        return json(res, 404, { error: `no customer ${body.customerId}: refunds go only to known customers` });
       if (replay(ledger.refunds)) return;
       const refund = { refundId: `r-${ledger.refunds.size + 1}`, customerId: body.customerId, amount: body.amount };
       ledger.refunds.set(key, refund);

@@ -30,14 +30,39 @@ const ReplySchema = z.strictObject({
       status: z.int(),
       message: z.string().default('scripted failure'),
       retryAfter: z.number().optional(),
+      code: z.string().optional().describe('error.code in the body (insufficient_quota, context_length_exceeded)'),
+      body: z.unknown().optional().describe('the whole error body to send instead of { error: { message } }'),
       times: z.int().positive().default(1),
     })
     .optional(),
   /** Answer only after `ms`, `times` times (then at once): for testing model-call timeouts. */
   hang: z.strictObject({ ms: z.int().positive(), times: z.int().positive().default(1) }).optional(),
-  usage: z.strictObject({ input: z.int(), output: z.int() }).optional(),
+  usage: z
+    .strictObject({
+      input: z.int(),
+      output: z.int(),
+      cached: z.int().optional().describe('prompt_tokens_details.cached_tokens'),
+      reasoning: z.int().optional().describe('completion_tokens_details.reasoning_tokens'),
+    })
+    .optional(),
+  /** Refuse a streamed request with tools the way llama-cpp-python does (an empty stream); answer unstreamed ones. */
+  refuseStreamWithTools: z.boolean().optional(),
+  /** Send no `usage` at all, as some servers do. */
+  noUsage: z.boolean().optional(),
   /** The finish reason to report (default: tool_calls with tool calls, else stop): for truncated or filtered replies. */
   finishReason: z.enum(['stop', 'length', 'tool_calls', 'content_filter']).optional(),
+  /** A refusal (`message.refusal`), as OpenAI's models send when they decline. */
+  refusal: z.string().optional(),
+  /** Tool-call ids to send, by position; null sends none (default: unique ids). */
+  toolCallIds: z.array(z.string().nullable()).optional(),
+  /** When streaming, send one chunk every `ms` (`tokens` chunks instead of the content's words), `times` times. */
+  drip: z
+    .strictObject({
+      ms: z.int().positive(),
+      tokens: z.int().positive().optional(),
+      times: z.int().positive().default(1_000_000),
+    })
+    .optional(),
 });
 
 export const ScriptSchema = z.strictObject({

@@ -31,6 +31,12 @@ export interface SeenRequest {
   facts: RequestFacts;
   tools: string[];
   answered: 'reply' | 'fail' | 'unmatched';
+  /** The request body as sent, for tests that check the wire format. */
+  body: Record<string, unknown>;
+  /** When it arrived (ms since the epoch). */
+  at: number;
+  /** For a streamed reply: true once the whole stream was sent, false if the client closed it before the end. */
+  streamCompleted?: boolean;
 }
 
 export interface ScriptedModel {
@@ -68,6 +74,89 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(JSON.stringify(body));
 }
 
+type Completion = {
+  id: string;
+  model: string;
+  created: number;
+  choices: {
+    finish_reason: string;
+    message: {
+      content: string | null;
+      refusal?: string;
+      tool_calls?: { id: string | null | undefined; type: string; function: { name: string; arguments: string } }[];
+    };
+  }[];
+  usage?: unknown;
+};
+
+/**
+ * Sends a completion as server-sent events, the way OpenAI streams: the text in word-sized chunks, each tool call
+ * as a header chunk and an arguments chunk, the finish reason, then usage in a last chunk without choices. With
+ * `drip`, one chunk every `ms`; `seen.streamCompleted` records whether the client stayed to the end.
+ */
+function streamReply(
+  res: ServerResponse,
+  completion: Completion,
+  drip: { ms: number; tokens?: number | undefined } | undefined,
+  seen: SeenRequest,
+): void {
+  const choice = completion.choices[0];
+  const base = {
+    id: completion.id,
+    object: 'chat.completion.chunk',
+    created: completion.created,
+    model: completion.model,
+  };
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null): unknown => ({
+    ...base,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
+  const text = choice?.message.content ?? '';
+  const pieces = drip?.tokens
+    ? Array.from({ length: drip.tokens }, (_, i) => `tok${i} `)
+    : (text.match(/\S+\s*|\s+/g) ?? []);
+  const events: unknown[] = [chunk({ role: 'assistant', content: '' })];
+  for (const p of pieces) events.push(chunk({ content: p }));
+  if (choice?.message.refusal) events.push(chunk({ refusal: choice.message.refusal }));
+  (choice?.message.tool_calls ?? []).forEach((c, index) => {
+    events.push(
+      chunk({
+        tool_calls: [
+          {
+            index,
+            ...(c.id ? { id: c.id } : {}),
+            type: 'function',
+            function: { name: c.function.name, arguments: '' },
+          },
+        ],
+      }),
+    );
+    events.push(chunk({ tool_calls: [{ index, function: { arguments: c.function.arguments } }] }));
+  });
+  events.push(chunk({}, choice?.finish_reason ?? 'stop'));
+  if (completion.usage) events.push({ ...base, choices: [], usage: completion.usage });
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  seen.streamCompleted = false;
+  let closed = false;
+  res.on('close', () => {
+    closed = true;
+  });
+  let i = 0;
+  const next = (): void => {
+    if (closed) return;
+    if (i < events.length) {
+      res.write(`data: ${JSON.stringify(events[i])}\n\n`);
+      i += 1;
+      if (drip) setTimeout(next, drip.ms);
+      else next();
+      return;
+    }
+    res.end('data: [DONE]\n\n');
+    seen.streamCompleted = true;
+  };
+  next();
+}
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -88,6 +177,7 @@ export async function startScriptedModel(
   const scripts = new Map<string, Script>();
   const failuresLeft = new Map<object, number>();
   const hangsLeft = new Map<object, number>();
+  const dripsLeft = new Map<object, number>();
   const requests: SeenRequest[] = [];
   const ledger: DemoLedger = newDemoLedger();
   let completions = 0;
@@ -105,7 +195,16 @@ export async function startScriptedModel(
     const tools = Array.isArray(body.tools)
       ? body.tools.map((t: { function?: { name?: string } }) => t.function?.name ?? '?')
       : [];
-    const seen: SeenRequest = { goal, agent, model: String(body.model), facts: f, tools, answered: 'unmatched' };
+    const seen: SeenRequest = {
+      goal,
+      agent,
+      model: String(body.model),
+      facts: f,
+      tools,
+      answered: 'unmatched',
+      body,
+      at: Date.now(),
+    };
     requests.push(seen);
     const script = goal === undefined ? undefined : scripts.get(goal);
     const promptTokens = Math.ceil(
@@ -136,12 +235,24 @@ export async function startScriptedModel(
       });
       return;
     }
+    if (reply.refuseStreamWithTools && body.stream === true && tools.length) {
+      // As llama-cpp-python does: a 200 event stream that ends before its first chunk.
+      seen.answered = 'fail';
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end();
+      return;
+    }
     if (reply.fail) {
       failuresLeft.set(reply, (failuresLeft.get(reply) ?? reply.fail.times) - 1);
       seen.answered = 'fail';
       const headers: Record<string, string> =
         reply.fail.retryAfter === undefined ? {} : { 'retry-after': String(reply.fail.retryAfter) };
-      send(res, reply.fail.status, { error: { message: reply.fail.message, type: 'scripted_failure' } }, headers);
+      const error = {
+        message: reply.fail.message,
+        type: reply.fail.code === 'insufficient_quota' ? 'insufficient_quota' : 'scripted_failure',
+        ...(reply.fail.code ? { code: reply.fail.code } : {}),
+      };
+      send(res, reply.fail.status, reply.fail.body ?? { error }, headers);
       return;
     }
     seen.answered = 'reply';
@@ -152,7 +263,7 @@ export async function startScriptedModel(
     const input = goalInputOf(messages.flatMap((m) => (typeof m.content === 'string' ? [m.content] : [])));
     const content = fillInput(reply.content, input);
     const toolCalls = reply.toolCalls.map((c, i) => ({
-      id: `call_${completions}_${i}`,
+      id: reply.toolCallIds ? reply.toolCallIds[i] : `call_${completions}_${i}`,
       type: 'function',
       function: { name: c.name, arguments: reply.rawArguments ?? JSON.stringify(fillInput(c.arguments, input)) },
     }));
@@ -169,19 +280,36 @@ export async function startScriptedModel(
           message: {
             role: 'assistant',
             content,
+            ...(reply.refusal ? { refusal: reply.refusal } : {}),
             ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
           },
         },
       ],
-      usage: {
-        prompt_tokens: reply.usage?.input ?? Math.ceil(promptChars / 4),
-        completion_tokens:
-          reply.usage?.output ?? Math.ceil(((content ?? '').length + JSON.stringify(toolCalls).length) / 4),
-        total_tokens: 0,
-      },
+      ...(reply.noUsage
+        ? {}
+        : {
+            usage: {
+              prompt_tokens: reply.usage?.input ?? Math.ceil(promptChars / 4),
+              completion_tokens:
+                reply.usage?.output ?? Math.ceil(((content ?? '').length + JSON.stringify(toolCalls).length) / 4),
+              total_tokens: 0,
+              ...(reply.usage?.cached === undefined
+                ? {}
+                : { prompt_tokens_details: { cached_tokens: reply.usage.cached } }),
+              ...(reply.usage?.reasoning === undefined
+                ? {}
+                : { completion_tokens_details: { reasoning_tokens: reply.usage.reasoning } }),
+            },
+          }),
     };
-    if (hang) setTimeout(() => send(res, 200, body200), hang);
-    else send(res, 200, body200);
+    const answer = (): void => {
+      const drip = reply.drip && (dripsLeft.get(reply) ?? reply.drip.times) > 0 ? reply.drip : undefined;
+      if (drip) dripsLeft.set(reply, (dripsLeft.get(reply) ?? drip.times) - 1);
+      if (body.stream === true) streamReply(res, body200, drip, seen);
+      else send(res, 200, body200);
+    };
+    if (hang) setTimeout(answer, hang);
+    else answer();
   };
 
   const server = createServer((req, res) => {

@@ -1,24 +1,13 @@
 /**
  * The approval desk of a goal: it opens approvals, waits for them on durable timers (reminders, escalation, a
- * deadline), takes decisions from the `approval` signal and the `decide` update, and tells webhooks what happens.
+ * deadline), takes decisions from the `approval` signal and the `decide` update, and tells webhooks what happens
+ * (through approval-notify.ts).
  * The goal loop talks to it through `request` and the few members below; everything here is deterministic.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  CancellationScope,
-  condition,
-  isCancellation,
-  log,
-  patched,
-  proxyActivities,
-  setHandler,
-  TimeoutFailure,
-  workflowInfo,
-  type ActivityOptions,
-} from '@temporalio/workflow';
-import type { Activities, ApprovalNotification } from '../activities/index.js';
-import { GoalFailure, NotificationError } from '../failures.js';
+import { ApplicationFailure, condition, isCancellation, log, patched, setHandler } from '@temporalio/workflow';
+import type { ApprovalNotification } from '../activities/index.js';
+import { GoalFailure } from '../failures.js';
+import { ApprovalNotifier } from './approval-notify.js';
 import { recordApprovalOpened, recordApprovalSettled } from './metrics.js';
 import type { ApprovalPolicy, Blueprint, NotificationEvent } from '../blueprint/schema.js';
 import {
@@ -41,24 +30,8 @@ import {
   type RefusedDecision,
 } from './definitions.js';
 import { durationMs } from './durations.js';
+import { recordFact } from './facts.js';
 import { Patch } from './patches.js';
-
-/**
- * Retry profile of notifications: a webhook that is down is retried for up to ten minutes, then the failure is
- * recorded on the approval. A receiver that refuses the request (4xx) is not retried.
- */
-const notification = {
-  startToCloseTimeout: '30s',
-  scheduleToCloseTimeout: '10m',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    nonRetryableErrorTypes: [NotificationError.Rejected, NotificationError.MissingSecret],
-  },
-} as const satisfies ActivityOptions;
-
-const { notify } = proxyActivities<Activities>(notification);
 
 /** Failure type of a goal that an approval policy ended (`onTimeout: cancel`). */
 export const GoalCancelledType = GoalFailure.Cancelled;
@@ -86,16 +59,8 @@ export interface ApprovalRequest {
   /** The agent that asked. */
   requestedBy: string;
   policy: ApprovalPolicy;
-}
-
-/** Why a notification failed for good: the last attempt's error, and whether its retry time ran out. */
-function failureText(err: unknown): string {
-  const ranOut = err instanceof ActivityFailure && err.retryState === 'TIMEOUT';
-  let e: unknown = err;
-  // An ActivityFailure's own message is generic; its causes say what went wrong.
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  const text = e instanceof Error ? e.message : String(e);
-  return ranOut && !(e instanceof TimeoutFailure) ? `${text} (gave up when its retry time ran out)` : text;
+  /** The model's id of the tool call it is for, which the audit's facts carry. */
+  callId?: string;
 }
 
 function iso(ms: number): string {
@@ -106,7 +71,7 @@ function iso(ms: number): string {
 export class ApprovalDesk {
   readonly records: ApprovalRecord[];
   readonly refused: RefusedDecision[];
-  private inflight = 0;
+  private readonly notifier: ApprovalNotifier;
 
   /**
    * @param bp the goal's blueprint (approver groups, notifications)
@@ -120,6 +85,7 @@ export class ApprovalDesk {
   ) {
     this.records = carried?.approvals ?? [];
     this.refused = carried?.refusedDecisions ?? [];
+    this.notifier = new ApprovalNotifier(bp);
   }
 
   /** Approvals still waiting. */
@@ -184,6 +150,16 @@ export class ApprovalDesk {
     };
     this.records.push(record);
     this.changed();
+    recordFact({
+      fact: 'approval.opened',
+      approvalId: record.id,
+      tool: record.tool,
+      ...(req.callId ? { callId: req.callId } : {}),
+      agent: req.requestedBy,
+      eligible: record.eligible,
+      quorum: record.quorum,
+      ...(record.deadline ? { deadline: record.deadline } : {}),
+    });
     recordApprovalOpened(this.bp.name, record);
     this.notify('approval.opened', record);
 
@@ -215,6 +191,7 @@ export class ApprovalDesk {
       throw err;
     }
     this.changed();
+    recordFact({ fact: 'approval.settled', approvalId: record.id, status: record.status });
     recordApprovalSettled(this.bp.name, record);
     this.notify('approval.decided', record, { outcome: record.status });
     if (record.status === 'timed_out' && policy.onTimeout === 'cancel') {
@@ -257,49 +234,18 @@ export class ApprovalDesk {
     advanceSchedule(policy, opened, done, due, now);
   }
 
-  /**
-   * Sends a notification to every webhook that wants the event. It runs beside the approval, never in its way: a
-   * failure after all retries is recorded on the approval and nothing else happens. Notifications survive the
-   * goal's cancellation, so the last word about an approval still goes out.
-   */
+  /** Tells every webhook that wants `event` about the approval (approval-notify.ts); never in the approval's way. */
   private notify(
     event: NotificationEvent,
     record: ApprovalRecord,
     extra: Pick<ApprovalNotification, 'escalatedTo' | 'outcome'> = {},
   ): void {
-    const hooks = this.bp.notifications ?? [];
-    hooks.forEach((webhook, i) => {
-      if (!webhook.events.includes(event)) return;
-      const payload: ApprovalNotification = {
-        event,
-        at: iso(Date.now()),
-        goal: { id: workflowInfo().workflowId, name: this.bp.name },
-        approval: JSON.parse(JSON.stringify(record)) as ApprovalRecord,
-        to: waitingOn(record),
-        ...extra,
-      };
-      this.inflight += 1;
-      void CancellationScope.nonCancellable(() =>
-        notify.executeWithOptions({ ...notification, summary: `notify ${event} ${record.id} → notifications[${i}]` }, [
-          { index: i, webhook, payload },
-        ]),
-      )
-        .catch((err: unknown) => {
-          record.events.push({
-            kind: 'notification_failed',
-            at: iso(Date.now()),
-            detail: `${event}: ${failureText(err)}`,
-          });
-        })
-        .finally(() => {
-          this.inflight -= 1;
-        });
-    });
+    this.notifier.send(event, record, extra);
   }
 
   /** Resolves once every notification sent so far has been delivered or has failed for good. */
-  async drain(): Promise<void> {
-    await CancellationScope.nonCancellable(() => condition(() => this.inflight === 0));
+  drain(): Promise<void> {
+    return this.notifier.drain();
   }
 }
 

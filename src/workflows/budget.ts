@@ -5,6 +5,7 @@
 import type { BudgetSpec } from '../blueprint/schema.js';
 import type { BudgetLimits, BudgetState, Usage } from './definitions.js';
 import { durationMs } from './durations.js';
+import { formatSeconds } from '../text.js';
 
 /** A budget dimension the goal can run out of. */
 export type BudgetDimension = 'steps' | 'tokens' | 'cost' | 'duration';
@@ -52,10 +53,6 @@ export function exceeded(b: BudgetState): BudgetDimension[] {
   return over;
 }
 
-function seconds(ms: number): string {
-  return `${Math.round(ms / 100) / 10}s`;
-}
-
 /** `step budget of 10 used up (10 steps)`, one clause per dimension. */
 export function describeExceeded(b: BudgetState, over: readonly BudgetDimension[]): string {
   return over
@@ -68,7 +65,7 @@ export function describeExceeded(b: BudgetState, over: readonly BudgetDimension[
         case 'cost':
           return `cost budget of $${b.limits.maxCostUsd} used up ($${b.used.costUsd.toFixed(4)})`;
         case 'duration':
-          return `time budget of ${seconds(b.limits.maxDurationMs ?? 0)} used up (${seconds(b.used.durationMs)} working)`;
+          return `time budget of ${formatSeconds(b.limits.maxDurationMs ?? 0)} used up (${formatSeconds(b.used.durationMs)} working)`;
       }
     })
     .join(', ');

@@ -1,8 +1,13 @@
 /**
  * The goal workflow's public surface: its argument, state, signals, queries and updates. Defined once here and
  * imported by the workflow and by the CLI, so the two can never disagree on a name or a payload.
+ *
+ * Over 300 lines on purpose: it is the one contract file (DESIGN §2.1, §6 "defined once, beside the workflow"),
+ * nearly all of it type declarations with their documentation, read top to bottom as the goal's data model. The
+ * audit's facts live beside it in facts.ts; behaviour never goes here.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { PinnedMcp } from '../blueprint/mcp.js';
 import type { Blueprint } from '../blueprint/schema.js';
 
 /** The single argument of `goalWorkflow` (DESIGN §2.1). */
@@ -31,6 +36,8 @@ export interface DelegatedTask {
   budget: BudgetLimits;
   /** The parent's shared memory when the task started. */
   memory: MemoryEntry[];
+  /** The parent's pinned MCP tools: a sub-task uses the same definitions, not a new discovery. */
+  mcp?: PinnedMcp;
 }
 
 /** A goal's status, as `BatonStatus` shows it: `awaiting_reply` when only a question (ask_human) waits. */
@@ -290,10 +297,15 @@ export interface GoalRecord {
   /** Sub-tasks delegated to child goals, with each one's status. */
   tasks: TaskRecord[];
   builtinSchemas: Record<string, Record<string, unknown> | null>;
+  /** The MCP tools discovered when the goal started, pinned for all its runs. */
+  mcp?: PinnedMcp;
+  /** The name each requested model was served under, as its endpoint reported it (`scripted:gpt-4o-mini`). */
+  servedBy?: Record<string, string>;
 }
 
 /** Bookkeeping the `state` query does not show. */
-export type InternalField = 'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas';
+export type InternalField =
+  'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas' | 'mcp' | 'servedBy';
 
 /** What the `state` query returns (DESIGN §2.1): the record without its bookkeeping, and what follows from it. */
 export type GoalState = Omit<GoalRecord, InternalField> & {

@@ -53,6 +53,7 @@ export async function delegate(
           task: r.task,
           budget: share,
           memory: ctx.r.memory.map((e) => ({ ...e })),
+          ...(ctx.mcp.used ? { mcp: ctx.mcp.pinned } : {}),
         },
       },
     })),

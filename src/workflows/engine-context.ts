@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { Blueprint, Limits } from '../blueprint/schema.js';
 import type { ApprovalDesk } from './approval-wait.js';
 import type { BudgetState, ChatMessage, GoalArgs, GoalRecord } from './definitions.js';
+import type { GoalMcp } from './mcp-tools.js';
 
 /** What one tool call gives back to the model, and what it means for the rest of the turn. */
 export interface CallOutcome {
@@ -15,6 +16,8 @@ export interface CallOutcome {
   repair: boolean;
   /** Set when the turn ends here (handoff, verdict): the reply's later tool calls are not run, for this reason. */
   endsTurn?: string;
+  /** Structured details of what happened, for the audit (e.g. which question, answered by whom). */
+  detail?: Record<string, unknown>;
 }
 
 /** A running goal, as its tools see it. */
@@ -28,6 +31,8 @@ export interface EngineContext {
   readonly notes: ChatMessage[];
   /** The goal's approvals: opens them and waits for their decisions. */
   readonly desk: ApprovalDesk;
+  /** The goal's MCP tools, as pinned when it started. */
+  readonly mcp: GoalMcp;
   /** Passes the budget gate (src/workflows/budget-gate.ts) before a step; may wait for an extension, or end the goal. */
   ensureBudget(): Promise<void>;
   /** The parser of a blueprint tool's arguments, from its JSON Schema. */

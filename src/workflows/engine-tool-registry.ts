@@ -1,7 +1,7 @@
 /**
  * The engine's own tools as values, one per kind: what the model is told (the prompt hint), the zod schema that
- * gives both the JSON Schema the model sees and the parser of its arguments, and the handler that runs it in the
- * workflow (no activity). The registry is keyed by EngineToolKind (src/blueprint/engine-tool-names.ts), whose
+ * gives both the JSON Schema the model sees and the parser of its arguments, the handler that runs it in the
+ * workflow (no activity), and how the audit reads its outcome (the structured fact recorded for each call, facts.ts). The registry is keyed by EngineToolKind (src/blueprint/engine-tool-names.ts), whose
  * names the blueprint schema reserves: a kind without a value here does not compile. Adding an engine tool is one
  * name there, one value here, and its test.
  */
@@ -79,13 +79,23 @@ export interface EngineCall<A> {
   args: A;
   /** The handoff's target, for handoff tools. */
   to?: string;
+  /** The model's id for the call, which the audit's facts carry. */
+  callId?: string;
 }
 
-/** An engine tool: its prompt hint, its argument schema and its handler. */
+/** How the audit reads one call of an engine tool: a line, and structured details. */
+export interface EngineAudit {
+  summary: string;
+  detail?: Record<string, unknown>;
+}
+
+/** An engine tool: its prompt hint, its argument schema, its handler and how the audit reads its outcome. */
 export interface EngineTool<S extends z.ZodType> {
   description(bp: Blueprint, agent: AgentSpec, to?: string): string;
   schema(agent: AgentSpec, parallelTasks: number): S;
   handle(ctx: EngineContext, call: EngineCall<z.output<S>>): CallOutcome | Promise<CallOutcome>;
+  /** The audit's reading of a call that was handled (calls the model must repair are recorded as `invalid`). */
+  audit(call: EngineCall<z.output<S>>, outcome: CallOutcome): EngineAudit;
 }
 
 function tool<S extends z.ZodType>(t: EngineTool<S>): EngineTool<S> {
@@ -129,6 +139,10 @@ export const ENGINE_TOOLS = {
     description: () => 'Read shared memory: facts any agent of this goal saved. No arguments reads everything.',
     schema: () => memoryReadArgs,
     handle: (ctx, call) => ({ output: readMemory(ctx.r.memory, call.args), repair: false }),
+    audit: ({ args }) => ({
+      summary: args.key ? `read memory ${args.key}` : args.prefix ? `read memory ${args.prefix}*` : 'read all memory',
+      detail: { key: args.key ?? null, prefix: args.prefix ?? null },
+    }),
   }),
   memory_write: tool({
     description: () => 'Save a fact in shared memory for every agent of this goal; writing a key again replaces it.',
@@ -138,11 +152,20 @@ export const ENGINE_TOOLS = {
       if (ctx.args.task) entry.task = ctx.args.task.taskId;
       return { output: writeMemory(ctx.r.memory, entry, ctx.limits.memoryEntries).output, repair: false };
     },
+    audit: ({ args }) => ({ summary: `wrote memory ${args.key}`, detail: { key: args.key } }),
   }),
   ask_human: tool({
     description: () => 'Ask a human a question and wait for the answer. Use it when you are unsure and must not guess.',
     schema: () => askHumanArgs,
-    handle: (ctx, call) => askHuman(ctx, call.actor, call.args.question),
+    handle: (ctx, call) => askHuman(ctx, call.actor, call.args.question, call.callId),
+    audit: (_call, outcome) => {
+      const d = outcome.detail as { questionId?: string; status?: string; by?: string | null } | undefined;
+      const id = d?.questionId ?? 'the question';
+      return {
+        summary: d?.status === 'answered' ? `${id} answered by ${d.by ?? 'a human'}` : `${id} went unanswered`,
+        ...(outcome.detail ? { detail: outcome.detail } : {}),
+      };
+    },
   }),
   plan: tool({
     description: () =>
@@ -154,6 +177,7 @@ export const ENGINE_TOOLS = {
       ctx.publish();
       return { output: `plan recorded (revision ${revision}, ${args.steps.length} steps)`, repair: false };
     },
+    audit: ({ args }) => ({ summary: `plan recorded (${args.steps.length} steps)`, detail: { steps: args.steps } }),
   }),
   handoff: tool({
     description: (bp, _agent, to = '') =>
@@ -166,21 +190,31 @@ export const ENGINE_TOOLS = {
       ctx.publish();
       return { output: `handed off to ${to}`, repair: false, endsTurn: `the goal was handed off to ${to}` };
     },
+    audit: ({ to = '', args }) => ({ summary: `handed off to ${to}`, detail: { to, note: args.note } }),
   }),
   delegate: tool({
     description: (bp, agent) =>
       `Give independent sub-tasks to ${agent.delegates.map((a) => agentLine(bp, a)).join(', ')}. They run at the same time, each with a share of the budget; you get all their results.`,
     schema: (agent, parallelTasks) => delegateArgs(agent.delegates, parallelTasks),
     handle: (ctx, call) => delegate(ctx, call.actor, call.args.tasks),
+    audit: ({ args }) => ({
+      summary: `delegated ${args.tasks.length} task${args.tasks.length === 1 ? '' : 's'} to ${args.tasks.map((t) => t.agent).join(', ')}`,
+      detail: { agents: args.tasks.map((t) => t.agent) },
+    }),
   }),
   accept_answer: tool({
     description: () => 'Accept the proposed final answer: the goal completes with it.',
     schema: () => acceptArgs,
     handle: (ctx, call) => verdict(ctx, call, { accepted: true, ...call.args }),
+    audit: ({ args }) => ({ summary: 'accepted the answer', detail: { verdict: 'accepted', note: args.note ?? null } }),
   }),
   reject_answer: tool({
     description: () => 'Send the proposed answer back to the agent that wrote it, with feedback to act on.',
     schema: () => rejectArgs,
     handle: (ctx, call) => verdict(ctx, call, { accepted: false, ...call.args }),
+    audit: ({ args }, outcome) => ({
+      summary: outcome.output,
+      detail: { verdict: 'rejected', feedback: args.feedback },
+    }),
   }),
 } satisfies { [K in EngineToolKind]: EngineTool<z.ZodType> };

@@ -4,6 +4,7 @@
  * JSON Schema the model sees and the parser of its arguments.
  */
 import { z } from 'zod';
+import { deepFreeze } from '../blueprint/derived-cache.js';
 import {
   DERIVED_ENGINE_TOOLS,
   HANDOFF_PREFIX,
@@ -11,6 +12,7 @@ import {
   type EngineToolKind,
 } from '../blueprint/engine-tool-names.js';
 import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
+import { formatIssues } from '../text.js';
 import { ENGINE_TOOLS } from './engine-tool-registry.js';
 
 /** How the engine handles a tool an agent was offered. */
@@ -80,12 +82,19 @@ export function isKnownTool(bp: Blueprint, name: string): boolean {
 
 /** The JSON Schema the model sees for an engine tool's arguments. */
 export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
-  const json = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
-  delete json.$schema;
+  // Asked for on every model call; the schemas are fixed, so each is converted once per goal.
+  let json = jsonSchemas.get(schema);
+  if (!json) {
+    json = z.toJSONSchema(schema, { io: 'input' });
+    delete json.$schema;
+    jsonSchemas.set(schema, deepFreeze(json));
+  }
   return json;
 }
 
+const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
+
 /** Readable zod issues: `tasks.0.agent: Invalid option...; note: Required`. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
+  return formatIssues(error.issues);
 }

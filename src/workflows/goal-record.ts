@@ -40,6 +40,8 @@ const INTERNAL: Record<InternalField, true> = {
   humanWaitMs: true,
   repairs: true,
   builtinSchemas: true,
+  mcp: true,
+  servedBy: true,
 };
 
 /** The `state` query's view: the record without its bookkeeping, with the budget as used now. */

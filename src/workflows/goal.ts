@@ -13,7 +13,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   getExternalWorkflowHandle,
   isCancellation,
   patched,
@@ -23,7 +23,7 @@ import {
 import type { z } from 'zod';
 import type { ModelReply } from '../activities/index.js';
 import type { AgentSpec, Blueprint, Limits } from '../blueprint/schema.js';
-import { GoalFailure } from '../failures.js';
+import { GoalFailure, ToolError } from '../failures.js';
 import { describeBuiltins } from './activity-profiles.js';
 import { ApprovalDesk, GoalCancelledByPolicy, installApprovalHandlers } from './approval-wait.js';
 import { usedBudget } from './budget.js';
@@ -44,10 +44,12 @@ import {
 import type { EngineContext } from './engine-context.js';
 import { offeredTools, type ToolOffer } from './engine-tools.js';
 import { carriedState, openRecord, stateView } from './goal-record.js';
+import { GoalMcp } from './mcp-tools.js';
 import { installReplyHandlers } from './human-wait.js';
 import { tokenScale } from './context-budget.js';
 import { addUsage, askModel, fitContext, ToolSchemas } from './model-call.js';
 import { Patch } from './patches.js';
+import { recordFact } from './facts.js';
 import { Publisher } from './publish.js';
 import { replyEnding } from './reply.js';
 import { dispatch } from './tool-calls.js';
@@ -89,6 +91,7 @@ class Goal implements EngineContext {
   readonly r: GoalRecord;
   readonly desk: ApprovalDesk;
   private readonly schemas: ToolSchemas;
+  readonly mcp: GoalMcp;
   /** Messages to add once every tool result of the current reply is in (handoff notes, validator feedback). */
   readonly notes: ChatMessage[] = [];
   private readonly runStartStep: number;
@@ -103,7 +106,8 @@ class Goal implements EngineContext {
     this.limits = this.bp.limits;
     this.publisher = new Publisher(this.bp);
     this.r = openRecord(args, workflowInfo().startTime.getTime());
-    this.schemas = new ToolSchemas(this.bp, this.r);
+    this.mcp = new GoalMcp(this.bp, this.r.mcp ?? args.task?.mcp ?? {});
+    this.schemas = new ToolSchemas(this.bp, this.r, (name) => this.mcp.parameters(name));
     this.desk = new ApprovalDesk(this.bp, this.r, () => this.humansChanged());
     this.runStartStep = this.r.step;
   }
@@ -169,11 +173,13 @@ class Goal implements EngineContext {
   }
 
   private offers(agent: AgentSpec): Map<string, ToolOffer> {
-    return offeredTools(this.bp, agent, {
+    const offers = offeredTools(this.bp, agent, {
       validating: this.validating,
       isTask: this.args.task !== undefined,
       parallelTasks: this.limits.parallelTasks,
     });
+    for (const [name, offer] of this.mcp.offersFor(agent)) if (!offers.has(name)) offers.set(name, offer);
+    return offers;
   }
 
   parserFor(name: string): z.ZodType | undefined {
@@ -247,8 +253,17 @@ class Goal implements EngineContext {
     }
   }
 
+  /**
+   * Between steps a goal continues as new when its history grows, after a number of steps, or (Worker Versioning)
+   * when a newer version became current while it ran pinned to its own: the next run starts on that version.
+   */
   private shouldContinueAsNew(): boolean {
-    return workflowInfo().continueAsNewSuggested || this.r.step - this.runStartStep >= this.limits.stepsPerRun;
+    const info = workflowInfo();
+    return (
+      info.continueAsNewSuggested ||
+      info.targetWorkerDeploymentVersionChanged ||
+      this.r.step - this.runStartStep >= this.limits.stepsPerRun
+    );
   }
 
   /**
@@ -259,7 +274,9 @@ class Goal implements EngineContext {
     await condition(allHandlersFinished);
     await this.desk.drain();
     this.refreshBudget();
-    return continueAsNew<typeof goalWorkflow>({
+    // Upgrade on continue-as-new: the next run starts on the current Worker Deployment version (a no-op unversioned).
+    const next = makeContinueAsNewFunc<typeof goalWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
+    return next({
       ...this.args,
       carried: carriedState(
         this.r,
@@ -288,7 +305,8 @@ class Goal implements EngineContext {
     const tools = this.schemas.descriptors(offers);
     const system = systemPrompt(this.bp, actor, agent, offers, this.args.task);
     await fitContext(this, settings, agent, tools, system, this.tokenScale);
-    const reply = await askModel(this, settings, tools, system);
+    const reply = await askModel(this, settings, agent.model, tools, system);
+    if (reply.builtinSchemas) Object.assign(this.r.builtinSchemas, reply.builtinSchemas);
     if (settings.contextWindow !== undefined) {
       this.tokenScale = tokenScale(reply.usage.inputTokens, system, tools, this.r.messages);
     }
@@ -306,6 +324,10 @@ class Goal implements EngineContext {
   private answerTurn(actor: string, reply: ModelReply): NextStep {
     const answer = reply.content?.trim() ?? '';
     const ending = replyEnding(reply);
+    if (ending.kind === 'refused' && this.bp.models[this.agentSpec.model]?.onRefusal === 'fail') {
+      // Only blueprints written after onRefusal existed set it: no goal recorded before runs this branch.
+      this.fail(`agent ${actor} at step ${this.r.step}: ${ending.problem}`, GoalFailure.ModelRefused);
+    }
     if (ending.kind !== 'answer' && patched(Patch.finishReason)) {
       this.unusable(actor, ending.kind === 'truncated' ? 'truncated_reply' : 'refused_reply', ending.problem);
       this.r.messages.push({ role: 'user', content: ending.instruction });
@@ -338,6 +360,14 @@ class Goal implements EngineContext {
     let turnEnded: string | undefined;
     for (const call of reply.toolCalls) {
       if (turnEnded !== undefined) {
+        recordFact({
+          fact: 'tool',
+          callId: call.id,
+          tool: call.name,
+          agent: actor,
+          outcome: 'not_run',
+          summary: `not run: ${turnEnded}`,
+        });
         this.r.messages.push({ role: 'tool', toolCallId: call.id, content: `not run: ${turnEnded}` });
         continue;
       }
@@ -374,7 +404,17 @@ class Goal implements EngineContext {
       const builtins = Object.entries(this.bp.tools).flatMap(([n, t]) =>
         t.type === 'builtin' ? [t.function ?? n] : [],
       );
-      if (builtins.length) this.r.builtinSchemas = await describeBuiltins(builtins);
+      // Goals recorded before issue 16 asked for the schemas with an activity first; newer ones learn them from the
+      // first model call (ToolDescriptor.builtin): one round trip fewer before the model is called.
+      if (builtins.length && !patched(Patch.builtinSchemasWithModelCall)) {
+        this.r.builtinSchemas = await describeBuiltins(builtins);
+      }
+      if (!this.args.task?.mcp) {
+        const failed = await this.mcp.discover();
+        if (failed !== undefined) this.fail(failed, ToolError.McpDiscoveryFailed);
+      }
+      // Pinned for the goal: carried by continue-as-new with the record, and given to its sub-tasks.
+      if (this.mcp.used) this.r.mcp = this.mcp.pinned;
     }
     this.publish();
     try {

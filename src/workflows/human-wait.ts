@@ -4,15 +4,22 @@
  * timeout. Approvals share the same shape in approval-wait.ts (the approval desk); both keep their waits out of the
  * working-time budget through `EngineContext.waitingOnHumans`.
  */
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
 import { resolveApprovers } from './approvals.js';
 import { replySignal, replyUpdate, type GoalRecord, type HumanReply, type QuestionRecord } from './definitions.js';
 import { durationMs } from './durations.js';
 import type { CallOutcome, EngineContext } from './engine-context.js';
+import { recordFact } from './facts.js';
+import { Patch } from './patches.js';
 import { replyRefusalReason } from './questions.js';
 
 /** ask_human: opens a question, waits for a `reply` (or the timeout), and tells the model the answer. */
-export async function askHuman(ctx: EngineContext, actor: string, question: string): Promise<CallOutcome> {
+export async function askHuman(
+  ctx: EngineContext,
+  actor: string,
+  question: string,
+  callId?: string,
+): Promise<CallOutcome> {
   const settings = ctx.bp.agents[actor]?.askHuman;
   if (!settings) return { output: 'error: this agent has no askHuman settings', repair: false };
   const asked = Date.now();
@@ -30,21 +37,39 @@ export async function askHuman(ctx: EngineContext, actor: string, question: stri
   };
   ctx.r.questions.push(q);
   ctx.humansChanged();
+  recordFact({
+    fact: 'question.asked',
+    questionId: q.id,
+    ...(callId ? { callId } : {}),
+    agent: actor,
+    question,
+    eligible: q.eligible,
+    ...(q.deadline ? { deadline: q.deadline } : {}),
+  });
   const answered = await ctx.waitingOnHumans(async () => {
     const settled = () => q.status !== 'pending';
     if (timeoutMs === undefined) {
       await condition(settled);
       return true;
     }
-    return condition(settled, timeoutMs);
+    // The Web UI shows the timer's summary: without one it reads as the timer's sequence number.
+    if (!patched(Patch.questionTimerSummary)) return condition(settled, timeoutMs);
+    return condition(settled, timeoutMs, {
+      summary: `${q.id}: answer from ${q.eligible.join(', ')} due in ${settings.timeout}`,
+    });
   });
-  if (!answered) q.status = 'timed_out';
+  if (!answered) {
+    q.status = 'timed_out';
+    recordFact({ fact: 'question.settled', questionId: q.id, status: 'timed_out' });
+  }
   ctx.humansChanged();
+  const detail = { questionId: q.id, status: q.status, by: q.by ?? null };
   return answered
-    ? { output: `answer from ${q.by ?? 'a human'} to ${q.id}: ${q.answer ?? ''}`, repair: false }
+    ? { output: `answer from ${q.by ?? 'a human'} to ${q.id}: ${q.answer ?? ''}`, repair: false, detail }
     : {
         output: `no answer to ${q.id} from ${q.eligible.join(', ')} within ${settings.timeout}; go on without it and say what is unconfirmed`,
         repair: false,
+        detail,
       };
 }
 
@@ -59,6 +84,14 @@ export function answerQuestion(r: GoalRecord, reply: HumanReply, via: 'signal' |
   const q = r.questions.find((x) => x.id === reply.questionId);
   if (!q) return undefined;
   Object.assign(q, { status: 'answered', answer: reply.answer, by: reply.by, answeredAt: at, via });
+  recordFact({
+    fact: 'question.settled',
+    questionId: q.id,
+    status: 'answered',
+    by: reply.by,
+    via,
+    answer: reply.answer,
+  });
   return q;
 }
 

@@ -18,7 +18,7 @@ export const GoalMetric = {
   approvalWait: 'baton_approval_wait',
 } as const;
 
-function seconds(fromMs: number, toMs: number): number {
+function elapsedSeconds(fromMs: number, toMs: number): number {
   return Math.max(0, (toMs - fromMs) / 1000);
 }
 
@@ -42,7 +42,7 @@ export function recordGoalEnded(blueprint: string, outcome: { status: GoalResult
   }
   metricMeter
     .createHistogram(GoalMetric.duration, 'float', 'seconds', 'Goal duration from start to end, across continue-as-new')
-    .record(seconds(workflowInfo().startTime.getTime(), Date.now()), { ...tags, status: outcome.status });
+    .record(elapsedSeconds(workflowInfo().startTime.getTime(), Date.now()), { ...tags, status: outcome.status });
 }
 
 /** An approval was opened and the goal now waits on it. */
@@ -67,5 +67,5 @@ export function recordApprovalSettled(blueprint: string, record: ApprovalRecord)
   const decided = record.decidedAt === undefined ? Date.now() : Date.parse(record.decidedAt);
   metricMeter
     .createHistogram(GoalMetric.approvalWait, 'float', 'seconds', 'Time an approval waited for its outcome')
-    .record(seconds(Date.parse(record.openedAt), decided), { ...tags, outcome: record.status });
+    .record(elapsedSeconds(Date.parse(record.openedAt), decided), { ...tags, outcome: record.status });
 }

@@ -2,7 +2,8 @@
  * The model side of a turn: the `callModel` activity with the agent's transcript window, the reply's usage priced
  * into the record, and the descriptors and parsers of the tools the agent is offered.
  */
-import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, patched, TimeoutFailure } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { ModelReply, ToolDescriptor } from '../activities/index.js';
 import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
@@ -12,6 +13,8 @@ import { parserForJsonSchema } from './arguments.js';
 import type { GoalRecord } from './definitions.js';
 import type { EngineContext } from './engine-context.js';
 import { jsonSchemaOf, type ToolOffer } from './engine-tools.js';
+import { DEFAULT_MODEL_RETRY_FOR, modelCallOptions } from './model-options.js';
+import { Patch } from './patches.js';
 import {
   compactionSplit,
   promptBudget,
@@ -20,40 +23,116 @@ import {
   summaryMessages,
   visibleMessages,
 } from './context-budget.js';
-import { Patch } from './patches.js';
 
-/** One model call; when Temporal has given up on it, the goal fails with the agent, step and cause named. */
+/**
+ * The Web UI's summary of a model call: the model that serves it, as its endpoint named it on an earlier reply
+ * (`scripted:gpt-4o-mini` when the scripted model answers); before any reply, the model asked for, said so.
+ */
+function modelSummary(ctx: EngineContext, model: string): string {
+  if (!patched(Patch.modelCallSummary)) return `${ctx.r.agent}: model ${model}`;
+  const served = ctx.r.servedBy?.[model];
+  return served ? `${ctx.r.agent}: model ${served}` : `${ctx.r.agent}: model ${model} (requested)`;
+}
+
+/**
+ * One model call. When Temporal gives up on it, the goal fails with the agent, step and cause named; an exhausted
+ * quota, or an outage that outlasts the model's `retryFor`, first pauses the goal for the budget's approvers (the
+ * people who answer for spending), who resume it once the endpoint works again.
+ */
 export async function askModel(
   ctx: EngineContext,
   settings: Blueprint['models'][string],
+  modelKey: string,
   tools: ToolDescriptor[],
   system: string,
 ): Promise<ModelReply> {
-  try {
-    return await callModel.executeWithOptions(
-      { activityId: `model-${ctx.r.step}`, summary: `${ctx.r.agent}: model ${settings.model}` },
-      [
+  const fromSettings = patched(Patch.modelSettings);
+  for (let resumed = 0; ; resumed++) {
+    try {
+      const reply = await callModel.executeWithOptions(
         {
-          goal: ctx.bp.name,
-          agent: ctx.r.agent,
-          settings,
-          messages: [
-            { role: 'system', content: system },
-            ...visibleMessages(ctx.r.messages, settings, ctx.limits.contextMessages),
-          ],
-          tools,
+          activityId: resumed ? `model-${ctx.r.step}-${resumed + 1}` : `model-${ctx.r.step}`,
+          summary: modelSummary(ctx, settings.model),
+          ...(fromSettings ? modelCallOptions(settings) : {}),
         },
-      ],
-    );
-  } catch (err) {
-    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-      ctx.fail(
-        `model call for agent ${ctx.r.agent} at step ${ctx.r.step} failed: ${err.cause.message}`,
-        err.cause.type ?? ModelInvocationError.Unclassified,
+        [
+          {
+            goal: ctx.bp.name,
+            agent: ctx.r.agent,
+            settings,
+            ...(fromSettings ? { modelKey } : {}),
+            messages: [
+              { role: 'system', content: system },
+              ...visibleMessages(ctx.r.messages, settings, ctx.limits.contextMessages),
+            ],
+            tools,
+          },
+        ],
       );
+      if (reply.model && reply.model !== settings.model)
+        ctx.r.servedBy = { ...ctx.r.servedBy, [settings.model]: reply.model };
+      return reply;
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      const where = `model call for agent ${ctx.r.agent} at step ${ctx.r.step}`;
+      if (!fromSettings) {
+        if (err.cause instanceof ApplicationFailure) {
+          ctx.fail(`${where} failed: ${err.cause.message}`, err.cause.type ?? ModelInvocationError.Unclassified);
+        }
+        throw err;
+      }
+      const stop = modelStoppage(err, settings);
+      if (!stop) throw err;
+      const policy = ctx.bp.budget.approval;
+      if (stop.pausable && policy && !ctx.args.task) {
+        const record = await ctx.waitingOnHumans(() =>
+          ctx.desk.request({
+            tool: 'model',
+            args: { model: settings.model, failure: stop.type },
+            reason: `${where} stopped: ${stop.message}. Approve to try again once the endpoint works (credit added, outage over); reject to fail the goal`,
+            requestedBy: ctx.r.agent,
+            policy,
+          }),
+        );
+        if (record.status === 'approved') continue;
+        ctx.fail(`${where} stopped (${stop.message}) and ${record.id} was not approved`, stop.type);
+      }
+      ctx.fail(`${where} failed: ${stop.message}`, stop.type);
     }
-    throw err;
   }
+}
+
+/** Why Temporal gave up on a model call, and whether a human can fix it and resume the goal. */
+function modelStoppage(
+  err: ActivityFailure,
+  settings: Blueprint['models'][string],
+): { message: string; type: string; pausable: boolean } | undefined {
+  const cause = err.cause;
+  const retryFor = settings.retryFor ?? DEFAULT_MODEL_RETRY_FOR;
+  // Temporal stops retrying at the schedule-to-close, or earlier when the next retry would pass it.
+  if (cause instanceof ApplicationFailure && !cause.nonRetryable && err.retryState === RetryState.TIMEOUT) {
+    return {
+      message: `retried for ${retryFor} without success (the model's retryFor); the last attempt: ${cause.message}`,
+      type: cause.type ?? ModelInvocationError.Unavailable,
+      pausable: true,
+    };
+  }
+  if (cause instanceof ApplicationFailure) {
+    return {
+      message: cause.message,
+      type: cause.type ?? ModelInvocationError.Unclassified,
+      pausable: cause.type === ModelInvocationError.QuotaExhausted,
+    };
+  }
+  if (cause instanceof TimeoutFailure) {
+    const last = cause.cause instanceof Error ? `; the last attempt: ${cause.cause.message}` : '';
+    return {
+      message: `retried for ${retryFor} without success (the model's retryFor)${last}`,
+      type: ModelInvocationError.Unavailable,
+      pausable: true,
+    };
+  }
+  return undefined;
 }
 
 /**
@@ -76,12 +155,23 @@ export async function fitContext(
   const [opening, ...rest] = ctx.r.messages;
   const split = opening ? compactionSplit(rest, budget - requestTokens(system, tools, [opening])) : undefined;
   if (!opening || !split) return;
+  const fromSettings = patched(Patch.modelSettings);
   const reply = await callModel.executeWithOptions(
     {
       activityId: `compact-${ctx.r.step}`,
       summary: `${ctx.r.agent}: compact context (${split.older.length} messages)`,
+      ...(fromSettings ? modelCallOptions(settings) : {}),
     },
-    [{ goal: ctx.bp.name, agent: ctx.r.agent, settings, messages: summaryMessages(split.older, budget), tools: [] }],
+    [
+      {
+        goal: ctx.bp.name,
+        agent: ctx.r.agent,
+        settings,
+        ...(fromSettings ? { modelKey: agent.model } : {}),
+        messages: summaryMessages(split.older, budget),
+        tools: [],
+      },
+    ],
   );
   addUsage(ctx, reply, agent);
   ctx.r.messages.splice(
@@ -101,7 +191,9 @@ export function addUsage(ctx: EngineContext, reply: ModelReply, agent: AgentSpec
   const price = ctx.bp.models[agent.model]?.price;
   ctx.r.usage.inputTokens += reply.usage.inputTokens;
   ctx.r.usage.outputTokens += reply.usage.outputTokens;
-  if (price) {
+  // The activity prices what it read (cached input at its own price); replies recorded before it did are priced here.
+  if (reply.usage.costUsd !== undefined) ctx.r.usage.costUsd += reply.usage.costUsd;
+  else if (price) {
     ctx.r.usage.costUsd += (reply.usage.inputTokens * price.input + reply.usage.outputTokens * price.output) / 1e6;
   }
 }
@@ -113,16 +205,24 @@ export class ToolSchemas {
   constructor(
     private readonly bp: Blueprint,
     private readonly r: GoalRecord,
+    /** The pinned input schemas of MCP tools, by the name the model calls them. */
+    private readonly mcpParameters: (name: string) => Record<string, unknown> | undefined = () => undefined,
   ) {}
 
   private blueprintParameters(name: string): Record<string, unknown> | undefined {
     const spec = this.bp.tools[name];
-    if (!spec) return undefined;
+    if (!spec) return this.mcpParameters(name);
     return spec.type === 'http' ? spec.parameters : (this.r.builtinSchemas[spec.function ?? name] ?? undefined);
   }
 
   descriptors(offers: Map<string, ToolOffer>): ToolDescriptor[] {
     return [...offers].map(([name, offer]): ToolDescriptor => {
+      const spec = this.bp.tools[name];
+      const fn = spec?.type === 'builtin' ? (spec.function ?? name) : undefined;
+      if (!offer.schema && fn !== undefined && !(fn in this.r.builtinSchemas)) {
+        // Not known yet: the model-call activity sends the worker's schema and returns it with the reply.
+        return { name, description: offer.description, parameters: { type: 'object' }, builtin: fn };
+      }
       const parameters = offer.schema
         ? jsonSchemaOf(offer.schema)
         : (this.blueprintParameters(name) ?? { type: 'object' });

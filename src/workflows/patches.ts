@@ -20,6 +20,22 @@ export const Patch = {
   finishReason: 'finish-reason',
   /** A goal where only a question waits shows `awaiting_reply`, not `awaiting_approval` (DESIGN §2.1). */
   awaitingReply: 'awaiting-reply-status',
+  /** Builtin tool schemas come with the first model call instead of a `describeBuiltins` activity (issue 16). */
+  builtinSchemasWithModelCall: 'builtin-schemas-with-model-call',
+  /**
+   * Model calls take their timeout and retry window from the model's settings (`timeout`, `retryFor`), carry the
+   * model's key, and a call stopped by an exhausted quota or an outage that outlasts `retryFor` pauses the goal
+   * for a human (when the budget has approvers) instead of failing it.
+   */
+  modelSettings: 'model-settings',
+  /** Goals whose blueprint has `mcp` sources discover their tools once and pin them (issue 18). */
+  mcpTools: 'baton-mcp-tools',
+  /** Outcomes decided in the workflow are recorded as structured facts (memo upserts) the audit reads (facts.ts). */
+  auditFacts: 'audit-facts',
+  /** A question's timer says what it waits for (`q-1: answer from group:soc due in 4h`) instead of `1 (4h)`. */
+  questionTimerSummary: 'question-timer-summary',
+  /** A model call's Web UI summary names the model that serves it (the scripted model, when scripted). */
+  modelCallSummary: 'model-call-summary',
   /** A model with a `contextWindow` gets its older messages summarised when the next request would not fit. */
   tokenAwareContext: 'token-aware-context',
 } as const;

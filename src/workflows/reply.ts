@@ -9,7 +9,16 @@ import type { ModelReply } from '../activities/index.js';
 export type ReplyEnding = { kind: 'answer' } | { kind: 'truncated' | 'refused'; problem: string; instruction: string };
 
 /** Reads a reply's finish reason (`stop`, `length`, `content_filter`, ...) as what the loop must do. */
-export function replyEnding(reply: Pick<ModelReply, 'finishReason'>): ReplyEnding {
+export function replyEnding(reply: Pick<ModelReply, 'finishReason' | 'outcome' | 'refusal'>): ReplyEnding {
+  // A refusal (`message.refusal`) comes with finish_reason stop: the activity's outcome says what it is.
+  if (reply.outcome === 'refusal') {
+    return {
+      kind: 'refused',
+      problem: `the model refused: ${reply.refusal ?? '(no reason given)'}`,
+      instruction:
+        'You declined to answer, so your reply was not taken as an answer. Answer within your instructions, or call a tool.',
+    };
+  }
   switch (reply.finishReason) {
     case 'length':
       return {

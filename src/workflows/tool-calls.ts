@@ -1,7 +1,8 @@
 /**
  * One tool call the model asked for: checked against the agent's permissions and the tool's schema, then an engine
  * tool from the registry, or a blueprint tool (its approval policy, then its activity). Refusals and outcomes the
- * model must know about are recorded in the goal record as structured refusals (kind, reason), which the audit reads.
+ * model must know about are recorded in the goal record as structured refusals (kind, reason), and every outcome
+ * decided here (refusals, engine tools) as a structured fact in history (facts.ts), which the audit reads.
  */
 import { ActivityFailure, ApplicationFailure, patched, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
@@ -14,11 +15,24 @@ import { durationMs } from './durations.js';
 import type { CallOutcome, EngineContext } from './engine-context.js';
 import { ENGINE_TOOLS, type EngineTool, type handoffArgs } from './engine-tool-registry.js';
 import { isKnownTool, type ToolOffer } from './engine-tools.js';
+import { recordFact, type ToolOutcome } from './facts.js';
 import { Patch } from './patches.js';
 import { needsApproval } from './policy.js';
 import { inlineValue } from './summaries.js';
 
 type HandoffArgs = z.output<typeof handoffArgs>;
+
+/** How the audit names each kind of refusal. */
+const REFUSAL_OUTCOME: Record<RefusalRecord['kind'], ToolOutcome> = {
+  not_permitted: 'refused',
+  unknown_tool: 'invalid',
+  invalid_arguments: 'invalid',
+  empty_reply: 'invalid',
+  truncated_reply: 'invalid',
+  refused_reply: 'invalid',
+  not_run: 'not_run',
+  outcome_unknown: 'outcome_unknown',
+};
 
 /** Records a refused or unusable call and returns what the model is told. */
 function refuse(
@@ -28,7 +42,18 @@ function refuse(
   kind: RefusalRecord['kind'],
   output: string,
   repair: boolean,
+  approvalId?: string,
 ): CallOutcome {
+  recordFact({
+    fact: 'tool',
+    callId: call.id,
+    tool: call.name,
+    agent: actor,
+    outcome: REFUSAL_OUTCOME[kind],
+    refusal: kind,
+    summary: output,
+    ...(approvalId ? { approvalId } : {}),
+  });
   ctx.r.refusals.push({
     agent: actor,
     step: ctx.r.step,
@@ -50,6 +75,8 @@ export async function dispatch(
 ): Promise<CallOutcome> {
   const offer = offers.get(call.name);
   if (!offer) {
+    const mcpRefusal = ctx.mcp.refusal(call.name, actor);
+    if (mcpRefusal !== undefined) return refuse(ctx, actor, call, 'not_permitted', mcpRefusal, false);
     if (isKnownTool(ctx.bp, call.name)) {
       return refuse(
         ctx,
@@ -78,16 +105,25 @@ export async function dispatch(
 
   await ctx.ensureBudget();
   ctx.r.step += 1;
-  const call1 = { actor, step: ctx.r.step, at: new Date().toISOString() };
-  switch (tool.kind) {
-    case 'handoff':
-      return ENGINE_TOOLS.handoff.handle(ctx, { ...call1, args: checked.value as HandoffArgs, to: tool.to });
-    default: {
-      // The value was parsed by this tool's own schema (offer.schema), so it has the handler's argument type.
-      const engineTool = ENGINE_TOOLS[tool.kind] as EngineTool<z.ZodType>;
-      return engineTool.handle(ctx, { ...call1, args: checked.value });
-    }
-  }
+  const call1 = { actor, step: ctx.r.step, at: new Date().toISOString(), callId: call.id };
+  const engineCall =
+    tool.kind === 'handoff'
+      ? { ...call1, args: checked.value as HandoffArgs, to: tool.to }
+      : { ...call1, args: checked.value };
+  // The value was parsed by this tool's own schema (offer.schema), so it has the handler's argument type.
+  const engineTool = ENGINE_TOOLS[tool.kind] as EngineTool<z.ZodType>;
+  const outcome = await engineTool.handle(ctx, engineCall);
+  const read = outcome.repair ? { summary: outcome.output } : engineTool.audit(engineCall, outcome);
+  recordFact({
+    fact: 'tool',
+    callId: call.id,
+    tool: call.name,
+    agent: actor,
+    outcome: outcome.repair ? 'invalid' : 'handled',
+    summary: read.summary,
+    ...(read.detail ? { detail: read.detail } : {}),
+  });
+  return outcome;
 }
 
 /** A blueprint tool: approval when its policy asks for it, then an activity with its retry profile. */
@@ -98,12 +134,14 @@ async function runBlueprintTool(
   args: unknown,
   reason: string,
 ): Promise<CallOutcome> {
+  const mcp = ctx.mcp.binding(call.name);
   const spec = ctx.bp.tools[call.name];
-  if (!spec) return refuse(ctx, actor, call, 'unknown_tool', `error: there is no tool "${call.name}"`, true);
+  if (!spec && !mcp) return refuse(ctx, actor, call, 'unknown_tool', `error: there is no tool "${call.name}"`, true);
   await ctx.ensureBudget();
-  const policy = needsApproval(spec.approval, args, ctx.args.input, () => patched(Patch.celNonBooleanFailsClosed));
-  if (policy.required && spec.approval) {
-    const approval = spec.approval;
+  const approvalPolicy = mcp ? mcp.approval : spec?.approval;
+  const policy = needsApproval(approvalPolicy, args, ctx.args.input, () => patched(Patch.celNonBooleanFailsClosed));
+  if (policy.required && approvalPolicy) {
+    const approval = approvalPolicy;
     const record = await ctx.waitingOnHumans(() =>
       ctx.desk.request({
         tool: call.name,
@@ -111,29 +149,42 @@ async function runBlueprintTool(
         reason: [reason, policy.note].filter(Boolean).join(' '),
         requestedBy: actor,
         policy: approval,
+        callId: call.id,
       }),
     );
     const refusal = refusalForAgent(record, approval);
-    if (refusal !== undefined) return refuse(ctx, actor, call, 'not_run', refusal, false);
+    if (refusal !== undefined) return refuse(ctx, actor, call, 'not_run', refusal, false, record.id);
   }
   ctx.r.step += 1;
   try {
-    const result = await runTool.executeWithOptions(
-      {
-        activityId: patched(Patch.toolKeyPerExecution)
-          ? `tool-${ctx.r.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
-          : `tool-${ctx.r.step}-${call.name}`,
-        summary: `${actor}: ${call.name} ${inlineValue(args)}`,
-        startToCloseTimeout: durationMs(spec.timeout) + 5_000,
-        retry: toolRetry(spec),
-      },
-      [{ goal: ctx.bp.name, agent: actor, tool: call.name, spec, args }],
-    );
+    const activityId = patched(Patch.toolKeyPerExecution)
+      ? `tool-${ctx.r.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
+      : `tool-${ctx.r.step}-${call.name}`;
+    const mcpCall = mcp ? ctx.mcp.call(mcp, actor, args, activityId) : undefined;
+    const result = mcpCall
+      ? await runTool.executeWithOptions(mcpCall.options, [mcpCall.request])
+      : await runTool.executeWithOptions(
+          {
+            activityId,
+            summary: `${actor}: ${call.name} ${inlineValue(args)}`,
+            startToCloseTimeout: durationMs(spec!.timeout) + 5_000,
+            retry: toolRetry(spec!),
+          },
+          [{ goal: ctx.bp.name, agent: actor, tool: call.name, spec: spec!, args }],
+        );
     return { output: result.output, repair: false };
   } catch (err) {
     if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
       const repair = err.cause.type === ToolError.InvalidArguments;
       if (repair) return refuse(ctx, actor, call, 'invalid_arguments', `error: ${err.cause.message}`, true);
+      recordFact({
+        fact: 'tool',
+        callId: call.id,
+        tool: call.name,
+        agent: actor,
+        outcome: 'failed',
+        summary: err.cause.message,
+      });
       return { output: `error: ${err.cause.message}`, repair: false };
     }
     if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && patched(Patch.toolOutcomeUnknown)) {

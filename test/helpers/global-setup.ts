@@ -4,11 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
+import { workflowPreloadModules } from '../../src/runtime/workflow-preload.js';
 
 export default async function setup(project: TestProject): Promise<() => void> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-test-bundle-'));
+  const workflowsPath = new URL('../../src/workflows/index.ts', import.meta.url).pathname;
   const { code } = await bundleWorkflowCode({
-    workflowsPath: new URL('../../src/workflows/index.ts', import.meta.url).pathname,
+    workflowsPath,
+    preloadModules: workflowPreloadModules(workflowsPath),
     logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
   });
   const codePath = join(dir, 'workflow-bundle.js');

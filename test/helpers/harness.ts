@@ -9,6 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { BuiltinTool } from '../../src/activities/index.js';
+import type { McpConnections } from '../../src/activities/mcp/connections.js';
 import { parseBlueprint, type LoadedBlueprint } from '../../src/blueprint/load.js';
 import { startGoal } from '../../src/client/goals.js';
 import { startScriptedModel, type ScriptedModel } from '../../src/scripted-model/server.js';
@@ -48,6 +49,8 @@ export async function createHarness(
     refundDelayMs?: number;
     /** Start no in-process worker (the suite runs workers elsewhere). */
     noWorker?: boolean;
+    /** The workers' MCP connection pool (the suite closes it); default: each worker's own. */
+    mcp?: McpConnections;
   } = {},
 ): Promise<Harness> {
   const model = await startScriptedModel({
@@ -81,6 +84,7 @@ export async function createHarness(
         builtins: opts.builtins ?? {},
         workflowCode: opts.workflowCode ?? { workflowBundle: { codePath: inject('workflowBundlePath') } },
         ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+        ...(opts.mcp ? { mcp: opts.mcp } : {}),
       });
       running = worker.run();
     },

@@ -3,6 +3,7 @@
  * found the way Baton finds them (env, .tools/temporal, PATH) and started on loopback.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { devServerFlags } from '../../src/runtime/dev-server-flags.js';
 import { findTemporalBinary } from '../../src/runtime/temporal-binaries.js';
 import { batonSearchAttributes } from '../../src/workflows/search-attributes.js';
 
@@ -26,10 +27,7 @@ export interface DevServerOptions {
 
 /** A Temporal dev server with Baton's search attributes registered. */
 export function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
-  const extraArgs = Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => [
-    '--dynamic-config-value',
-    `${key}=${JSON.stringify(value)}`,
-  ]);
+  const extraArgs = devServerFlags({ dbFile: opts.dbFilename !== undefined, dynamicConfig: opts.dynamicConfig ?? {} });
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: executable('cli'),
@@ -39,7 +37,7 @@ export function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflo
       ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}),
       ...(opts.port ? { port: opts.port } : {}),
       ...(opts.uiPort ? { ui: true, uiPort: opts.uiPort } : {}),
-      ...(extraArgs.length ? { extraArgs } : {}),
+      extraArgs,
     },
   });
 }

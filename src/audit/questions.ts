@@ -1,0 +1,154 @@
+/**
+ * Questions (`ask_human`) in the audit trail: asked, answered by a `reply` signal or update, or timed out. Goals that
+ * record facts (src/workflows/facts.ts) say when a question opened and how it settled; for older histories the
+ * question is inferred from the goal's status turning to a human wait while an `ask_human` call is outstanding, and
+ * a reply's outcome is replayed with the workflow's own rule (`replyRefusalReason`).
+ */
+import type { AuditFact } from '../workflows/facts.js';
+import type { HumanReply, QuestionRecord } from '../workflows/definitions.js';
+import { replyRefusalReason } from '../workflows/questions.js';
+import { AuditKind, clipLine, compact, failureInfo, type Emit, type Located } from './entry.js';
+import { firstPayload } from './history.js';
+
+type AskedFact = Extract<AuditFact, { fact: 'question.asked' }>;
+type SettledFact = Extract<AuditFact, { fact: 'question.settled' }>;
+
+/** How a reply reached the goal, as history records it. */
+export interface ReplyEvent {
+  via: 'signal' | 'update';
+  reply: HumanReply;
+  identity: string | null;
+  /** For an update: the completion event, when there is one. */
+  done?: Located;
+  updateId?: string | null;
+  /** For a signal: the fact the workflow recorded when it took the reply, when the history has facts. */
+  settled?: SettledFact;
+}
+
+/** Follows a goal's questions through its history, emitting their audit entries. */
+export class QuestionTrail {
+  private readonly questions: QuestionRecord[] = [];
+
+  constructor(private readonly emit: Emit) {}
+
+  /** A question still waits. */
+  hasOpen(): boolean {
+    return this.questions.some((q) => q.status === 'pending');
+  }
+
+  /** The workflow's fact: a question was asked. */
+  asked(loc: Located, fact: AskedFact): void {
+    this.open(loc, {
+      id: fact.questionId,
+      agent: fact.agent,
+      step: 0,
+      question: fact.question,
+      to: [],
+      eligible: [...fact.eligible],
+      status: 'pending',
+      askedAt: loc.ev.time,
+      ...(fact.deadline ? { deadline: fact.deadline } : {}),
+    });
+  }
+
+  /** An older history: the goal waits on a human and an `ask_human` call is outstanding. */
+  inferred(loc: Located, q: { agent: string; question: string; eligible: string[]; timeout?: string }): void {
+    this.open(loc, {
+      id: `q-${this.questions.length + 1}`,
+      agent: q.agent,
+      step: 0,
+      question: q.question,
+      to: [],
+      eligible: [...q.eligible],
+      status: 'pending',
+      askedAt: loc.ev.time,
+    });
+  }
+
+  private open(loc: Located, q: QuestionRecord): void {
+    this.questions.push(q);
+    this.emit(
+      loc,
+      AuditKind.QuestionAsked,
+      `agent:${q.agent}`,
+      `${q.id}: ${q.agent} asks ${q.eligible.join(', ') || 'a human'}: "${clipLine(q.question, 80)}"${q.deadline ? `, deadline ${q.deadline}` : ''}`,
+      { questionId: q.id, agent: q.agent, question: q.question, eligible: q.eligible, deadline: q.deadline ?? null },
+    );
+  }
+
+  /** A `reply` signal or update: who answered (as the reply names them), and whether the goal took the answer. */
+  reply(loc: Located, e: ReplyEvent, events: number[]): void {
+    const r = e.reply;
+    let outcome: 'accepted' | 'refused' | 'pending';
+    let refusal: string | undefined;
+    if (e.via === 'update') {
+      const result = e.done?.ev.attrs.outcome as { success?: unknown; failure?: unknown } | undefined;
+      const failure = result?.failure ? failureInfo(result.failure) : undefined;
+      outcome = !e.done ? 'pending' : failure ? 'refused' : 'accepted';
+      refusal = failure?.message;
+      const record = result?.success ? (firstPayload(result.success) as QuestionRecord | undefined) : undefined;
+      if (record?.id && !this.questions.some((q) => q.id === record.id)) this.questions.push({ ...record });
+    } else if (e.settled) {
+      outcome = 'accepted';
+    } else {
+      refusal = replyRefusalReason(this.questions, r);
+      outcome = refusal === undefined ? 'accepted' : 'refused';
+    }
+    const q = this.questions.find((x) => x.id === r?.questionId);
+    if (outcome === 'accepted' && q) Object.assign(q, { status: 'answered', answer: r.answer, by: r.by });
+    const by = String(r?.by);
+    this.emit(
+      loc,
+      AuditKind.QuestionReply,
+      `user:${by}`,
+      outcome === 'refused'
+        ? `${by} tried to answer ${String(r?.questionId)} (${e.via}) → refused: ${refusal ?? 'unknown reason'}`
+        : `${by} answered ${String(r?.questionId)} (${e.via}${outcome === 'pending' ? ', in progress' : ''}): "${clipLine(String(r?.answer), 80)}"`,
+      {
+        via: e.via,
+        questionId: r?.questionId ?? null,
+        by: r?.by ?? null,
+        answer: r?.answer ?? null,
+        identity: e.identity,
+        outcome,
+        ...(refusal === undefined ? {} : { refusal }),
+        ...(e.via === 'update' ? { updateId: e.updateId ?? null, completedAt: e.done?.ev.time ?? null } : {}),
+        questionStatus: q?.status ?? null,
+      },
+      events,
+    );
+  }
+
+  /** The workflow's fact: a question settled. Only a timeout is news here (a reply has its own record). */
+  settled(loc: Located, fact: SettledFact): void {
+    const q = this.questions.find((x) => x.id === fact.questionId);
+    if (q) q.status = fact.status;
+    if (fact.status === 'timed_out') this.timedOut(loc, fact.questionId, q, [loc.ev.id]);
+  }
+
+  /**
+   * A timer fired. In an older history a timer that fires while a question (with a timeout) waits and no approval
+   * does is the question's deadline. With facts, the question's timer is its own (its summary names it) and the
+   * timeout is recorded by the fact; the timer adds no record. True when the timer was a question's.
+   */
+  timerFired(loc: Located, summary: string | undefined, withFacts: boolean, approvalOpen: boolean): boolean {
+    const open = this.questions.filter((q) => q.status === 'pending');
+    if (withFacts) return summary !== undefined && open.some((q) => summary.startsWith(`${q.id}:`));
+    const q = open.at(-1);
+    if (!q || approvalOpen) return false;
+    q.status = 'timed_out';
+    this.timedOut(loc, q.id, q, [loc.ev.id]);
+    return true;
+  }
+
+  private timedOut(loc: Located, id: string, q: QuestionRecord | undefined, events: number[]): void {
+    this.emit(
+      loc,
+      AuditKind.QuestionTimeout,
+      'baton',
+      `${id}: nobody answered ${q ? `${compact(q.eligible, 40)} ` : ''}in time; the agent goes on without it`,
+      { questionId: id, eligible: q?.eligible ?? null, deadline: q?.deadline ?? null },
+      events,
+    );
+  }
+}

@@ -1,0 +1,42 @@
+/** The cross-goal cache of values derived from blueprints: computed once per key, frozen JSON, bounded. */
+import { describe, expect, it } from 'vitest';
+import { deepFreeze, derived, derivedCacheSize } from '../src/blueprint/derived-cache.js';
+import { workflowPreloadModules } from '../src/runtime/workflow-preload.js';
+
+describe('derived-value cache', () => {
+  it('builds a value once per kind and key', () => {
+    let builds = 0;
+    const build = () => {
+      builds += 1;
+      return { built: builds };
+    };
+    const a = derived('test-once', 'k1', build);
+    expect(derived('test-once', 'k1', build)).toBe(a);
+    expect(builds).toBe(1);
+    expect(derived('test-once', 'k2', build)).not.toBe(a);
+    expect(derived('test-other', 'k1', build)).not.toBe(a);
+    expect(builds).toBe(3);
+  });
+
+  it('freezes JSON values all the way down', () => {
+    const value = deepFreeze({ type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] });
+    expect(() => {
+      value.properties.n.type = 'string';
+    }).toThrow(TypeError);
+    expect(Object.isFrozen(value.required)).toBe(true);
+  });
+
+  it('stays bounded, dropping the oldest entries first', () => {
+    for (let i = 0; i < 2500; i++) derived('test-bound', String(i), () => i);
+    expect(derivedCacheSize()).toBeLessThanOrEqual(2000);
+    let rebuilt = false;
+    derived('test-bound', '0', () => (rebuilt = true));
+    expect(rebuilt).toBe(true);
+  });
+
+  it('is preloaded into workflow bundles, beside the blueprint schema', () => {
+    const modules = workflowPreloadModules('/app/dist/workflows/index.js');
+    expect(modules).toContain('/app/dist/blueprint/derived-cache.js');
+    expect(modules).toContain('/app/dist/blueprint/schema.js');
+  });
+});
