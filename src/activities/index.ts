@@ -61,7 +61,13 @@ export function createActivities(deps: ActivityDeps) {
 export type Activities = ReturnType<typeof createActivities>;
 export type { BuiltinTool, ToolContext, ToolRequest, ToolResult, ToolRunner } from './tools.js';
 export type { FinishReason, ModelOutcome, ModelReply, ModelRequest, ModelUsage, ToolDescriptor } from './model.js';
-export type { ApprovalNotification, NotificationReceipt, NotificationRequest, Notifier } from './notify.js';
+export type {
+  ApprovalNotification,
+  ApprovalReference,
+  NotificationReceipt,
+  NotificationRequest,
+  Notifier,
+} from './notify.js';
 export type { SecretEntry, SecretSource, ToolAccess } from './secrets.js';
 export type { DiscoveryRequest } from './mcp/index.js';
 export type { Attachment } from './mcp/results.js';

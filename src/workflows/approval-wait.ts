@@ -14,9 +14,11 @@ import {
   advanceSchedule,
   applyVote,
   dueAt,
+  logReminder,
   nextWake,
   refusalReason,
   resolveApprovers,
+  scheduleOf,
   waitingOn,
   wakeSummary,
   wakeWork,
@@ -32,6 +34,7 @@ import {
 import { durationMs } from './durations.js';
 import { recordFact } from './facts.js';
 import { Patch } from './patches.js';
+import { WaitMovesOn } from './wait-runs.js';
 
 /** Failure type of a goal that an approval policy ended (`onTimeout: cancel`). */
 export const GoalCancelledType = GoalFailure.Cancelled;
@@ -72,20 +75,31 @@ export class ApprovalDesk {
   readonly records: ApprovalRecord[];
   readonly refused: RefusedDecision[];
   private readonly notifier: ApprovalNotifier;
+  /** Approvals a previous run left pending when it continued as new during their wait (wait-runs.ts). */
+  private readonly carriedPending: ApprovalRecord[];
 
   /**
    * @param bp the goal's blueprint (approver groups, notifications)
    * @param carried approvals and refused decisions carried over continue-as-new
    * @param changed called whenever an approval opens, changes hands or settles, so the goal can publish its state
+   * @param moveOn true when a wait should continue in a new run (the run's history is full)
    */
   constructor(
     private readonly bp: Blueprint,
     carried: { approvals?: ApprovalRecord[]; refusedDecisions?: RefusedDecision[] } | undefined,
     private readonly changed: () => void,
+    private readonly moveOn: () => boolean = () => false,
   ) {
     this.records = carried?.approvals ?? [];
     this.refused = carried?.refusedDecisions ?? [];
     this.notifier = new ApprovalNotifier(bp);
+    this.carriedPending = this.records.filter((r) => r.status === 'pending');
+  }
+
+  /** The pending approval a previous run left for this same request, taken up instead of opening a new one. */
+  private adopt(req: ApprovalRequest): ApprovalRecord | undefined {
+    const i = this.carriedPending.findIndex((r) => r.tool === req.tool && r.requestedBy === req.requestedBy);
+    return i < 0 ? undefined : this.carriedPending.splice(i, 1)[0];
   }
 
   /** Approvals still waiting. */
@@ -132,6 +146,8 @@ export class ApprovalDesk {
    */
   async request(req: ApprovalRequest): Promise<ApprovalRecord> {
     const { policy } = req;
+    const adopted = this.adopt(req);
+    if (adopted) return this.wait(adopted, policy, Date.parse(adopted.openedAt), true);
     const opened = Date.now();
     const record: ApprovalRecord = {
       id: `apr-${this.records.length + 1}`,
@@ -162,24 +178,37 @@ export class ApprovalDesk {
     });
     recordApprovalOpened(this.bp.name, record);
     this.notify('approval.opened', record);
+    return this.wait(record, policy, opened, false);
+  }
 
-    const done: ScheduleProgress = { reminders: 0, escalations: 0 };
+  /**
+   * Waits on an open approval until it settles: reminders, escalation, the deadline. A wait whose run's history is
+   * full throws {@link WaitMovesOn} (the goal continues as new, and the next run adopts the record and waits on).
+   */
+  private async wait(
+    record: ApprovalRecord,
+    policy: ApprovalPolicy,
+    opened: number,
+    adopted: boolean,
+  ): Promise<ApprovalRecord> {
+    const bounded = adopted || patched(Patch.boundedHumanWaits);
+    const done: ScheduleProgress = adopted ? scheduleOf(record, policy, opened) : { reminders: 0, escalations: 0 };
     const settled = (): boolean => record.status !== 'pending';
+    const wakes = bounded ? () => settled() || this.moveOn() : settled;
     try {
       while (!settled()) {
+        if (bounded && this.moveOn()) throw new WaitMovesOn(record.id);
         const wake = nextWake(policy, opened, done);
         if (wake === Infinity) {
-          await condition(settled);
-          break;
+          await condition(wakes);
+          continue;
         }
         const summary = wakeSummary(record, wake, wakeWork(dueAt(policy, opened, done, wake)));
+        const woke = await condition(wakes, Math.max(1, wake - Date.now()), { summary });
         // A decision and the timer can land in the same workflow task: a settled approval wins over the schedule.
-        if (
-          (await condition(settled, Math.max(1, wake - Date.now()), { summary })) ||
-          (settled() && patched(Patch.approvalSettledWins))
-        )
-          break;
-        this.onSchedule(record, policy, opened, done);
+        if (settled() && (woke || patched(Patch.approvalSettledWins))) break;
+        if (woke) continue;
+        this.onSchedule(record, policy, opened, done, bounded);
       }
     } catch (err) {
       // The goal is being cancelled: the approval closes with it, and its approvers hear so.
@@ -204,7 +233,13 @@ export class ApprovalDesk {
   }
 
   /** Does what is due now, in the order {@link wakeWork} gives: the timeout alone, else escalation steps, a reminder. */
-  private onSchedule(record: ApprovalRecord, policy: ApprovalPolicy, opened: number, done: ScheduleProgress): void {
+  private onSchedule(
+    record: ApprovalRecord,
+    policy: ApprovalPolicy,
+    opened: number,
+    done: ScheduleProgress,
+    bounded: boolean,
+  ): void {
     const now = Date.now();
     const at = iso(now);
     const due = dueAt(policy, opened, done, now);
@@ -225,7 +260,11 @@ export class ApprovalDesk {
         record.eligible = resolveApprovers(record.approvers, this.bp.approvers);
         record.events.push({ kind: 'escalation', at, to: [...to] });
         this.changed();
-        this.notify('approval.escalated', record, { escalatedTo: resolveApprovers(to, this.bp.approvers) });
+        const escalatedTo = resolveApprovers(to, this.bp.approvers);
+        this.notify('approval.escalated', record, { escalatedTo }, bounded);
+      } else if (bounded) {
+        logReminder(record, at);
+        this.notify('approval.reminder', record, {}, true);
       } else {
         record.events.push({ kind: 'reminder', at, to: waitingOn(record) });
         this.notify('approval.reminder', record);
@@ -239,8 +278,9 @@ export class ApprovalDesk {
     event: NotificationEvent,
     record: ApprovalRecord,
     extra: Pick<ApprovalNotification, 'escalatedTo' | 'outcome'> = {},
+    byReference = false,
   ): void {
-    this.notifier.send(event, record, extra);
+    this.notifier.send(event, record, extra, byReference);
   }
 
   /** Resolves once every notification sent so far has been delivered or has failed for good. */

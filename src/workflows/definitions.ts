@@ -82,8 +82,13 @@ export interface ApprovalRecord {
   openedAt: string;
   deadline?: string;
   decidedAt?: string;
-  /** What happened while it waited: reminders, escalations, the timeout, notifications that could not be sent. */
+  /**
+   * What happened while it waited: reminders, escalations, the timeout, notifications that could not be sent. Of the
+   * reminders only the latest few are listed (`reminders` counts them all), so a long wait keeps a small record.
+   */
   events: ApprovalEvent[];
+  /** Reminders sent so far (absent on approvals recorded before reminders were counted). */
+  reminders?: number;
 }
 
 /** One entry of an approval's own log. `to` names who a reminder or escalation was for. */
@@ -301,11 +306,31 @@ export interface GoalRecord {
   mcp?: PinnedMcp;
   /** The name each requested model was served under, as its endpoint reported it (`scripted:gpt-4o-mini`). */
   servedBy?: Record<string, string>;
+  /** Set by a run that continued as new during a human wait: where the next run takes the turn up (wait-runs.ts). */
+  resume?: ResumePoint;
 }
+
+/** Where a run stopped when it continued as new during a human wait: the next run resumes the turn there. */
+export type ResumePoint =
+  /** Before or during a model call (a budget extension or a paused model waited): the call is made again. */
+  | { kind: 'model'; step: number }
+  /** During the tool calls of a reply: the call at `next` is dispatched again (and finds its wait pending). */
+  | {
+      kind: 'tools';
+      step: number;
+      actor: string;
+      content: string | null;
+      toolCalls: ToolCallRequest[];
+      next: number;
+      /** The repair problem of an earlier call of the same reply, if any. */
+      problem?: string;
+      /** Messages due once the reply's tool results are in (handoff notes, validator feedback). */
+      notes: ChatMessage[];
+    };
 
 /** Bookkeeping the `state` query does not show. */
 export type InternalField =
-  'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas' | 'mcp' | 'servedBy';
+  'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas' | 'mcp' | 'servedBy' | 'resume';
 
 /** What the `state` query returns (DESIGN §2.1): the record without its bookkeeping, and what follows from it. */
 export type GoalState = Omit<GoalRecord, InternalField> & {

@@ -43,6 +43,8 @@ export interface EngineContext {
   humansChanged(): void;
   /** Runs a wait on humans, keeping its time out of the working-time budget. */
   waitingOnHumans<T>(wait: () => Promise<T>): Promise<T>;
+  /** True when a human wait should continue in a new run: this run's history is full and nothing ties the goal to it. */
+  waitMayMove(): boolean;
   /** The budget as used now (computed, never written). */
   currentBudget(): BudgetState;
   /** Ends the goal as completed with this answer. */

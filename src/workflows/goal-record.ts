@@ -42,6 +42,7 @@ const INTERNAL: Record<InternalField, true> = {
   builtinSchemas: true,
   mcp: true,
   servedBy: true,
+  resume: true,
 };
 
 /** The `state` query's view: the record without its bookkeeping, with the budget as used now. */

@@ -5,7 +5,8 @@
  * Read it as `run`: `tick` over a `NextStep` (call the model, take an answer, run tools, continue as new) until a
  * `GoalEnd`, which `Goal.end` turns into the result and status, the one place a goal ends. Its parts live beside it:
  * the record (goal-record.ts), the model call (model-call.ts), tool calls (tool-calls.ts) and the engine tools
- * (engine-tool-registry.ts), human waits (human-wait.ts, approval-wait.ts), the budget gate (budget-gate.ts),
+ * (engine-tool-registry.ts), human waits (human-wait.ts, approval-wait.ts, and wait-runs.ts for the waits that
+ * move to a new run, which is why the loop tracks where its turn stands), the budget gate (budget-gate.ts),
  * delegation (delegate-tool.ts) and publishing (publish.ts). It is over 300 lines because the loop's turns and the
  * status they publish belong together; splitting them further would spread one state machine over several files.
  */
@@ -13,6 +14,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  ContinueAsNew,
   makeContinueAsNewFunc,
   getExternalWorkflowHandle,
   isCancellation,
@@ -39,6 +41,7 @@ import {
   type GoalState,
   type GoalStatus,
   type RefusalRecord,
+  type ResumePoint,
   type TaskStatusReport,
 } from './definitions.js';
 import type { EngineContext } from './engine-context.js';
@@ -55,6 +58,7 @@ import { replyEnding } from './reply.js';
 import { dispatch } from './tool-calls.js';
 import { openingMessage, systemPrompt } from './transcript.js';
 import { propose } from './validation.js';
+import { historyFull, WaitMovesOn } from './wait-runs.js';
 
 /** Failure types a goal can end with (defined in src/failures.ts). */
 export { GoalFailure };
@@ -70,9 +74,15 @@ export type GoalEnd =
 type NextStep =
   | { kind: 'callModel' }
   | { kind: 'answer'; actor: string; reply: ModelReply }
-  | { kind: 'runTools'; actor: string; reply: ModelReply; offers: Map<string, ToolOffer> }
+  | { kind: 'runTools'; actor: string; reply: TurnReply; offers: Map<string, ToolOffer>; from?: ToolsResume }
   | { kind: 'continueAsNew' }
   | { kind: 'end'; end: GoalEnd };
+
+/** What a tool turn needs of the model's reply. */
+type TurnReply = Pick<ModelReply, 'content' | 'toolCalls'>;
+
+/** Where a tool turn resumes in a new run: the call to dispatch next, and what the earlier calls left. */
+type ToolsResume = { next: number; problem?: string; notes: ChatMessage[] };
 
 /** Carries a GoalEnd out of the depths of a step (the budget gate, a verdict, the repair count) to `Goal.run`. */
 class GoalEnding extends Error {
@@ -95,11 +105,15 @@ class Goal implements EngineContext {
   /** Messages to add once every tool result of the current reply is in (handoff notes, validator feedback). */
   readonly notes: ChatMessage[] = [];
   private readonly runStartStep: number;
+  /** The history's length at this run's first task. */
+  private readonly runStartEvents: number;
   private readonly publisher: Publisher;
   /** Set when a tool ended the goal (a verdict, an answer): the loop ends it after the turn. */
   private ending?: GoalEnd;
   /** Provider-reported prompt tokens over the estimate of the same request (token-aware models); at least 1. */
   private tokenScale = 1;
+  /** Where the turn stands, so a human wait that moves to a new run can be taken up there (wait-runs.ts). */
+  private position: ResumePoint;
 
   constructor(readonly args: GoalArgs) {
     this.bp = args.blueprint;
@@ -108,8 +122,20 @@ class Goal implements EngineContext {
     this.r = openRecord(args, workflowInfo().startTime.getTime());
     this.mcp = new GoalMcp(this.bp, this.r.mcp ?? args.task?.mcp ?? {});
     this.schemas = new ToolSchemas(this.bp, this.r, (name) => this.mcp.parameters(name));
-    this.desk = new ApprovalDesk(this.bp, this.r, () => this.humansChanged());
+    this.desk = new ApprovalDesk(
+      this.bp,
+      this.r,
+      () => this.humansChanged(),
+      () => this.waitMayMove(),
+    );
     this.runStartStep = this.r.step;
+    this.runStartEvents = workflowInfo().historyLength;
+    this.position = { kind: 'model', step: this.r.step };
+  }
+
+  /** A human wait moves to a new run when this run's history is full, unless sub-tasks of this run still work. */
+  waitMayMove(): boolean {
+    return !this.r.tasks.some((t) => !FINAL.includes(t.status as GoalStatus)) && historyFull(this.runStartEvents);
   }
 
   /** An approval or a question opened, changed hands or settled: the status follows whether anything still waits. */
@@ -286,6 +312,25 @@ class Goal implements EngineContext {
     });
   }
 
+  /** A human wait filled this run's history: the goal continues as new, to take the wait up where it stands. */
+  private async waitInNextRun(): Promise<never> {
+    this.r.step = this.position.step;
+    this.r.resume = this.position;
+    return this.continueAsNew();
+  }
+
+  /** The first step of a run: where the previous run stopped in a human wait, else as after any turn. */
+  private firstStep(): NextStep {
+    const at = this.r.resume;
+    delete this.r.resume;
+    if (at?.kind !== 'tools') return this.afterTurn();
+    const agent = this.bp.agents[at.actor];
+    if (!agent) return this.afterTurn();
+    const from = { next: at.next, notes: at.notes, ...(at.problem === undefined ? {} : { problem: at.problem }) };
+    const reply = { content: at.content, toolCalls: at.toolCalls };
+    return { kind: 'runTools', actor: at.actor, reply, offers: this.offers(agent), from };
+  }
+
   /** The step after a turn: the goal's end when a tool ended it, else the next model call (or a fresh run). */
   private afterTurn(): NextStep {
     if (this.ending) return { kind: 'end', end: this.ending };
@@ -294,6 +339,7 @@ class Goal implements EngineContext {
 
   /** One model call: its reply is either an answer (no tool calls) or tools to run. */
   private async modelTurn(): Promise<NextStep> {
+    this.position = { kind: 'model', step: this.r.step };
     await this.ensureBudget();
     const actor = this.r.agent;
     const agent = this.agentSpec;
@@ -355,10 +401,27 @@ class Goal implements EngineContext {
   }
 
   /** Runs the reply's tool calls in order; one that ends the turn (handoff, verdict) leaves the rest not run. */
-  private async toolsTurn(actor: string, reply: ModelReply, offers: Map<string, ToolOffer>): Promise<NextStep> {
-    let problem: string | undefined;
+  private async toolsTurn(
+    actor: string,
+    reply: TurnReply,
+    offers: Map<string, ToolOffer>,
+    from?: ToolsResume,
+  ): Promise<NextStep> {
+    let problem = from?.problem;
     let turnEnded: string | undefined;
-    for (const call of reply.toolCalls) {
+    if (from) this.notes.push(...from.notes);
+    for (const [i, call] of reply.toolCalls.entries()) {
+      if (i < (from?.next ?? 0)) continue;
+      this.position = {
+        kind: 'tools',
+        step: this.r.step,
+        actor,
+        content: reply.content,
+        toolCalls: reply.toolCalls,
+        next: i,
+        notes: [...this.notes],
+        ...(problem === undefined ? {} : { problem }),
+      };
       if (turnEnded !== undefined) {
         recordFact({
           fact: 'tool',
@@ -389,7 +452,7 @@ class Goal implements EngineContext {
       case 'answer':
         return this.answerTurn(step.actor, step.reply);
       case 'runTools':
-        return this.toolsTurn(step.actor, step.reply, step.offers);
+        return this.toolsTurn(step.actor, step.reply, step.offers, step.from);
       case 'continueAsNew':
         return this.continueAsNew();
     }
@@ -416,13 +479,16 @@ class Goal implements EngineContext {
       // Pinned for the goal: carried by continue-as-new with the record, and given to its sub-tasks.
       if (this.mcp.used) this.r.mcp = this.mcp.pinned;
     }
-    this.publish();
+    // A run that takes up a human wait shows what it waits on from its first task.
+    if (this.r.resume) this.humansChanged();
+    else this.publish();
     try {
-      for (let next = this.afterTurn(); ;) {
+      for (let next = this.firstStep(); ;) {
         if (next.kind === 'end') return next.end;
         next = await this.tick(next);
       }
     } catch (err) {
+      if (err instanceof WaitMovesOn) return await this.waitInNextRun();
       if (err instanceof GoalEnding) return err.end;
       if (err instanceof GoalCancelledByPolicy) return { kind: 'cancelled', reason: err.message };
       throw err;
@@ -477,6 +543,8 @@ export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
     // A goal cancelled by a policy (onTimeout: cancel) returns as cancelled; a failure throws, failing the execution.
     return goal.end(await goal.run());
   } catch (err) {
+    // Continuing as new is not an end: the goal runs on in its next run (older goals published `failed` first).
+    if (err instanceof ContinueAsNew && patched(Patch.continueAsNewIsNoEnd)) throw err;
     // Cancelled from outside, or an error the engine did not plan for: the status still follows the execution.
     if (isCancellation(err) && goal.r.status !== 'cancelled') {
       goal.end({ kind: 'cancelled', reason: 'the goal was cancelled' });

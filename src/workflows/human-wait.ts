@@ -12,6 +12,7 @@ import type { CallOutcome, EngineContext } from './engine-context.js';
 import { recordFact } from './facts.js';
 import { Patch } from './patches.js';
 import { replyRefusalReason } from './questions.js';
+import { WaitMovesOn } from './wait-runs.js';
 
 /** ask_human: opens a question, waits for a `reply` (or the timeout), and tells the model the answer. */
 export async function askHuman(
@@ -22,6 +23,35 @@ export async function askHuman(
 ): Promise<CallOutcome> {
   const settings = ctx.bp.agents[actor]?.askHuman;
   if (!settings) return { output: 'error: this agent has no askHuman settings', repair: false };
+  const adopted = ctx.r.questions.find((x) => x.status === 'pending' && x.agent === actor && x.question === question);
+  const q = adopted ?? openQuestion(ctx, actor, question, settings, callId);
+  const bounded = adopted !== undefined || patched(Patch.boundedHumanWaits);
+  const answered = await ctx.waitingOnHumans(() =>
+    bounded ? boundedWait(ctx, q, settings.timeout) : unboundedWait(q, settings.timeout),
+  );
+  if (!answered) {
+    q.status = 'timed_out';
+    recordFact({ fact: 'question.settled', questionId: q.id, status: 'timed_out' });
+  }
+  ctx.humansChanged();
+  const detail = { questionId: q.id, status: q.status, by: q.by ?? null };
+  return answered
+    ? { output: `answer from ${q.by ?? 'a human'} to ${q.id}: ${q.answer ?? ''}`, repair: false, detail }
+    : {
+        output: `no answer to ${q.id} from ${q.eligible.join(', ')} within ${settings.timeout}; go on without it and say what is unconfirmed`,
+        repair: false,
+        detail,
+      };
+}
+
+/** Opens a question: recorded, published, and its fact in history. */
+function openQuestion(
+  ctx: EngineContext,
+  actor: string,
+  question: string,
+  settings: { to: string[]; timeout?: string },
+  callId: string | undefined,
+): QuestionRecord {
   const asked = Date.now();
   const timeoutMs = settings.timeout === undefined ? undefined : durationMs(settings.timeout);
   const q: QuestionRecord = {
@@ -46,31 +76,45 @@ export async function askHuman(
     eligible: q.eligible,
     ...(q.deadline ? { deadline: q.deadline } : {}),
   });
-  const answered = await ctx.waitingOnHumans(async () => {
-    const settled = () => q.status !== 'pending';
-    if (timeoutMs === undefined) {
-      await condition(settled);
-      return true;
-    }
-    // The Web UI shows the timer's summary: without one it reads as the timer's sequence number.
-    if (!patched(Patch.questionTimerSummary)) return condition(settled, timeoutMs);
-    return condition(settled, timeoutMs, {
-      summary: `${q.id}: answer from ${q.eligible.join(', ')} due in ${settings.timeout}`,
-    });
-  });
-  if (!answered) {
-    q.status = 'timed_out';
-    recordFact({ fact: 'question.settled', questionId: q.id, status: 'timed_out' });
+  return q;
+}
+
+/** Waits for an answer or the timeout, in one run (goals started before bounded waits). */
+async function unboundedWait(q: QuestionRecord, timeout: string | undefined): Promise<boolean> {
+  const settled = () => q.status !== 'pending';
+  if (timeout === undefined) {
+    await condition(settled);
+    return true;
   }
-  ctx.humansChanged();
-  const detail = { questionId: q.id, status: q.status, by: q.by ?? null };
-  return answered
-    ? { output: `answer from ${q.by ?? 'a human'} to ${q.id}: ${q.answer ?? ''}`, repair: false, detail }
-    : {
-        output: `no answer to ${q.id} from ${q.eligible.join(', ')} within ${settings.timeout}; go on without it and say what is unconfirmed`,
-        repair: false,
-        detail,
-      };
+  // The Web UI shows the timer's summary: without one it reads as the timer's sequence number.
+  if (!patched(Patch.questionTimerSummary)) return condition(settled, durationMs(timeout));
+  return condition(settled, durationMs(timeout), {
+    summary: `${q.id}: answer from ${q.eligible.join(', ')} due in ${timeout}`,
+  });
+}
+
+/**
+ * Waits for an answer until the question's deadline; when the run's history fills first, throws
+ * {@link WaitMovesOn} and the next run takes the same question up (wait-runs.ts).
+ */
+async function boundedWait(ctx: EngineContext, q: QuestionRecord, timeout: string | undefined): Promise<boolean> {
+  const settled = () => q.status !== 'pending';
+  const wakes = () => settled() || ctx.waitMayMove();
+  const deadline = q.deadline === undefined ? undefined : Date.parse(q.deadline);
+  for (let first = Date.now() === Date.parse(q.askedAt); ; first = false) {
+    if (settled()) return true;
+    if (ctx.waitMayMove()) throw new WaitMovesOn(q.id);
+    if (deadline === undefined) {
+      await condition(wakes);
+      continue;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    const due = first && timeout !== undefined ? `due in ${timeout}` : `due by ${q.deadline}`;
+    if (!(await condition(wakes, left, { summary: `${q.id}: answer from ${q.eligible.join(', ')} ${due}` }))) {
+      return settled();
+    }
+  }
 }
 
 /** Records a human's answer to a question, or the refusal of an invalid one. */

@@ -38,4 +38,15 @@ export const Patch = {
   modelCallSummary: 'model-call-summary',
   /** A model with a `contextWindow` gets its older messages summarised when the next request would not fit. */
   tokenAwareContext: 'token-aware-context',
+  /**
+   * Human waits stay bounded (issue 14): a wait whose run's history is full continues as new and the next run takes
+   * it up; an approval lists only its latest reminders (and counts them all); reminders and escalations notify with
+   * the approval by reference (its id and state, not its arguments and log).
+   */
+  boundedHumanWaits: 'bounded-human-waits',
+  /**
+   * Continuing as new no longer passes through the goal's failure path, which published `BatonStatus = failed` (and
+   * a failed result in the Web UI's details) in the last task of every run that continued as new.
+   */
+  continueAsNewIsNoEnd: 'continue-as-new-is-no-end',
 } as const;
