@@ -14,6 +14,7 @@ import { McpConnections } from './activities/mcp/connections.js';
 import { directoryBlobStore } from './activities/mcp/results.js';
 import type { BatonConfig } from './config.js';
 import { isEncrypting } from './codec/data-converter.js';
+import { conversationStoreFrom } from './codec/conversation-store.js';
 import { connectionOptions } from './connection.js';
 import { activityMetrics } from './observability/metrics.js';
 import { projectRoot } from './runtime/temporal-binaries.js';
@@ -131,6 +132,7 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
     timeout: options.model.timeoutMs ?? 240_000,
   });
   const code = options.workflowCode ?? workflowSource(process.env, { encrypted: isEncrypting(options.dataConverter) });
+  const conversation = conversationStoreFrom(options.dataConverter);
   const workflowModules = 'workflowsPath' in code ? code.interceptorModules : undefined;
   const ownMcp = options.mcp === undefined;
   const mcp = options.mcp ?? new McpConnections();
@@ -151,6 +153,7 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
       builtins: options.builtins ?? {},
       mcp,
       blobs: directoryBlobStore(options.blobDir ?? process.env.BATON_BLOB_DIR ?? '.baton/blobs'),
+      ...(conversation ? { conversation } : {}),
     }),
     interceptors: {
       activity: [activityMetrics, ...(options.interceptors?.activity ?? [])],

@@ -3,9 +3,14 @@
  * endpoints do (400 context_length_exceeded). The same goal fails without a `contextWindow` in its blueprint and,
  * with one, compacts (the model summarises the older messages, recorded as a model call) and completes.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { batonDataConverter } from '../src/codec/data-converter.js';
+import { FileObjectStore } from '../src/codec/payload-store.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { SUMMARY_HEADING, compactionSplit, messageTokens } from '../src/workflows/context-budget.js';
 import type { ChatMessage } from '../src/workflows/definitions.js';
@@ -129,5 +134,64 @@ describe('token-aware context', () => {
       previous = messages;
     }
     expect(stablePairs).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('token-aware context with the conversation store', () => {
+  let store: Harness;
+  const dir = mkdtempSync(join(tmpdir(), 'baton-context-store-'));
+
+  beforeAll(async () => {
+    store = await createHarness(env, {
+      dataConverter: batonDataConverter(undefined, { objects: new FileObjectStore(dir) })!,
+      builtins: {
+        read_next: {
+          description: 'Read the next chapter',
+          schema: z.strictObject({}),
+          run(_, ctx) {
+            const goal = ctx.idempotencyKey.split('/')[0] ?? '';
+            const n = (reads.get(goal) ?? 0) + 1;
+            reads.set(goal, n);
+            return Promise.resolve(`CHAPTER-${n} ${'the quick brown fox '.repeat(1000)}END-${n}`);
+          },
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts stored chapters by their tokens, quotes them by reference to summarise, and completes', async () => {
+    store.model.load({
+      goal: 'book-stored',
+      contextWindow: WINDOW,
+      replies: [
+        // The summary request quotes each older message by reference; the activity reads the chapters back.
+        { when: { agent: 'reader', after: 'user', contains: 'tool: CHAPTER' }, content: 'Chapters so far: foxes.' },
+        { when: { agent: 'reader', contains: 'END-8' }, content: 'Read all eight chapters.' },
+        { when: { agent: 'reader', after: 'user' }, toolCalls: [{ name: 'read_next' }] },
+        { when: { agent: 'reader', after: 'tool' }, toolCalls: [{ name: 'read_next' }] },
+      ],
+    });
+    const handle = await store.start(book('book-stored', WINDOW));
+    expect(await handle.result()).toMatchObject({ status: 'completed', answer: 'Read all eight chapters.' });
+
+    const sent = store.model.requests.filter((r) => r.goal === 'book-stored');
+    const messages = (r: (typeof sent)[number]) => r.body.messages as { role: string; content: string }[];
+    const chars = (r: (typeof sent)[number]) => messages(r).reduce((n, m) => n + m.content.length, 0);
+    // The endpoint was sent whole chapters, never over its window; one request summarised quoted chapters.
+    expect(sent.every((r) => r.answered === 'reply')).toBe(true);
+    expect(Math.max(...sent.map(chars))).toBeLessThanOrEqual(WINDOW * 4);
+    const summaries = sent.filter((r) => messages(r).some((m) => m.content.startsWith('tool: CHAPTER-1 ')));
+    expect(summaries.length).toBeGreaterThanOrEqual(1);
+    expect(messages(sent.at(-1)!).some((m) => m.content.startsWith(SUMMARY_HEADING))).toBe(true);
+    // The history kept previews and hashes: no chapter's end is in it, every model input is small.
+    const events = await eventsOf(store.client, handle.workflowId);
+    const inputs = scheduledActivities(events).filter((a) => a.type === 'callModel');
+    expect(inputs.length).toBeGreaterThanOrEqual(9);
+    for (const a of inputs) expect(JSON.stringify(a.input)).not.toMatch(/END-\d/);
   });
 });

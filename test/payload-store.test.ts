@@ -1,7 +1,9 @@
 /**
  * Large payloads off the history: the content-addressed store on its own (stored once, every read checked against
- * its hash), and a goal whose tool returns documents of 300 KiB against a real dev server, whose history then holds
- * no payload over 256 KiB while the goal completes and its state and audit still read the documents.
+ * its hash), and a goal with a 200 KiB input whose tool returns documents of 300 KiB against a real dev server: the
+ * input leaves the history by External Storage, the documents by the conversation store (the tool activity keeps
+ * them, the history holds previews and hashes), no payload over 256 KiB is left, and the goal completes while its
+ * audit and the codec server still read the whole documents.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -111,6 +113,22 @@ tools:
   read_document: { type: builtin, sideEffect: none, maxResponseBytes: 1000000 }
 `);
 
+/** A goal input over the payload threshold: it goes to the store by External Storage. */
+const bigInput = { brief: `BRIEF-BEGIN ${'context '.repeat(25_000)} BRIEF-END` };
+
+/** The tool results in a goal's history, as recorded (previews and references). */
+function toolResults(runs: { events: { activityTaskCompletedEventAttributes?: unknown }[] }[]) {
+  return runs
+    .flatMap((run) => run.events)
+    .flatMap((e) => {
+      const result = (e.activityTaskCompletedEventAttributes as { result?: { payloads?: Payload[] } } | undefined)
+        ?.result?.payloads?.[0];
+      if (!result) return [];
+      const value = defaultPayloadConverter.fromPayload<{ output?: string; stored?: { sha256: string } }>(result);
+      return value?.stored ? [value] : [];
+    });
+}
+
 function loadReaderScript(h: Harness): void {
   h.model.load({
     goal: 'reader',
@@ -163,28 +181,40 @@ describe('a goal reading large documents', () => {
 
   it('keeps every history payload under 256 KiB, completes, and still reads the documents', async () => {
     loadReaderScript(h);
-    const handle = await h.start(reader);
+    const handle = await h.start(reader, bigInput);
     expect(await handle.result()).toMatchObject({ status: 'completed', answer: 'Both documents read.' });
 
     const runs = await runsOf(h.client, handle.workflowId);
     const payloads = runs.flatMap((run) => payloadsIn(run.events));
     const sizes = payloads.map((p) => PayloadProto.encode(p).finish().length);
     expect(Math.max(...sizes)).toBeLessThan(256 * KiB);
-    // The documents did go somewhere: references in the history, objects in the store, each over the threshold.
+    // The input went somewhere: references in the history, objects in the store over the threshold.
     const refs = payloads.map(storedReference).filter((r) => r !== undefined);
-    expect(refs.length).toBeGreaterThanOrEqual(3);
+    expect(refs.length).toBeGreaterThanOrEqual(1);
     expect(refs.every((r) => r.driverName === STORE_DRIVER_NAME)).toBe(true);
+    // The documents too: each tool result is a preview with the hash of the whole text, kept once in the store.
+    const results = toolResults(runs);
+    expect(results).toHaveLength(2);
+    for (const r of results) {
+      expect(r.output!.length).toBeLessThan(1000);
+      expect(r.stored!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    }
     const objects = filesUnder(dir);
-    expect(objects.length).toBeGreaterThanOrEqual(2);
     const stored = objects.map((f) => readFileSync(f).toString('utf8'));
-    expect(stored.some((s) => s.includes('DOC-a-BEGIN'))).toBe(true);
-    expect(stored.some((s) => s.includes('DOC-b-END'))).toBe(true);
-    expect(objects.every((f) => readFileSync(f).length >= 128 * KiB)).toBe(true);
+    expect(stored.filter((s) => s.includes('DOC-a-BEGIN') && s.includes('DOC-a-END'))).toHaveLength(1);
+    expect(stored.filter((s) => s.includes('DOC-b-BEGIN') && s.includes('DOC-b-END'))).toHaveLength(1);
+    expect(stored.some((s) => s.includes('BRIEF-END'))).toBe(true);
+    // The history itself no longer holds the documents: their ends are only in the store.
+    const history = JSON.stringify(
+      runs.flatMap((run) => payloadsIn(run.events)).map((p) => Buffer.from(p.data ?? []).toString('utf8')),
+    );
+    expect(history).toContain('DOC-a-BEGIN');
+    expect(history).not.toContain('DOC-a-END');
 
-    // The audit puts the stored payloads back: the tool results read as the tool returned them.
+    // The audit puts the stored texts back: the tool results read as the tool returned them, whole.
     const audit = JSON.stringify((await auditGoal(h.client, handle.workflowId)).entries);
-    expect(audit).toContain('DOC-a-BEGIN');
-    expect(audit).toContain('DOC-b-BEGIN');
+    expect(audit).toContain('DOC-a-END');
+    expect(audit).toContain('DOC-b-END');
     // Without the store the audit says what is missing instead of showing references as if they were the records.
     const bare = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
     await expect(auditGoal(bare, handle.workflowId)).rejects.toThrow(/set BATON_PAYLOAD_STORE/);
@@ -193,7 +223,7 @@ describe('a goal reading large documents', () => {
 
   it('stores ciphertext when encryption is on, and the codec server reads it back for the Web UI', async () => {
     loadReaderScript(encrypted);
-    const handle = await encrypted.start(reader);
+    const handle = await encrypted.start(reader, bigInput);
     expect(await handle.result()).toMatchObject({ status: 'completed', answer: 'Both documents read.' });
     const objects = filesUnder(secretDir).filter((f) => f.includes('sha256'));
     expect(objects.length).toBeGreaterThanOrEqual(2);
@@ -205,12 +235,17 @@ describe('a goal reading large documents', () => {
       plain.push(Buffer.from(p!.data!).toString('utf8'));
     }
     expect(plain.some((t) => t.includes('DOC-a-BEGIN'))).toBe(true);
+    expect(plain.some((t) => t.includes('BRIEF-END'))).toBe(true);
     expect(objects.some((f) => readFileSync(f).toString('latin1').includes('lorem ipsum'))).toBe(false);
 
-    const refs = (await runsOf(encrypted.client, handle.workflowId))
-      .flatMap((run) => payloadsIn(run.events))
-      .filter((p) => storedReference(p) !== undefined);
-    expect(refs.length).toBeGreaterThanOrEqual(3);
+    const runs = await runsOf(encrypted.client, handle.workflowId);
+    const refs = runs.flatMap((run) => payloadsIn(run.events)).filter((p) => storedReference(p) !== undefined);
+    expect(refs.length).toBeGreaterThanOrEqual(1);
+    // The tool results, encrypted in the history: previews with the hash of the whole (encrypted) text.
+    const results = runs
+      .flatMap((run) => run.events)
+      .filter((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.length)
+      .map((e) => e.activityTaskCompletedEventAttributes!.result!.payloads![0]!);
     const server = await startCodecServer({
       codec,
       storage: encrypting.externalStorage!,
@@ -221,7 +256,7 @@ describe('a goal reading large documents', () => {
     try {
       const b64 = (u: Uint8Array | null | undefined) => Buffer.from(u ?? []).toString('base64');
       const body = JSON.stringify({
-        payloads: refs.map((p) => ({
+        payloads: [...refs, ...results].map((p) => ({
           metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])),
           data: b64(p.data),
         })),
@@ -230,7 +265,9 @@ describe('a goal reading large documents', () => {
       expect(res.status).toBe(200);
       const { payloads } = (await res.json()) as { payloads: { data: string }[] };
       const decoded = payloads.map((p) => Buffer.from(p.data, 'base64').toString('utf8'));
-      expect(decoded.some((t) => t.includes('DOC-b-END'))).toBe(true);
+      expect(decoded.some((t) => t.includes('BRIEF-END'))).toBe(true);
+      // The codec server shows the stored tool outputs whole, for the Web UI.
+      expect(decoded.some((t) => t.includes('DOC-b-BEGIN') && t.includes('DOC-b-END'))).toBe(true);
     } finally {
       await server.close();
     }

@@ -1,5 +1,6 @@
 /** The worker's activities, built from their dependencies so tests and the worker assemble them the same way. */
 import type OpenAI from 'openai';
+import type { ConversationStore } from '../codec/conversation-store.js';
 import { describeBuiltins } from './builtin-tool.js';
 import { createModelActivity } from './model.js';
 import { createNotifyActivity, type Notifier } from './notify.js';
@@ -24,6 +25,8 @@ export interface ActivityDeps {
   mcp?: McpConnections;
   /** Where binary content of MCP results is kept; default: .baton/blobs. */
   blobs?: BlobStore;
+  /** Where long tool outputs and model transcripts are kept (the payload store); absent: everything inline. */
+  conversation?: ConversationStore;
 }
 
 /** Creates every activity Baton's workflows call. */
@@ -42,8 +45,14 @@ export function createActivities(deps: ActivityDeps) {
       resolver,
       environment: deps.environment ?? process.env,
       builtinSchemas: schemas,
+      ...(deps.conversation ? { conversation: deps.conversation } : {}),
     }),
-    runTool: createToolActivity({ resolver, builtins, runners: { mcp: createMcpRunner(mcp), ...deps.runners } }),
+    runTool: createToolActivity({
+      resolver,
+      builtins,
+      runners: { mcp: createMcpRunner(mcp), ...deps.runners },
+      ...(deps.conversation ? { conversation: deps.conversation } : {}),
+    }),
     /** `tools/list` of the goal's MCP sources, once per goal: the result is pinned in history. */
     discoverMcpTools: createDiscoveryActivity(mcp),
     notify: createNotifyActivity(resolver, deps.notifiers),

@@ -4,7 +4,8 @@
  * audit is built the same way from either.
  */
 import type { Client } from '@temporalio/client';
-import { resolveStoredPayloads } from '../codec/stored-references.js';
+import { conversationStoreFrom } from '../codec/conversation-store.js';
+import { resolveStoredPayloads, resolveStoredTexts } from '../codec/stored-references.js';
 
 /** One history event. */
 export interface HistoryEvent {
@@ -200,6 +201,8 @@ export async function fetchRunChain(
       const history = await client.workflow.getHandle(goalId, runId).fetchHistory();
       // Payloads over the threshold live in the payload store; each is put back, checked against its hash.
       await resolveStoredPayloads(history, client.options.loadedDataConverter.externalStorage);
+      // Long tool outputs live in the conversation store: the whole text replaces each preview, checked likewise.
+      await resolveStoredTexts(history, conversationStoreFrom(client.options.loadedDataConverter));
       events = normalizeEvents(history);
       const last = events.at(-1);
       if (last && isCloseEvent(last)) cache.set(runId, events);

@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
 import type { ExternalStorage, Payload, PayloadCodec } from '@temporalio/common';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { ENCRYPTED_ENCODING } from './encryption.js';
-import { resolveStoredPayloads } from './stored-references.js';
+import { conversationStoreFrom } from './conversation-store.js';
+import { resolveStoredPayloads, resolveStoredTexts } from './stored-references.js';
 
 interface JsonPayload {
   metadata?: Record<string, string>;
@@ -227,6 +228,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerCon
       await resolveStoredPayloads(payloads, ctx.opts.storage);
       const encrypted = payloads.filter(isEncrypted);
       const decoded = await ctx.opts.codec.decode(encrypted);
+      // Long tool outputs kept in the conversation store are shown whole, checked against their hash.
+      if (ctx.opts.storage)
+        await resolveStoredTexts(
+          decoded,
+          conversationStoreFrom({ externalStorage: ctx.opts.storage, payloadCodecs: [ctx.opts.codec] }),
+        );
       let next = 0;
       out = payloads.map((p) => (isEncrypted(p) ? decoded[next++]! : refusedPayload()));
     }

@@ -4,6 +4,7 @@
  * codec server put the stored payloads back in place here, each checked against its hash by the driver.
  */
 import { StorageDriverClaim, type ExternalStorage, type Payload } from '@temporalio/common';
+import type { ConversationStore } from './conversation-store.js';
 import { StoredPayloadError } from './payload-store.js';
 
 const REFERENCE_TYPE = 'temporal.api.sdk.v1.ExternalStorageReference';
@@ -71,6 +72,54 @@ export async function resolveStoredPayloads(root: unknown, storage: ExternalStor
     target.metadata = stored.metadata;
     target.data = stored.data;
     delete target.externalPayloads;
+    resolved++;
+  }
+  return resolved;
+}
+
+/** A tool result whose whole output the conversation store keeps (`output` is its preview). */
+interface StoredResult {
+  output: string;
+  idempotencyKey: string;
+  stored: { sha256: string };
+}
+
+function storedResult(payload: Payload): StoredResult | undefined {
+  if (text(payload.metadata?.encoding) !== 'json/plain') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(payload.data ?? []).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const v = value as Partial<StoredResult> | null;
+  return v &&
+    typeof v.output === 'string' &&
+    typeof v.idempotencyKey === 'string' &&
+    typeof v.stored?.sha256 === 'string'
+    ? (v as StoredResult)
+    : undefined;
+}
+
+/**
+ * Puts, in place, the whole output back into every tool result under `root` whose output the conversation store
+ * keeps, each text checked against its hash (src/codec/conversation-store.ts). Returns how many. Throws when a text is
+ * missing or altered, or when there is no store to read them from.
+ */
+export async function resolveStoredTexts(root: unknown, store: ConversationStore | undefined): Promise<number> {
+  const payloads: Payload[] = [];
+  collect(root, payloads);
+  let resolved = 0;
+  for (const payload of payloads) {
+    const result = storedResult(payload);
+    if (!result) continue;
+    if (!store) {
+      throw new StoredPayloadError(
+        'this history keeps long tool outputs in the conversation store: set BATON_PAYLOAD_STORE to the store the workers use',
+      );
+    }
+    result.output = await store.get<string>(result.stored.sha256);
+    (payload as { data?: unknown }).data = Buffer.from(JSON.stringify(result), 'utf8');
     resolved++;
   }
   return resolved;

@@ -30,8 +30,9 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / CHARS_PER_TOKEN);
 }
 
-/** Estimated tokens of one message, tool calls included. */
+/** Estimated tokens of one message, tool calls included; a stored text's tokens as the tokenizer counted them. */
 export function messageTokens(m: ChatMessage): number {
+  if (m.role !== 'assistant' && m.stored) return MESSAGE_OVERHEAD + m.stored.tokens;
   const calls = m.role === 'assistant' && m.toolCalls ? JSON.stringify(m.toolCalls) : '';
   return MESSAGE_OVERHEAD + estimateTokens((m.content ?? '') + calls);
 }
@@ -87,21 +88,35 @@ export function summaryMessages(older: readonly ChatMessage[], budgetTokens: num
     text.length <= perMessage
       ? text
       : `${text.slice(0, perMessage / 2)}\n[... ${text.length - perMessage} characters left out ...]\n${text.slice(-perMessage / 2)}`;
-  const lines = older.map((m) => {
+  const label = (m: ChatMessage): string => {
     const calls =
       m.role === 'assistant' && m.toolCalls?.length
         ? ` [called ${m.toolCalls.map((c) => `${c.name}(${c.arguments})`).join(', ')}]`
         : '';
-    return `${m.role}${calls}: ${clip(m.content ?? '')}`;
-  });
+    return `${m.role}${calls}: `;
+  };
+  const instruction: ChatMessage = {
+    role: 'system',
+    content:
+      'Summarise the conversation below for the agent that continues it. Keep every fact, number, identifier, ' +
+      'decision and open question it needs; drop repetition and raw data it no longer needs. Reply with the summary only.',
+  };
+  if (!older.some((m) => m.role !== 'assistant' && m.stored)) {
+    return [instruction, { role: 'user', content: older.map((m) => label(m) + clip(m.content ?? '')).join('\n\n') }];
+  }
+  // Stored texts are quoted by reference: the model activity reads each one and clips it the same way.
   return [
-    {
-      role: 'system',
-      content:
-        'Summarise the conversation below for the agent that continues it. Keep every fact, number, identifier, ' +
-        'decision and open question it needs; drop repetition and raw data it no longer needs. Reply with the summary only.',
-    },
-    { role: 'user', content: lines.join('\n\n') },
+    instruction,
+    ...older.map((m): ChatMessage => {
+      const stored = m.role !== 'assistant' ? m.stored : undefined;
+      return stored
+        ? {
+            role: 'user',
+            content: label(m) + (m.content ?? ''),
+            stored: { ...stored, prefix: label(m), clip: perMessage },
+          }
+        : { role: 'user', content: label(m) + clip(m.content ?? '') };
+    }),
   ];
 }
 

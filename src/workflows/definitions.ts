@@ -308,6 +308,11 @@ export interface GoalRecord {
   servedBy?: Record<string, string>;
   /** Set by a run that continued as new during a human wait: where the next run takes the turn up (wait-runs.ts). */
   resume?: ResumePoint;
+  /**
+   * The transcript the last model call stored (its window), and how many of `messages` it covers: the next call
+   * names it and sends only the messages after them, so a call's input does not grow with the goal.
+   */
+  context?: { ref: ContextRef; upTo: number };
 }
 
 /** Where a run stopped when it continued as new during a human wait: the next run resumes the turn there. */
@@ -330,7 +335,7 @@ export type ResumePoint =
 
 /** Bookkeeping the `state` query does not show. */
 export type InternalField =
-  'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas' | 'mcp' | 'servedBy' | 'resume';
+  'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas' | 'mcp' | 'servedBy' | 'resume' | 'context';
 
 /** What the `state` query returns (DESIGN §2.1): the record without its bookkeeping, and what follows from it. */
 export type GoalState = Omit<GoalRecord, InternalField> & {
@@ -352,11 +357,36 @@ export interface ToolCallRequest {
   arguments: string;
 }
 
-/** The transcript the workflow keeps, independent of any SDK's types. */
+/**
+ * A message text kept in the conversation store (issue 14) by the activity that produced it: stored once under the
+ * sha256 of its encoded (and encrypted) bytes, with its size and its token count (o200k tokenizer). The workflow
+ * keeps this and a short preview; the model activity reads the text back, checked against its hash.
+ */
+export interface StoredText {
+  sha256: string;
+  /** Characters of the text. */
+  chars: number;
+  tokens: number;
+}
+
+/** A stored text as one request quotes it: after `prefix`, cut to `clip` characters (beginning and end). */
+export type StoredQuote = StoredText & { prefix?: string; clip?: number };
+
+/** A transcript the model activity stored (its messages, stored texts by reference): what the next call continues. */
+export interface ContextRef {
+  sha256: string;
+  /** Messages in it. */
+  messages: number;
+}
+
+/**
+ * The transcript the workflow keeps, independent of any SDK's types. A message with `stored` has its text in the
+ * conversation store; its `content` is then a preview, and the model is sent the stored text.
+ */
 export type ChatMessage =
-  | { role: 'system' | 'user'; content: string }
+  | { role: 'system' | 'user'; content: string; stored?: StoredQuote }
   | { role: 'assistant'; content: string | null; toolCalls?: ToolCallRequest[] }
-  | { role: 'tool'; toolCallId: string; content: string };
+  | { role: 'tool'; toolCallId: string; content: string; stored?: StoredQuote };
 
 /** Signal `approval`: decides an approval; an invalid one is recorded as refused and changes nothing. */
 export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');

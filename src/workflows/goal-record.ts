@@ -43,6 +43,7 @@ const INTERNAL: Record<InternalField, true> = {
   mcp: true,
   servedBy: true,
   resume: true,
+  context: true,
 };
 
 /** The `state` query's view: the record without its bookkeeping, with the budget as used now. */
@@ -72,5 +73,7 @@ export function carriedState(r: GoalRecord, contextMessages: number | undefined,
   const carried: Partial<GoalRecord> = { ...r, budget, messages };
   delete carried.status;
   delete carried.result;
+  // The stored context covers messages by position, and the window above moved them: the next run starts afresh.
+  delete carried.context;
   return carried as CarriedState;
 }

@@ -437,7 +437,12 @@ class Goal implements EngineContext {
       const outcome = await dispatch(this, call, actor, offers, reply.content ?? '');
       if (outcome.repair) problem = `${call.name}: ${outcome.output}`;
       turnEnded = outcome.endsTurn;
-      this.r.messages.push({ role: 'tool', toolCallId: call.id, content: outcome.output });
+      this.r.messages.push({
+        role: 'tool',
+        toolCallId: call.id,
+        content: outcome.output,
+        ...(outcome.stored ? { stored: outcome.stored } : {}),
+      });
     }
     this.r.messages.push(...this.notes.splice(0));
     if (!this.ending) this.countRepair(problem);

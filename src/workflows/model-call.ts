@@ -5,12 +5,12 @@
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, patched, TimeoutFailure } from '@temporalio/workflow';
 import type { z } from 'zod';
-import type { ModelReply, ToolDescriptor } from '../activities/index.js';
+import type { ModelReply, ModelRequest, ToolDescriptor } from '../activities/index.js';
 import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
 import { ModelInvocationError } from '../failures.js';
 import { callModel } from './activity-profiles.js';
 import { parserForJsonSchema } from './arguments.js';
-import type { GoalRecord } from './definitions.js';
+import type { ChatMessage, GoalRecord } from './definitions.js';
 import type { EngineContext } from './engine-context.js';
 import { jsonSchemaOf, type ToolOffer } from './engine-tools.js';
 import { DEFAULT_MODEL_RETRY_FOR, modelCallOptions } from './model-options.js';
@@ -47,6 +47,7 @@ export async function askModel(
   system: string,
 ): Promise<ModelReply> {
   const fromSettings = patched(Patch.modelSettings);
+  const transcript = transcriptOf(ctx, settings, system);
   for (let resumed = 0; ; resumed++) {
     try {
       const reply = await callModel.executeWithOptions(
@@ -61,16 +62,17 @@ export async function askModel(
             agent: ctx.r.agent,
             settings,
             ...(fromSettings ? { modelKey } : {}),
-            messages: [
-              { role: 'system', content: system },
-              ...visibleMessages(ctx.r.messages, settings, ctx.limits.contextMessages),
-            ],
+            ...transcript.fields,
             tools,
           },
         ],
       );
       if (reply.model && reply.model !== settings.model)
         ctx.r.servedBy = { ...ctx.r.servedBy, [settings.model]: reply.model };
+      if (transcript.upTo !== undefined) {
+        if (reply.context) ctx.r.context = { ref: reply.context, upTo: transcript.upTo };
+        else delete ctx.r.context;
+      }
       return reply;
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
@@ -100,6 +102,33 @@ export async function askModel(
       ctx.fail(`${where} failed: ${stop.message}`, stop.type);
     }
   }
+}
+
+/**
+ * The transcript part of a model request. By reference (issue 14): the transcript the previous call stored, the
+ * messages added since, and the window for the activity to apply, so the input stays the same size however long the
+ * goal runs; `upTo` is how many of the goal's messages the stored transcript then covers. Goals started before it
+ * send the window inline.
+ */
+function transcriptOf(
+  ctx: EngineContext,
+  settings: Blueprint['models'][string],
+  system: string,
+): { fields: Pick<ModelRequest, 'messages' | 'base' | 'window' | 'keepContext'>; upTo?: number } {
+  const head: ChatMessage = { role: 'system', content: system };
+  const visible = () => visibleMessages(ctx.r.messages, settings, ctx.limits.contextMessages);
+  if (!patched(Patch.contextByReference)) return { fields: { messages: [head, ...visible()] } };
+  const base = ctx.r.context;
+  const window = settings.contextWindow === undefined ? ctx.limits.contextMessages : undefined;
+  return {
+    fields: {
+      messages: [head, ...(base ? ctx.r.messages.slice(base.upTo) : visible())],
+      ...(base ? { base: base.ref } : {}),
+      ...(window === undefined ? {} : { window }),
+      keepContext: true,
+    },
+    upTo: ctx.r.messages.length,
+  };
 }
 
 /** Why Temporal gave up on a model call, and whether a human can fix it and resume the goal. */
@@ -174,6 +203,8 @@ export async function fitContext(
     ],
   );
   addUsage(ctx, reply, agent);
+  // The stored transcript covered the messages compaction replaces: the next call sends the new ones whole.
+  delete ctx.r.context;
   ctx.r.messages.splice(
     0,
     ctx.r.messages.length,

@@ -49,4 +49,9 @@ export const Patch = {
    * a failed result in the Web UI's details) in the last task of every run that continued as new.
    */
   continueAsNewIsNoEnd: 'continue-as-new-is-no-end',
+  /**
+   * A model call names the transcript the previous call stored and sends only the messages added since; the activity
+   * applies the window (issue 14: a call's input no longer grows with the goal).
+   */
+  contextByReference: 'context-by-reference',
 } as const;

@@ -172,7 +172,7 @@ async function runBlueprintTool(
           },
           [{ goal: ctx.bp.name, agent: actor, tool: call.name, spec: spec!, args }],
         );
-    return { output: result.output, repair: false };
+    return { output: result.output, repair: false, ...(result.stored ? { stored: result.stored } : {}) };
   } catch (err) {
     if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
       const repair = err.cause.type === ToolError.InvalidArguments;
