@@ -12,11 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { BuiltinTool } from '../src/activities/index.js';
 import { auditGoal } from '../src/audit/index.js';
-import { decideApproval, goalState, replyToQuestion } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { runsOf, type Run } from './helpers/history.js';
 import { startDevServer, startTimeSkippingServer } from './helpers/servers.js';
+import { setSigningClock, signedDecide, signedReply } from './helpers/identity.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook.js';
 
 const MAX_EVENTS = 10_240;
@@ -87,6 +88,8 @@ describe('a 14-day approval with 15-minute reminders (time-skipping server)', ()
 
   beforeAll(async () => {
     env = await startTimeSkippingServer();
+    // Assertions are judged by workflow time, which this server moves 14 days ahead: sign by its clock.
+    setSigningClock(() => env.currentTimeMs());
     hook = await startWebhookReceiver(HOOK_KEY);
     h = await createHarness(env, {
       scripts: [script('pay-slowly')],
@@ -127,7 +130,7 @@ describe('a 14-day approval with 15-minute reminders (time-skipping server)', ()
     }, 'the approval to open');
 
     await env.sleep(14 * 24 * 60 * MINUTE - 20 * MINUTE);
-    const decided = await decideApproval(env.client, handle.workflowId, {
+    const decided = await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
       by: 'alice',
@@ -200,6 +203,7 @@ describe('a wait that opens in a full run (dev server suggesting continue-as-new
   const looked: string[] = [];
 
   beforeAll(async () => {
+    setSigningClock(() => Date.now());
     env = await startDevServer({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 20 } });
     h = await createHarness(env, {
       scripts: [
@@ -289,7 +293,7 @@ describe('a wait that opens in a full run (dev server suggesting continue-as-new
     }, 'the approval to wait in a later run');
     expect(waiting.status).toBe('awaiting_approval');
     expect(waiting.approvals.map((a) => a.id)).toEqual(['apr-1']);
-    await decideApproval(h.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
+    await signedDecide(h.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
     expect(await handle.result()).toMatchObject({ status: 'completed', answer: 'Paid acme.' });
     // Each call ran once: the earlier ones in the first run, the approved one after the wait moved on.
     expect(looked.filter((l) => l.includes(handle.workflowId))).toHaveLength(1);
@@ -310,7 +314,7 @@ describe('a wait that opens in a full run (dev server suggesting continue-as-new
       const s = await goalState(h.client, handle.workflowId);
       return s.run > 1 && s.pendingQuestions.length === 1 && s.status === 'awaiting_reply' ? s : undefined;
     }, 'the question to wait in a later run');
-    const q = await replyToQuestion(h.client, handle.workflowId, { questionId: 'q-1', answer: 'yes', by: 'alice' });
+    const q = await signedReply(h.client, handle.workflowId, { questionId: 'q-1', answer: 'yes', by: 'alice' });
     expect(q.status).toBe('answered');
     expect(await handle.result()).toMatchObject({ status: 'completed', answer: 'Asked and answered.' });
     expect(looked.filter((l) => l.includes(handle.workflowId))).toHaveLength(1);

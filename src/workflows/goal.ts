@@ -28,7 +28,6 @@ import type { AgentSpec, Blueprint, Limits } from '../blueprint/schema.js';
 import { GoalFailure, ToolError } from '../failures.js';
 import { describeBuiltins } from './activity-profiles.js';
 import { ApprovalDesk, GoalCancelledByPolicy, installApprovalHandlers } from './approval-wait.js';
-import { usedBudget } from './budget.js';
 import { ensureBudget } from './budget-gate.js';
 import {
   stateQuery,
@@ -38,7 +37,6 @@ import {
   type GoalArgs,
   type GoalRecord,
   type GoalResult,
-  type GoalState,
   type GoalStatus,
   type RefusalRecord,
   type ResumePoint,
@@ -46,13 +44,14 @@ import {
 } from './definitions.js';
 import type { EngineContext } from './engine-context.js';
 import { offeredTools, type ToolOffer } from './engine-tools.js';
-import { carriedState, openRecord, stateView } from './goal-record.js';
+import { budgetAt, carriedState, openRecord, queryState } from './goal-record.js';
 import { GoalMcp } from './mcp-tools.js';
 import { installReplyHandlers } from './human-wait.js';
 import { tokenScale } from './context-budget.js';
 import { addUsage, askModel, fitContext, ToolSchemas } from './model-call.js';
 import { Patch } from './patches.js';
 import { recordFact } from './facts.js';
+import { IdentityGate } from './identity-gate.js';
 import { Publisher } from './publish.js';
 import { replyEnding } from './reply.js';
 import { dispatch } from './tool-calls.js';
@@ -100,6 +99,8 @@ class Goal implements EngineContext {
   /** The goal's one record: the state query and continue-as-new are derived from it. */
   readonly r: GoalRecord;
   readonly desk: ApprovalDesk;
+  /** Who may act, verified (goals recorded before verified identity go by name). */
+  readonly gate: IdentityGate;
   private readonly schemas: ToolSchemas;
   readonly mcp: GoalMcp;
   /** Messages to add once every tool result of the current reply is in (handoff notes, validator feedback). */
@@ -122,15 +123,19 @@ class Goal implements EngineContext {
     this.r = openRecord(args, workflowInfo().startTime.getTime());
     this.mcp = new GoalMcp(this.bp, this.r.mcp ?? args.task?.mcp ?? {});
     this.schemas = new ToolSchemas(this.bp, this.r, (name) => this.mcp.parameters(name));
+    this.gate = new IdentityGate(args, this.r);
     this.desk = new ApprovalDesk(
       this.bp,
       this.r,
       () => this.humansChanged(),
+      this.gate,
       () => this.waitMayMove(),
     );
     this.runStartStep = this.r.step;
     this.runStartEvents = workflowInfo().historyLength;
     this.position = { kind: 'model', step: this.r.step };
+    // A run that takes up a human wait says what it waits on from its first task (before trust is loaded).
+    if (this.r.resume) this.humansChanged();
   }
 
   /** A human wait moves to a new run when this run's history is full, unless sub-tasks of this run still work. */
@@ -158,18 +163,13 @@ class Goal implements EngineContext {
     return !this.args.task && this.r.agent === this.bp.validator && this.r.validation.candidate !== undefined;
   }
 
-  /** The budget as used now: computed, never written, so the read-only `state` query can show it. */
+  /** The budget as used now: computed, never written. */
   currentBudget(): BudgetState {
-    return usedBudget(this.r.budget, this.r.step, this.r.usage, Date.now() - this.r.startedAt - this.r.humanWaitMs);
+    return budgetAt(this.r, Date.now());
   }
 
   private refreshBudget(): void {
     this.r.budget.used = this.currentBudget().used;
-  }
-
-  /** The `state` query's view. Read-only: a query must never change the goal. */
-  state(): GoalState {
-    return stateView(this.r, this.args, this.currentBudget());
   }
 
   /** Keeps search attributes and the Web UI's current details in step with the record. */
@@ -484,9 +484,7 @@ class Goal implements EngineContext {
       // Pinned for the goal: carried by continue-as-new with the record, and given to its sub-tasks.
       if (this.mcp.used) this.r.mcp = this.mcp.pinned;
     }
-    // A run that takes up a human wait shows what it waits on from its first task.
-    if (this.r.resume) this.humansChanged();
-    else this.publish();
+    this.publish();
     try {
       for (let next = this.firstStep(); ;) {
         if (next.kind === 'end') return next.end;
@@ -540,12 +538,14 @@ function now(): string {
 /** Runs one goal to its end: completed with an answer, failed with a reason, or cancelled. */
 export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
   const goal = new Goal(args);
-  setHandler(stateQuery, () => goal.state());
+  // Read-only: the query's answer is computed from the record, never written into it.
+  setHandler(stateQuery, () => queryState(goal.r, args, Date.now()));
   installApprovalHandlers(goal.desk);
   installReplyHandlers(goal);
   setHandler(taskStatusSignal, (report) => goal.onTaskStatus(report));
   try {
     // A goal cancelled by a policy (onTimeout: cancel) returns as cancelled; a failure throws, failing the execution.
+    await goal.gate.open();
     return goal.end(await goal.run());
   } catch (err) {
     // Continuing as new is not an end: the goal runs on in its next run (older goals published `failed` first).
