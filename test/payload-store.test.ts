@@ -61,7 +61,7 @@ describe('payload store settings', () => {
       payloadThreshold: 65_536,
     });
     expect(() => loadConfig({ BATON_PAYLOAD_THRESHOLD: '12' })).toThrow(/BATON_PAYLOAD_THRESHOLD is invalid: .*1024/);
-    expect(() => objectStoreFrom('s3://bucket/prefix')).toThrow(/not supported yet/);
+    expect(objectStoreFrom('s3://bucket/prefix', {}).location).toBe('s3://bucket/prefix');
   });
 });
 

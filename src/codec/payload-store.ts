@@ -22,6 +22,7 @@ import {
   type StorageDriverStoreContext,
 } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import { S3ObjectStore, s3OptionsFrom } from './s3-store.js';
 
 const { Payload: PayloadProto } = proto.temporal.api.common.v1;
 
@@ -143,10 +144,14 @@ export function batonExternalStorage(objects: ObjectStore, threshold = DEFAULT_P
   return new ExternalStorage({ drivers: [new ContentAddressedDriver(objects)], payloadSizeThreshold: threshold });
 }
 
-/** The object store a BATON_PAYLOAD_STORE value names: a directory path or `file:` URL (S3 is not built yet). */
-export function objectStoreFrom(spec: string): ObjectStore {
-  if (spec.startsWith('s3://')) {
-    throw new StoredPayloadError('BATON_PAYLOAD_STORE: s3:// stores are not supported yet; use a directory');
-  }
+/**
+ * The object store a BATON_PAYLOAD_STORE value names: `s3://BUCKET/PREFIX` (src/codec/s3-store.ts), or a directory
+ * path or `file:` URL.
+ */
+export function objectStoreFrom(
+  spec: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ObjectStore {
+  if (spec.startsWith('s3://')) return new S3ObjectStore(s3OptionsFrom(spec, env));
   return new FileObjectStore(spec.startsWith('file:') ? new URL(spec).pathname : spec);
 }
