@@ -53,6 +53,8 @@ describe('history and store per step stay flat with 32 KiB tool outputs', () => 
       expect(f.storeBytesPerStep).toBeGreaterThan(PAGE_CHARS);
     }
     const [ten, hundred] = figures as [ScaleFigures, ScaleFigures];
+    // Within the window the prompt only grows at its end: the provider's prompt cache serves most of it.
+    expect(ten.cachedRatio).toBeGreaterThan(0.5);
     // The history holds no page: a step adds a few KiB, not 32.
     expect(hundred.historyBytesPerStep).toBeLessThan(PAGE_CHARS / 2);
     expect(hundred.historyBytesPerStep / ten.historyBytesPerStep).toBeLessThanOrEqual(1.25);

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleDemoApi, newDemoLedger, type DemoLedger } from './demo-api.js';
+import { PromptCache } from './prompt-cache.js';
 import {
   fillInput,
   goalInputOf,
@@ -179,6 +180,7 @@ export async function startScriptedModel(
   const hangsLeft = new Map<object, number>();
   const dripsLeft = new Map<object, number>();
   const requests: SeenRequest[] = [];
+  const promptCache = new PromptCache();
   const ledger: DemoLedger = newDemoLedger();
   let completions = 0;
   const load = (input: ScriptInput): void => {
@@ -260,6 +262,11 @@ export async function startScriptedModel(
     const hang = reply.hang && (hangsLeft.get(reply) ?? reply.hang.times) > 0 ? reply.hang.ms : 0;
     if (reply.hang && hang) hangsLeft.set(reply, (hangsLeft.get(reply) ?? reply.hang.times) - 1);
     const promptChars = messages.reduce((n, m) => n + (typeof m.content === 'string' ? m.content.length : 0), 0);
+    const reportedTokens = reply.usage?.input ?? Math.ceil(promptChars / 4);
+    // A script's own figure wins; otherwise the simulated cache says how much of the prompt repeats the last one.
+    const cachedTokens =
+      reply.usage?.cached ??
+      promptCache.cachedTokens(`${goal ?? ''}/${agent ?? ''}`, body.tools, messages, reportedTokens);
     const input = goalInputOf(messages.flatMap((m) => (typeof m.content === 'string' ? [m.content] : [])));
     const content = fillInput(reply.content, input);
     const toolCalls = reply.toolCalls.map((c, i) => ({
@@ -289,13 +296,11 @@ export async function startScriptedModel(
         ? {}
         : {
             usage: {
-              prompt_tokens: reply.usage?.input ?? Math.ceil(promptChars / 4),
+              prompt_tokens: reportedTokens,
               completion_tokens:
                 reply.usage?.output ?? Math.ceil(((content ?? '').length + JSON.stringify(toolCalls).length) / 4),
               total_tokens: 0,
-              ...(reply.usage?.cached === undefined
-                ? {}
-                : { prompt_tokens_details: { cached_tokens: reply.usage.cached } }),
+              ...(cachedTokens ? { prompt_tokens_details: { cached_tokens: cachedTokens } } : {}),
               ...(reply.usage?.reasoning === undefined
                 ? {}
                 : { completion_tokens_details: { reasoning_tokens: reply.usage.reasoning } }),

@@ -144,6 +144,8 @@ export interface RefusedDecision {
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
+  /** Of the input tokens, those the provider served from its prompt cache (absent before they were counted). */
+  cachedInputTokens?: number;
   costUsd: number;
 }
 

@@ -222,6 +222,9 @@ export function addUsage(ctx: EngineContext, reply: ModelReply, agent: AgentSpec
   const price = ctx.bp.models[agent.model]?.price;
   ctx.r.usage.inputTokens += reply.usage.inputTokens;
   ctx.r.usage.outputTokens += reply.usage.outputTokens;
+  if (reply.usage.cachedInputTokens) {
+    ctx.r.usage.cachedInputTokens = (ctx.r.usage.cachedInputTokens ?? 0) + reply.usage.cachedInputTokens;
+  }
   // The activity prices what it read (cached input at its own price); replies recorded before it did are priced here.
   if (reply.usage.costUsd !== undefined) ctx.r.usage.costUsd += reply.usage.costUsd;
   else if (price) {

@@ -72,7 +72,7 @@ budget: { maxSteps: ${2 * steps + 10} }
 
 /** The scripted model's part: read pages until one ends with "no more pages". */
 export function scaleScript(name: string, steps: number): ScriptInput {
-  const read = { toolCalls: [{ name: 'read_page', arguments: {} }], usage: { input: 1000, output: 10 } };
+  const read = { toolCalls: [{ name: 'read_page', arguments: {} }] };
   return {
     goal: name,
     replies: [
@@ -116,6 +116,8 @@ export interface ScaleFigures {
   /** The largest model-call input, and the median one (encoded payload bytes). */
   largestModelInput: number;
   medianModelInput: number;
+  /** Input tokens the (simulated) provider prompt cache served, over all input tokens. */
+  cachedRatio: number;
   answer: string | undefined;
 }
 
@@ -147,6 +149,7 @@ export async function runScaleGoal(h: Harness, steps: number, storeDir: string):
     largestPayload: Math.max(...all.map((p) => PayloadProto.encode(p).finish().length)),
     largestModelInput: modelInputs.at(-1) ?? 0,
     medianModelInput: modelInputs[Math.floor(modelInputs.length / 2)] ?? 0,
+    cachedRatio: (result.usage.cachedInputTokens ?? 0) / Math.max(1, result.usage.inputTokens),
     answer: result.answer,
   };
 }
@@ -157,6 +160,7 @@ export function describeFigures(f: ScaleFigures): string {
   return (
     `${f.steps} steps: ${f.runs} runs (events ${f.events.join('/')}), history ${kib(f.historyBytesPerStep)}/step, ` +
     `store ${kib(f.storeBytesPerStep)}/step, largest payload ${kib(f.largestPayload)}, ` +
-    `model input median ${kib(f.medianModelInput)} max ${kib(f.largestModelInput)}`
+    `model input median ${kib(f.medianModelInput)} max ${kib(f.largestModelInput)}, ` +
+    `cached prefix ${(f.cachedRatio * 100).toFixed(0)}% of input tokens`
   );
 }
