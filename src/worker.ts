@@ -159,6 +159,9 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
     ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+    // A streaming model call's heartbeats carry its progress, which `baton status` and `watch` show: sent at most
+    // every 2 s instead of the SDK's 80% of the heartbeat timeout (24 s for a model call).
+    maxHeartbeatThrottleInterval: '2s',
     ...(options.shutdownForceTime ? { shutdownForceTime: options.shutdownForceTime } : {}),
   });
   if (ownMcp) {

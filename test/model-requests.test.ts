@@ -4,13 +4,18 @@
  * output cap, stable tool-call ids, text beside tool calls, usage read (cached, reasoning) or counted when absent,
  * streaming with progress in heartbeats, and a timeout that closes the stream.
  */
+import { PassThrough } from 'node:stream';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_OUTPUT_TOKENS } from '../src/activities/model/openai-request.js';
+import { auditGoal, AuditKind } from '../src/audit/index.js';
 import { goalState } from '../src/client/goals.js';
+import { watchGoal } from '../src/client/watch.js';
+import { makeStyle } from '../src/text.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
+import { batonInProcess } from './helpers/in-process.js';
 import { modelCallsOf } from './helpers/model-calls.js';
 import { startDevServer } from './helpers/servers.js';
 
@@ -94,7 +99,7 @@ describe('requests and replies on the wire', () => {
   });
 
   it('sends a reasoning model max_completion_tokens and its effort, and no temperature', async () => {
-    const { result, requests, calls } = await run(
+    const { result, requests, calls, handle } = await run(
       'wire-reasoning',
       '{ model: o-small, maxTokens: 300, reasoning: { effort: low }, stream: false, price: { input: 1, output: 4, cachedInput: 0.25 } }',
       script('wire-reasoning', { usage: { input: 1000, output: 500, cached: 800, reasoning: 400 } }),
@@ -112,6 +117,31 @@ describe('requests and replies on the wire', () => {
     expect(usage).toMatchObject({ inputTokens: 1000, outputTokens: 500, cachedInputTokens: 800, reasoningTokens: 400 });
     expect(usage?.estimated).toBeUndefined();
     expect(usage?.costUsd).toBeCloseTo((200 * 1 + 800 * 0.25 + 500 * 4) / 1e6, 12);
+    // The goal's usage, the audit and baton status price and show it the same way.
+    const state = await goalState(h.client, handle.workflowId);
+    expect(state.usage.cachedInputTokens).toBe(800);
+    expect(state.usage.estimatedTokens).toBeUndefined();
+    expect(state.usage.costUsd).toBeCloseTo(
+      calls.reduce((n, c) => n + (c.reply?.usage.costUsd ?? 0), 0),
+      12,
+    );
+    const audited = (await auditGoal(h.client, handle.workflowId)).entries.filter(
+      (e) => e.kind === AuditKind.ModelCall,
+    );
+    expect(audited[0]?.data.tokens).toEqual({
+      input: 1000,
+      output: 500,
+      cachedInput: 800,
+      reasoning: 400,
+      estimated: false,
+    });
+    expect(audited[0]?.data.costUsd).toBeCloseTo(usage?.costUsd ?? NaN, 12);
+    expect(audited[0]?.summary).toMatch(/1000\+500 tokens \(800 cached, 400 reasoning\) · \$0\.0024/);
+    const shown = await batonInProcess(['status', handle.workflowId], {
+      TEMPORAL_ADDRESS: h.env.address,
+      NO_COLOR: '1',
+    });
+    expect(shown.stdout).toMatch(/usage {5}\d+ in \/ \d+ out tokens \(800 cached\), \$/);
   });
 
   it('counts tokens with a tokenizer when the endpoint sends no usage, and marks them estimated', async () => {
@@ -131,6 +161,21 @@ describe('requests and replies on the wire', () => {
     const state = await goalState(h.client, handle.workflowId);
     expect(state.usage.inputTokens).toBe(calls.reduce((n, c) => n + (c.reply?.usage.inputTokens ?? 0), 0));
     expect(state.usage.costUsd).toBeGreaterThan(0);
+    // Marked estimated wherever usage is shown: the goal's usage, the audit, baton status.
+    expect(state.usage.estimatedTokens).toBe(state.usage.inputTokens + state.usage.outputTokens);
+    const audited = (await auditGoal(h.client, handle.workflowId)).entries.filter(
+      (e) => e.kind === AuditKind.ModelCall,
+    );
+    expect(audited).toHaveLength(2);
+    for (const e of audited) {
+      expect(e.data.tokens).toMatchObject({ estimated: true });
+      expect(e.summary).toMatch(/ · ~\d+\+\d+ tokens \(estimated\) · /);
+    }
+    const shown = await batonInProcess(['status', handle.workflowId], {
+      TEMPORAL_ADDRESS: h.env.address,
+      NO_COLOR: '1',
+    });
+    expect(shown.stdout).toContain(`(${state.usage.estimatedTokens} estimated: counted, the endpoint sent no usage)`);
   });
 
   it('gives missing and duplicate tool-call ids stable ids, and keeps the text beside tool calls', async () => {
@@ -181,13 +226,25 @@ describe('requests and replies on the wire', () => {
     ]);
   });
 
-  it('reports tokens so far in heartbeats while the reply streams', async () => {
+  it('reports tokens so far in heartbeats while the reply streams, and status, audit and watch show them', async () => {
     const name = 'wire-progress';
     h.model.load({
       goal: name,
-      replies: [{ content: 'slow answer', drip: { ms: 200, tokens: 20, times: 1 } }],
+      // 100 tokens, one every 200 ms: about 20 s of streaming, time enough to look at it several ways.
+      replies: [{ content: 'slow answer', drip: { ms: 200, tokens: 100, times: 1 } }],
     });
     const handle = await h.start(blueprint(goalYaml(name, '{ model: small }')), {});
+    const progressLine = new PassThrough();
+    let drawn = '';
+    progressLine.on('data', (chunk: Buffer) => (drawn += chunk.toString()));
+    const watching = watchGoal(h.client, handle.workflowId, {
+      json: false,
+      out: new PassThrough(),
+      err: progressLine,
+      progress: true,
+      style: makeStyle(false),
+      pollMs: 200,
+    });
     const details = await eventually(
       async () => {
         const d = await handle.describe();
@@ -201,7 +258,49 @@ describe('requests and replies on the wire', () => {
       60_000,
     );
     expect(details.preview).toMatch(/tok0/);
+    // baton status: the call and its tokens so far, in text and in --json.
+    const vars = { TEMPORAL_ADDRESS: h.env.address, NO_COLOR: '1' };
+    const shown = await eventually(
+      async () => {
+        const r = await batonInProcess(['status', handle.workflowId], vars);
+        return /model {5}model-1 streaming, \d+ tokens so far: "….*tok\d+/.test(r.stdout) ? r.stdout : undefined;
+      },
+      'baton status to show the reply streaming',
+      60_000,
+    );
+    expect(shown).toMatch(/status {4}running/);
+    const [streamingJson] = await eventually(
+      async () => {
+        const r = await batonInProcess(['status', handle.workflowId, '--json'], vars);
+        const json = JSON.parse(r.stdout) as { streaming: { activityId: string; tokens: number; preview: string }[] };
+        return json.streaming.length ? json.streaming : undefined;
+      },
+      'baton status --json to show the reply streaming',
+      60_000,
+    );
+    expect(streamingJson?.activityId).toBe('model-1');
+    expect(streamingJson?.tokens).toBeGreaterThan(0);
+    expect(streamingJson?.preview).toMatch(/tok\d+/);
+    // baton audit: the open model call says how far the reply has come.
+    const open = await eventually(
+      async () => {
+        const audit = await auditGoal(h.client, handle.workflowId);
+        const call = audit.entries.find((e) => e.kind === AuditKind.ModelCall && e.data.status === 'running');
+        return call?.data.streaming ? call : undefined;
+      },
+      'the audit to show the streaming call',
+      60_000,
+    );
+    expect(open.summary).toMatch(/billing → small: streaming, \d+ tokens so far/);
+    expect((open.data.streaming as { tokens: number }).tokens).toBeGreaterThan(0);
     expect((await handle.result()).status).toBe('completed');
+    // baton watch: the progress line showed the reply as it arrived.
+    expect((await watching).status).toBe('completed');
+    expect(drawn).toMatch(/billing: streaming, \d+ tokens so far: "…[^"]*tok\d+/);
+    // Once the call ended, the audit has no progress left on it: the history holds the reply.
+    const after = await auditGoal(h.client, handle.workflowId);
+    const calls = after.entries.filter((e) => e.kind === AuditKind.ModelCall);
+    expect(calls.every((e) => e.data.streaming === undefined && e.data.status === 'completed')).toBe(true);
   });
 });
 

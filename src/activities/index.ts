@@ -60,7 +60,15 @@ export function createActivities(deps: ActivityDeps) {
 /** The activities' type, for workflows (`import type` only). */
 export type Activities = ReturnType<typeof createActivities>;
 export type { BuiltinTool, ToolContext, ToolRequest, ToolResult, ToolRunner } from './tools.js';
-export type { FinishReason, ModelOutcome, ModelReply, ModelRequest, ModelUsage, ToolDescriptor } from './model.js';
+export type {
+  FinishReason,
+  ModelOutcome,
+  ModelProgress,
+  ModelReply,
+  ModelRequest,
+  ModelUsage,
+  ToolDescriptor,
+} from './model.js';
 export type { ApprovalNotification, NotificationReceipt, NotificationRequest, Notifier } from './notify.js';
 export type { SecretEntry, SecretSource, ToolAccess } from './secrets.js';
 export type { DiscoveryRequest } from './mcp/index.js';

@@ -13,6 +13,7 @@
  * in the trail; refused `approval` signals are.
  */
 import type { ModelReply, ModelRequest, ToolRequest, ToolResult } from '../activities/index.js';
+import { costOfReply } from '../activities/model/pricing.js';
 import { hashBlueprint } from '../blueprint/load.js';
 import { describeMcpServer, mcpBindings, type McpBinding, type PinnedMcp } from '../blueprint/mcp.js';
 import type { Blueprint } from '../blueprint/schema.js';
@@ -24,6 +25,7 @@ import { needsApproval } from '../workflows/policy.js';
 import { ApprovalTrail, type ClaimedCall } from './approvals.js';
 import { formatSeconds } from '../text.js';
 import { QuestionTrail } from './questions.js';
+import { modelTokens, tokensText } from './usage.js';
 import {
   AuditKind,
   canonicalJson,
@@ -411,10 +413,8 @@ class TrailBuilder {
       info.closed?.ev.type === 'ActivityTaskCompleted'
         ? (firstPayload(info.closed.ev.attrs.result) as ModelReply | undefined)
         : undefined;
-    const price = req?.settings?.price;
-    const tokens = reply ? { input: reply.usage.inputTokens, output: reply.usage.outputTokens } : null;
-    const cost =
-      tokens && price ? (tokens.input * price.input + tokens.output * price.output) / 1e6 : tokens ? 0 : null;
+    const tokens = reply ? modelTokens(reply.usage) : null;
+    const cost = reply ? costOfReply(reply.usage, req?.settings?.price) : null;
     const calls = reply?.toolCalls ?? [];
     const agent = req?.agent ?? '?';
     const what = !reply
@@ -428,7 +428,7 @@ class TrailBuilder {
       loc,
       AuditKind.ModelCall,
       `agent:${agent}`,
-      `${agent} → ${req?.settings?.model ?? '?'}: ${what}${tokens ? ` · ${tokens.input}+${tokens.output} tokens · ${usd(cost ?? 0)}` : ''}${reply?.content ? ` · "${clipLine(reply.content, 70)}"` : ''}`,
+      `${agent} → ${req?.settings?.model ?? '?'}: ${what}${tokens ? ` · ${tokensText(tokens)} · ${usd(cost ?? 0)}` : ''}${reply?.content ? ` · "${clipLine(reply.content, 70)}"` : ''}`,
       {
         agent,
         model: req?.settings?.model ?? null,

@@ -109,6 +109,10 @@ export interface Usage {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
+  /** Input tokens the providers served from their prompt caches (part of inputTokens, priced at the cached rate). */
+  cachedInputTokens?: number;
+  /** Tokens of calls whose endpoint sent no usage, counted with a tokenizer (part of the totals). */
+  estimatedTokens?: number;
 }
 
 /** Budget limits in force; approved extensions raise them. */
@@ -176,12 +180,14 @@ export interface RefusalRecord {
   at: string;
 }
 
-/** A question an agent asked a human with `ask_human`. */
+/** A question an agent asked a human with `ask_human`, or the engine asked about its model's refusal. */
 export interface QuestionRecord {
   id: string;
   agent: string;
   step: number;
   question: string;
+  /** Set when the engine asked: `refusal`, the agent's model refused (onRefusal: ask). */
+  about?: 'refusal';
   /** Who may answer (user names, group:NAME, *). */
   to: string[];
   /** The same with groups resolved to user names. */

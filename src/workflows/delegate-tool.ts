@@ -83,6 +83,9 @@ export async function delegate(
       ctx.r.usage.inputTokens += o.usage.inputTokens;
       ctx.r.usage.outputTokens += o.usage.outputTokens;
       ctx.r.usage.costUsd += o.usage.costUsd;
+      const { cachedInputTokens: cached, estimatedTokens: estimated } = o.usage;
+      if (cached) ctx.r.usage.cachedInputTokens = (ctx.r.usage.cachedInputTokens ?? 0) + cached;
+      if (estimated) ctx.r.usage.estimatedTokens = (ctx.r.usage.estimatedTokens ?? 0) + estimated;
     }
     if (o.steps !== undefined) {
       r.steps = o.steps;

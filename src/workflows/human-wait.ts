@@ -5,6 +5,7 @@
  * working-time budget through `EngineContext.waitingOnHumans`.
  */
 import { ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
+import { GoalFailure } from '../failures.js';
 import { resolveApprovers } from './approvals.js';
 import { replySignal, replyUpdate, type GoalRecord, type HumanReply, type QuestionRecord } from './definitions.js';
 import { durationMs } from './durations.js';
@@ -13,12 +14,16 @@ import { recordFact } from './facts.js';
 import { Patch } from './patches.js';
 import { replyRefusalReason } from './questions.js';
 
-/** ask_human: opens a question, waits for a `reply` (or the timeout), and tells the model the answer. */
+/**
+ * ask_human: opens a question, waits for a `reply` (or the timeout), and tells the model the answer. The engine asks
+ * the same people the same way about a refusal of the agent's model (`about: 'refusal'`, onRefusal: ask).
+ */
 export async function askHuman(
   ctx: EngineContext,
   actor: string,
   question: string,
   callId?: string,
+  about?: 'refusal',
 ): Promise<CallOutcome> {
   const settings = ctx.bp.agents[actor]?.askHuman;
   if (!settings) return { output: 'error: this agent has no askHuman settings', repair: false };
@@ -29,6 +34,7 @@ export async function askHuman(
     agent: actor,
     step: ctx.r.step,
     question,
+    ...(about ? { about } : {}),
     to: [...settings.to],
     eligible: resolveApprovers(settings.to, ctx.bp.approvers),
     status: 'pending',
@@ -41,6 +47,7 @@ export async function askHuman(
     fact: 'question.asked',
     questionId: q.id,
     ...(callId ? { callId } : {}),
+    ...(about ? { about } : {}),
     agent: actor,
     question,
     eligible: q.eligible,
@@ -71,6 +78,32 @@ export async function askHuman(
         repair: false,
         detail,
       };
+}
+
+/**
+ * onRefusal: ask. The agent's model refused (or the provider's filter withheld the reply): the agent's askHuman
+ * people are asked, and the agent is told the refusal was not taken as an answer, with their answer as guidance.
+ * Nobody answering in time fails the goal (`ModelRefused`), as onRefusal: fail would have at once.
+ */
+export async function askAboutRefusal(
+  ctx: EngineContext,
+  actor: string,
+  ending: { problem: string; instruction: string },
+): Promise<void> {
+  const timeout = ctx.bp.agents[actor]?.askHuman?.timeout;
+  const question =
+    `Agent ${actor} could not go on at step ${ctx.r.step}: ${ending.problem}. ` +
+    `Your answer goes to the agent as guidance and it carries on` +
+    (timeout ? `; without an answer within ${timeout} the goal fails.` : '.');
+  const outcome = await askHuman(ctx, actor, question, undefined, 'refusal');
+  if (outcome.detail?.status !== 'answered') {
+    const asked = typeof outcome.detail?.questionId === 'string' ? outcome.detail.questionId : 'the question';
+    ctx.fail(
+      `agent ${actor} at step ${ctx.r.step}: ${ending.problem}; nobody answered ${asked} about it${timeout ? ` within ${timeout}` : ''}`,
+      GoalFailure.ModelRefused,
+    );
+  }
+  ctx.r.messages.push({ role: 'user', content: `${ending.instruction} A person reviewed it: ${outcome.output}` });
 }
 
 /** Records a human's answer to a question, or the refusal of an invalid one. */

@@ -36,4 +36,6 @@ export const Patch = {
   questionTimerSummary: 'question-timer-summary',
   /** A model call's Web UI summary names the model that serves it (the scripted model, when scripted). */
   modelCallSummary: 'model-call-summary',
+  /** A model whose onRefusal is `ask` puts its refusals to the agent's askHuman people instead of retrying them. */
+  refusalAsk: 'model-refusal-ask',
 } as const;

@@ -1,10 +1,10 @@
 /**
  * Usage you can rely on: the provider's figures when it sends them (cached and reasoning tokens included), else a
  * count with a real tokenizer (o200k_base, js-tiktoken) marked `estimated`, so budgets never stop counting. Cost
- * is priced here, cached input at its own price.
+ * is priced (pricing.ts), cached input at its own price.
  */
 import type { Tiktoken } from 'js-tiktoken/lite';
-import type { ModelSettings } from '../../blueprint/schema.js';
+import { priceOf } from './pricing.js';
 import type { ModelRequest, ModelUsage, RawReply, RawToolCall } from './types.js';
 
 /** Tokens a chat format adds around each message (role, separators): OpenAI's documented figure. */
@@ -45,18 +45,6 @@ async function promptTokens(req: ModelRequest): Promise<number> {
 
 async function replyTokens(content: string, refusal: string | undefined, calls: RawToolCall[]): Promise<number> {
   return countTokens(`${content}${refusal ?? ''}${callsText(calls)}`);
-}
-
-/** USD for a call, or undefined when the model has no price. */
-export function priceOf(usage: Omit<ModelUsage, 'costUsd'>, price: ModelSettings['price']): number | undefined {
-  if (!price) return undefined;
-  const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
-  const usd =
-    ((usage.inputTokens - cached) * price.input +
-      cached * (price.cachedInput ?? price.input) +
-      usage.outputTokens * price.output) /
-    1e6;
-  return Math.round(usd * 1e9) / 1e9;
 }
 
 /** The call's usage: reported figures where present, counted ones (and `estimated: true`) where not. */
