@@ -307,6 +307,18 @@ export interface GoalRecord {
   mcp?: PinnedMcp;
   /** The name each requested model was served under, as its endpoint reported it (`scripted:gpt-4o-mini`). */
   servedBy?: Record<string, string>;
+  /**
+   * The blueprint tools this goal let run (approved or needing no approval), by tool: how many calls, and the sums of
+   * their numeric arguments. Approval conditions read it as `prior` (a per-goal cumulative limit). Absent in goals
+   * recorded before it existed, and until a tool runs.
+   */
+  toolsRan?: Record<string, ToolTally>;
+}
+
+/** One tool's calls that ran in a goal: how many, and each numeric top-level argument summed over them. */
+export interface ToolTally {
+  count: number;
+  sum: Record<string, number>;
 }
 
 /** Bookkeeping the `state` query does not show. */
