@@ -2,7 +2,8 @@
  * What Baton sends to an OpenAI-compatible endpoint and how it reads the reply, against the real dev server and the
  * scripted model: tool_choice with tools, never null content, per-model parameters (reasoning models), a default
  * output cap, stable tool-call ids, text beside tool calls, usage read (cached, reasoning) or counted when absent,
- * streaming with progress in heartbeats, and a timeout that closes the stream.
+ * streaming with progress in heartbeats (shown by status, audit and watch), a timeout that closes the stream, and
+ * several providers in one goal, each with its own key.
  */
 import { PassThrough } from 'node:stream';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -14,8 +15,11 @@ import { goalState } from '../src/client/goals.js';
 import { watchGoal } from '../src/client/watch.js';
 import { makeStyle } from '../src/text.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
+import { startScriptedModel, type ScriptedModel } from '../src/scripted-model/server.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
+import { decodedHistoryText } from './helpers/decoded-history.js';
 import { batonInProcess } from './helpers/in-process.js';
+import { startRecordingProxy, type RecordingProxy } from './helpers/recording-proxy.js';
 import { modelCallsOf } from './helpers/model-calls.js';
 import { startDevServer } from './helpers/servers.js';
 
@@ -56,14 +60,59 @@ function script(goal: string, first: Partial<ScriptInput['replies'][number]>, la
 describe('requests and replies on the wire', () => {
   let env: TestWorkflowEnvironment;
   let h: Harness;
+  /** A second provider, behind a proxy that records what reaches it (its key included). */
+  let second: ScriptedModel;
+  let proxy: RecordingProxy;
 
   beforeAll(async () => {
     env = await startDevServer();
-    h = await createHarness(env);
+    second = await startScriptedModel({ quiet: true });
+    proxy = await startRecordingProxy(second.baseURL);
+    h = await createHarness(env, { extraEnv: { SECOND_URL: proxy.url, SECOND_KEY: 'sk-second-provider-test' } });
   });
   afterAll(async () => {
     await h?.close();
+    await proxy?.close();
+    await second?.close();
     await env?.teardown();
+  });
+
+  it('sends each model to its own provider with its own key, several providers in one goal', async () => {
+    const name = 'wire-providers';
+    const yaml = `
+apiVersion: baton/v1
+name: ${name}
+models:
+  default: { model: small }
+  second: { model: other-model, baseUrl: '\${env:SECOND_URL}', apiKey: '\${secret:SECOND_KEY}' }
+agents:
+  triage: { role: planner, instructions: Hand the question to the writer., handoffs: [writer] }
+  writer: { role: executor, model: second, instructions: Answer. }
+entry: triage
+`;
+    h.model.load({
+      goal: name,
+      replies: [{ toolCalls: [{ name: 'handoff_to_writer', arguments: { note: 'Answer it.' } }] }],
+    });
+    second.load({ goal: name, replies: [{ content: 'Answered by the second provider.' }] });
+    const handle = await h.start(blueprint(yaml), {});
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'completed', answer: 'Answered by the second provider.' });
+    expect(h.model.requests.filter((r) => r.goal === name).map((r) => [r.agent, r.model])).toEqual([
+      ['triage', 'small'],
+    ]);
+    expect(second.requests.filter((r) => r.goal === name).map((r) => [r.agent, r.model])).toEqual([
+      ['writer', 'other-model'],
+    ]);
+    const reached = proxy.seen.filter((r) => r.headers['x-baton-goal'] === name);
+    expect(reached).toHaveLength(1);
+    expect(reached[0]?.headers.authorization).toBe('Bearer sk-second-provider-test');
+    // The key is read at call time: the history holds the reference, never the key.
+    const history = await decodedHistoryText(h.client, handle.workflowId);
+    expect(history).toContain('${secret:SECOND_KEY}');
+    expect(history).not.toContain('sk-second-provider-test');
+    const calls = await modelCallsOf(h.client, handle.workflowId);
+    expect(calls.map((c) => c.request.settings.model)).toEqual(['small', 'other-model']);
   });
 
   async function run(name: string, model: string, s: ScriptInput) {
