@@ -3,7 +3,7 @@
  * and gathers their results, usage, steps, shared-memory writes and human-wait time into the parent's record.
  */
 import { patched, workflowInfo } from '@temporalio/workflow';
-import { taskShare } from './budget.js';
+import { addUsageNotes, taskShare } from './budget.js';
 import type { TaskRecord } from './definitions.js';
 import { runTasks, taskWorkflowId } from './delegation.js';
 import type { CallOutcome, EngineContext } from './engine-context.js';
@@ -83,9 +83,7 @@ export async function delegate(
       ctx.r.usage.inputTokens += o.usage.inputTokens;
       ctx.r.usage.outputTokens += o.usage.outputTokens;
       ctx.r.usage.costUsd += o.usage.costUsd;
-      const { cachedInputTokens: cached, estimatedTokens: estimated } = o.usage;
-      if (cached) ctx.r.usage.cachedInputTokens = (ctx.r.usage.cachedInputTokens ?? 0) + cached;
-      if (estimated) ctx.r.usage.estimatedTokens = (ctx.r.usage.estimatedTokens ?? 0) + estimated;
+      addUsageNotes(ctx.r.usage, o.usage);
     }
     if (o.steps !== undefined) {
       r.steps = o.steps;

@@ -15,6 +15,7 @@ import type { EngineContext } from './engine-context.js';
 import { jsonSchemaOf, type ToolOffer } from './engine-tools.js';
 import { DEFAULT_MODEL_RETRY_FOR, modelCallOptions } from './model-options.js';
 import { Patch } from './patches.js';
+import { addUsageNotes, replyUsageNotes } from './budget.js';
 import { contextWindow } from './transcript.js';
 
 /**
@@ -133,12 +134,7 @@ export function addUsage(ctx: EngineContext, reply: ModelReply, agent: AgentSpec
   const price = ctx.bp.models[agent.model]?.price;
   ctx.r.usage.inputTokens += reply.usage.inputTokens;
   ctx.r.usage.outputTokens += reply.usage.outputTokens;
-  const { cachedInputTokens: cached, estimated } = reply.usage;
-  if (cached) ctx.r.usage.cachedInputTokens = (ctx.r.usage.cachedInputTokens ?? 0) + cached;
-  if (estimated) {
-    const counted = reply.usage.inputTokens + reply.usage.outputTokens;
-    ctx.r.usage.estimatedTokens = (ctx.r.usage.estimatedTokens ?? 0) + counted;
-  }
+  addUsageNotes(ctx.r.usage, replyUsageNotes(reply.usage));
   // The activity prices what it read (cached input at its own price); replies recorded before it did are priced here.
   if (reply.usage.costUsd !== undefined) ctx.r.usage.costUsd += reply.usage.costUsd;
   else if (price) {
