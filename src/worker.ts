@@ -13,6 +13,7 @@ import { accessFromValues, createActivities, type BuiltinTool, type ToolAccess }
 import { McpConnections } from './activities/mcp/connections.js';
 import { directoryBlobStore } from './activities/mcp/results.js';
 import type { BatonConfig } from './config.js';
+import type { TrustStore } from './trust/load.js';
 import { connectionOptions } from './connection.js';
 import { activityMetrics } from './observability/metrics.js';
 import { projectRoot } from './runtime/temporal-binaries.js';
@@ -114,6 +115,8 @@ export interface BatonWorkerOptions {
   mcp?: McpConnections;
   /** Where images, audio and binary resources from MCP tools are kept; default BATON_BLOB_DIR or .baton/blobs. */
   blobDir?: string;
+  /** The operator's trust that workflows verify decisions against (src/trust/load.ts); absent: nobody is trusted. */
+  trust?: TrustStore;
 }
 
 /** Builds a worker with Baton's workflows and activities. */
@@ -150,6 +153,7 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
       builtins: options.builtins ?? {},
       mcp,
       blobs: directoryBlobStore(options.blobDir ?? process.env.BATON_BLOB_DIR ?? '.baton/blobs'),
+      ...(options.trust ? { trust: () => options.trust!.snapshot() } : {}),
     }),
     interceptors: {
       activity: [activityMetrics, ...(options.interceptors?.activity ?? [])],

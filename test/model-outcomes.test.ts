@@ -10,7 +10,8 @@ import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditGoal } from '../src/audit/index.js';
-import { decideApproval, goalState, replyToQuestion } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
+import { signedDecide, signedReply } from './helpers/identity.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { modelCallsOf } from './helpers/model-calls.js';
 import { startDevServer, startTimeSkippingServer } from './helpers/servers.js';
@@ -121,7 +122,7 @@ describe('replies the loop must not take as answers', () => {
     expect(waiting.refusals?.map((r) => r.kind)).toEqual(['refused_reply']);
     // Nothing more is asked of the model while the question waits.
     expect(h.model.requests.filter((r) => r.goal === name)).toHaveLength(1);
-    await replyToQuestion(h.client, handle.workflowId, {
+    await signedReply(h.client, handle.workflowId, {
       questionId: q?.id ?? '',
       answer: 'Refund questions are fine: our policy is 30 days.',
       by: 'olga',
@@ -194,7 +195,7 @@ describe('replies the loop must not take as answers', () => {
     expect(approval?.tool).toBe('model');
     expect(approval?.reason).toMatch(/quota is used up \(429 insufficient_quota\)/);
     expect(h.model.requests.filter((r) => r.goal === name)).toHaveLength(1);
-    await decideApproval(h.client, handle.workflowId, {
+    await signedDecide(h.client, handle.workflowId, {
       approvalId: approval?.id ?? '',
       decision: 'approve',
       by: 'olga',

@@ -9,10 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditGoal } from '../src/audit/index.js';
 import { BlueprintError, formatProblem } from '../src/blueprint/errors.js';
 import { loadBlueprint, parseBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import { priorCalls, tallyRun } from '../src/workflows/policy.js';
 import type { ToolTally } from '../src/workflows/definitions.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
+import { signedDecide } from './helpers/identity.js';
 import { startDevServer } from './helpers/servers.js';
 
 function withCondition(when: string): string {
@@ -109,7 +110,7 @@ describe('the refund example against a model that refunds again and again', () =
     expect(waiting.approvals).toHaveLength(1);
     const approval = waiting.pendingApprovals[0];
     expect(approval).toMatchObject({ tool: 'issue_refund', args: { customerId: 'c-42', amount: 10 } });
-    await decideApproval(h.client, handle.workflowId, {
+    await signedDecide(h.client, handle.workflowId, {
       approvalId: approval?.id ?? '',
       decision: 'reject',
       by: 'alice',

@@ -26,7 +26,6 @@ import type { AgentSpec, Blueprint, Limits } from '../blueprint/schema.js';
 import { GoalFailure, ToolError } from '../failures.js';
 import { describeBuiltins } from './activity-profiles.js';
 import { ApprovalDesk, GoalCancelledByPolicy, installApprovalHandlers } from './approval-wait.js';
-import { usedBudget } from './budget.js';
 import { ensureBudget } from './budget-gate.js';
 import {
   stateQuery,
@@ -36,19 +35,19 @@ import {
   type GoalArgs,
   type GoalRecord,
   type GoalResult,
-  type GoalState,
   type GoalStatus,
   type RefusalRecord,
   type TaskStatusReport,
 } from './definitions.js';
 import type { EngineContext } from './engine-context.js';
 import { offeredTools, type ToolOffer } from './engine-tools.js';
-import { carriedState, openRecord, stateView } from './goal-record.js';
+import { budgetAt, carriedState, openRecord, queryState } from './goal-record.js';
 import { GoalMcp } from './mcp-tools.js';
 import { askAboutRefusal, installReplyHandlers } from './human-wait.js';
 import { addUsage, askModel, ToolSchemas } from './model-call.js';
 import { Patch } from './patches.js';
 import { recordFact } from './facts.js';
+import { IdentityGate } from './identity-gate.js';
 import { Publisher } from './publish.js';
 import { replyEnding } from './reply.js';
 import { dispatch } from './tool-calls.js';
@@ -89,6 +88,8 @@ class Goal implements EngineContext {
   /** The goal's one record: the state query and continue-as-new are derived from it. */
   readonly r: GoalRecord;
   readonly desk: ApprovalDesk;
+  /** Who may act, verified (goals recorded before verified identity go by name). */
+  readonly gate: IdentityGate;
   private readonly schemas: ToolSchemas;
   readonly mcp: GoalMcp;
   /** Messages to add once every tool result of the current reply is in (handoff notes, validator feedback). */
@@ -105,7 +106,8 @@ class Goal implements EngineContext {
     this.r = openRecord(args, workflowInfo().startTime.getTime());
     this.mcp = new GoalMcp(this.bp, this.r.mcp ?? args.task?.mcp ?? {});
     this.schemas = new ToolSchemas(this.bp, this.r, (name) => this.mcp.parameters(name));
-    this.desk = new ApprovalDesk(this.bp, this.r, () => this.humansChanged());
+    this.gate = new IdentityGate(args, this.r);
+    this.desk = new ApprovalDesk(this.bp, this.r, () => this.humansChanged(), this.gate);
     this.runStartStep = this.r.step;
   }
 
@@ -129,18 +131,13 @@ class Goal implements EngineContext {
     return !this.args.task && this.r.agent === this.bp.validator && this.r.validation.candidate !== undefined;
   }
 
-  /** The budget as used now: computed, never written, so the read-only `state` query can show it. */
+  /** The budget as used now: computed, never written. */
   currentBudget(): BudgetState {
-    return usedBudget(this.r.budget, this.r.step, this.r.usage, Date.now() - this.r.startedAt - this.r.humanWaitMs);
+    return budgetAt(this.r, Date.now());
   }
 
   private refreshBudget(): void {
     this.r.budget.used = this.currentBudget().used;
-  }
-
-  /** The `state` query's view. Read-only: a query must never change the goal. */
-  state(): GoalState {
-    return stateView(this.r, this.args, this.currentBudget());
   }
 
   /** Keeps search attributes and the Web UI's current details in step with the record. */
@@ -468,12 +465,14 @@ function now(): string {
 /** Runs one goal to its end: completed with an answer, failed with a reason, or cancelled. */
 export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
   const goal = new Goal(args);
-  setHandler(stateQuery, () => goal.state());
+  // Read-only: the query's answer is computed from the record, never written into it.
+  setHandler(stateQuery, () => queryState(goal.r, args, Date.now()));
   installApprovalHandlers(goal.desk);
   installReplyHandlers(goal);
   setHandler(taskStatusSignal, (report) => goal.onTaskStatus(report));
   try {
     // A goal cancelled by a policy (onTimeout: cancel) returns as cancelled; a failure throws, failing the execution.
+    await goal.gate.open();
     return goal.end(await goal.run());
   } catch (err) {
     // Cancelled from outside, or an error the engine did not plan for: the status still follows the execution.

@@ -36,6 +36,11 @@ export const Patch = {
   questionTimerSummary: 'question-timer-summary',
   /** A model call's Web UI summary names the model that serves it (the scripted model, when scripted). */
   modelCallSummary: 'model-call-summary',
+  /**
+   * Decisions, answers and starts count only with a verified signed assertion; trust is recorded through the
+   * `loadTrust` activity; unregistered blueprints are refused (DESIGN §2.1, issue 12).
+   */
+  verifiedIdentity: 'verified-identity',
   /** A model whose onRefusal is `ask` puts its refusals to the agent's askHuman people instead of retrying them. */
   refusalAsk: 'model-refusal-ask',
 } as const;
