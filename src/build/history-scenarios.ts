@@ -52,7 +52,13 @@ function answer(agent: string, tool: string, contains: string, content: string):
 
 /** A delegation scenario of infra-provisioning: the parent and its first child goal are recorded. */
 function delegation(name: string, s: Pick<Scenario, 'edit' | 'replies' | 'approvals'>): Scenario {
-  return { id: verified('infra-provisioning', name), goal: 'infra-provisioning', questions: 'answer', child: true, ...s };
+  return {
+    id: verified('infra-provisioning', name),
+    goal: 'infra-provisioning',
+    questions: 'answer',
+    child: true,
+    ...s,
+  };
 }
 
 /** The infra-provisioning example with its component plans needing the platform team's approval. */

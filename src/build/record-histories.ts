@@ -57,7 +57,9 @@ const blueprints = await Promise.all(
     const yaml = await readFile(source, 'utf8');
     const edited = sc.edit ? sc.edit(yaml) : yaml;
     if (sc.edit && edited === yaml) {
-      throw new Error(`record-histories: the edit of ${sc.id} no longer changes ${source}; update history-scenarios.ts`);
+      throw new Error(
+        `record-histories: the edit of ${sc.id} no longer changes ${source}; update history-scenarios.ts`,
+      );
     }
     return { id: sc.id, version: sc.id.slice(sc.goal.length + 2), yaml: edited, source };
   }),
