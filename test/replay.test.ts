@@ -46,9 +46,28 @@ async function bundle(fixture: string): Promise<{ code: string }> {
 }
 
 const ids = histories.map((h) => h.workflowId);
-/** Histories recorded under verified identity, and those recorded before it. */
+/** Histories recorded under verified identity. */
 const verifiedIds = ids.filter((id) => id.includes('--verified'));
-const olderIds = ids.filter((id) => !id.includes('--verified'));
+/**
+ * Histories recorded before verified identity, on the by-name path: no current worker records that path for a new
+ * goal, so this list only shrinks (when `verified-identity` is deprecated). Other files without `--verified` (a
+ * production goal's history exported to check it) are only replayed.
+ */
+const olderIds = [
+  'infra-provisioning',
+  'refund-request',
+  'repo-digest',
+  'security-alert',
+  'support-triage',
+  'refund-request--rejected',
+  'refund-request--approval-timeout',
+  'refund-request--budget-ask',
+  'security-alert--unanswered',
+  ...['child-over-budget', 'child-rejected', 'child-approval-timeout'].flatMap((s) => [
+    `infra-provisioning--${s}`,
+    `infra-provisioning--${s}--t-1-executor`,
+  ]),
+];
 
 /** The workflow's verdicts on human acts, as `decision` facts: `subject` for accepted ones, `code` for refused. */
 function verdicts(id: string): { on: string; via: string; outcome: string; who?: string; code?: string }[] {
@@ -71,24 +90,13 @@ describe('replay of recorded histories', () => {
     const examples = readdirSync('goals/scripts')
       .filter((f) => f.endsWith('.script.yaml'))
       .map((f) => f.replace('.script.yaml', ''));
-    for (const example of examples) {
-      expect(ids).toContain(example); // recorded before verified identity, kept
-      expect(ids).toContain(`${example}--verified`);
-    }
     // Exactly the recordings the recorder makes (src/build/history-scenarios.ts), with the first task of each that
     // delegates: a stray or missing --verified file fails here.
     const delegated = (id: string) => (id.startsWith('infra-provisioning--') ? [id, `${id}--t-1-executor`] : [id]);
     const recorded = [...examples.map((e) => `${e}--verified`), ...SCENARIOS.map((sc) => sc.id)].flatMap(delegated);
     expect([...verifiedIds].sort()).toEqual(recorded.sort());
-    // The scenarios recorded before verified identity, kept as they ran.
-    for (const scenario of ['rejected', 'approval-timeout', 'budget-ask']) {
-      expect(ids).toContain(`refund-request--${scenario}`);
-    }
-    expect(ids).toContain('security-alert--unanswered');
-    for (const scenario of ['child-over-budget', 'child-rejected', 'child-approval-timeout']) {
-      expect(ids).toContain(`infra-provisioning--${scenario}`);
-      expect(ids).toContain(`infra-provisioning--${scenario}--t-1-executor`);
-    }
+    // And those recorded before verified identity, kept as they ran.
+    for (const id of olderIds) expect(ids).toContain(id);
   });
 
   it('has --verified histories that took the verified-identity path, and older ones that did not', () => {
