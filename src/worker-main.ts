@@ -114,6 +114,8 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
         workflowCode,
         ...(dataConverter ? { dataConverter } : {}),
         shutdownGraceTime: config.shutdownGraceTime,
+        blobDir: config.blobs.dir,
+        blobRetention: { maxAgeMs: config.blobs.maxAgeMs, maxBytes: config.blobs.maxBytes },
         shutdownForceTime: `${config.shutdownGraceMs + FORCE_AFTER_GRACE_MS}ms`,
         ...(tracing ? { interceptors: tracing.interceptors, sinks: tracing.sinks } : {}),
         ...(versioning ? { workerDeploymentOptions: versioning } : {}),
