@@ -4,7 +4,8 @@
  * scripted model (a test stand-in, not a model). An unlisted tool is refused and recorded and never reaches the
  * server; the destructive write_file waits for approval and runs only once approved; when the URL comes to point at
  * another server (server-everything, without write_file) under a waiting goal, the goal replays and keeps its pinned
- * tools. (mcp-goal.test.ts covers restarts, secrets in headers, cancellation and timeouts over HTTP.)
+ * tools; a goal that continues as new keeps its pinned tools without listing them again. (mcp-goal.test.ts covers
+ * restarts, secrets in headers, cancellation and timeouts over HTTP.)
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpConnections } from '../src/activities/mcp/connections.js';
 import { decideApproval, goalState } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
+import type { GoalArgs } from '../src/workflows/definitions.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import {
   filesystemStdio,
@@ -24,6 +26,7 @@ import {
   type BridgedMcpServer,
   type HttpMcpServer,
 } from './helpers/mcp-servers.js';
+import { runsOf } from './helpers/history.js';
 import { startRecordingProxy, type RecordingProxy } from './helpers/recording-proxy.js';
 import { startDevServer } from './helpers/servers.js';
 
@@ -52,6 +55,22 @@ mcp:
       write_file: { approval: { approvers: [group:ops] } }
 `;
 
+const ECHOES = 12;
+const tick = (i: number): string => `tick ${String(i).padStart(2, '0')}`;
+
+const longGoal = `apiVersion: baton/v1
+name: mcp-http-long
+models: { default: { model: scripted } }
+agents:
+  researcher: { role: researcher, instructions: Echo until done., tools: [everything] }
+entry: researcher
+mcp:
+  everything:
+    url: '\${env:MCP_EVERYTHING_URL}'
+    tools: { echo: {} }
+limits: { stepsPerRun: 10 }
+`;
+
 function scripts(dir: string): ScriptInput[] {
   const write = (file: string) => ({
     name: 'files_write_file',
@@ -70,6 +89,17 @@ function scripts(dir: string): ScriptInput[] {
             { name: 'files_move_file', arguments: { source: join(dir, 'seed.txt'), destination: join(dir, 'x.txt') } },
           ],
         },
+      ],
+    },
+    {
+      goal: 'mcp-http-long',
+      replies: [
+        { when: { contains: `Echo: ${tick(ECHOES)}` }, content: `Echoed ${ECHOES} times.` },
+        ...Array.from({ length: ECHOES - 1 }, (_, i) => ({
+          when: { contains: `Echo: ${tick(i + 1)}` },
+          toolCalls: [{ name: 'everything_echo', arguments: { message: tick(i + 2) } }],
+        })),
+        { when: { after: 'user' }, toolCalls: [{ name: 'everything_echo', arguments: { message: tick(1) } }] },
       ],
     },
     {
@@ -105,6 +135,7 @@ beforeAll(async () => {
   everything = await startEverythingHttp();
   proxy = await startRecordingProxy(files.url);
   settings.MCP_FILES_URL = proxy.url;
+  settings.MCP_EVERYTHING_URL = everything.url;
   h = await createHarness(env, { scripts: scripts(root), extraEnv: settings, mcp: pool });
 });
 
@@ -160,5 +191,31 @@ describe('an MCP goal over Streamable HTTP', () => {
     const told = h.model.requests.filter((r) => r.goal === 'mcp-http-pinned').at(-1)?.facts.lastContent;
     expect(String(told)).toContain('no longer lists tool write_file');
     expect(String(told)).toContain('the call was not sent');
+  });
+
+  it('keeps its pinned tools across continue-as-new: listed once, called in every run', async () => {
+    const handle = await h.start(blueprint(longGoal), {});
+    expect(await handle.result()).toMatchObject({ status: 'completed', answer: `Echoed ${ECHOES} times.` });
+    const runs = await runsOf(h.client, handle.workflowId);
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    const activities = runs.map((run) =>
+      run.events.flatMap((e) => {
+        const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+        const id = e.activityTaskScheduledEventAttributes?.activityId ?? '';
+        return type ? [`${type}${type === 'runTool' && id.includes('everything_echo') ? ':echo' : ''}`] : [];
+      }),
+    );
+    // Discovery ran in the first run only; every run after it called the tool it pinned.
+    expect(activities.flat().filter((a) => a === 'discoverMcpTools')).toHaveLength(1);
+    expect(activities[0]).toContain('discoverMcpTools');
+    for (const later of activities.slice(1)) {
+      expect(later).not.toContain('discoverMcpTools');
+      expect(later).toContain('runTool:echo');
+    }
+    expect(activities.flat().filter((a) => a === 'runTool:echo')).toHaveLength(ECHOES);
+    const input = runs[1]!.events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+    const carried = (JSON.parse(Buffer.from(input!).toString('utf8')) as GoalArgs).carried;
+    expect(carried?.mcp?.everything?.tools.map((t) => t.name)).toEqual(['echo']);
+    expect(carried?.mcp?.everything?.tools[0]?.schemaHash).toMatch(/^[0-9a-f]{64}$/);
   });
 });
