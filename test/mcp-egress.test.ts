@@ -1,10 +1,11 @@
 /**
  * The egress guard on every request to an HTTP MCP server, not only the first: the Streamable HTTP transport sends
  * through the guarded fetch, so a request to an address the source may not reach is refused before the server sees
- * it, mid-session too; kept-alive sockets of an allowed caller are never handed to one that is not. Against the real
- * server-everything over Streamable HTTP, behind a loopback proxy that records what reached it.
+ * it, mid-session too; a redirect is followed only within the origin, each hop through the guard; kept-alive sockets
+ * of an allowed caller are never handed to one that is not. Against the real server-everything over Streamable HTTP,
+ * behind a loopback proxy that records what reached it (and, for redirects, a front server that sends them).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,9 @@ let plainPort: number;
 let plainSeen = 0;
 let http: HttpMcpServer;
 let proxy: RecordingProxy;
+let front: Server;
+let frontPort: number;
+const frontSeen: string[] = [];
 const pool = new McpConnections();
 
 beforeAll(async () => {
@@ -39,10 +43,29 @@ beforeAll(async () => {
   plainPort = (plain.address() as AddressInfo).port;
   http = await startEverythingHttp();
   proxy = await startRecordingProxy(http.url);
+  // In front of the proxy: /old redirects to /mcp here (same origin), /elsewhere to the proxy (another origin).
+  front = createServer((req, res) => {
+    frontSeen.push(`${req.method} ${req.url}`);
+    if (req.url === '/old' || req.url === '/elsewhere') {
+      res.writeHead(307, { location: req.url === '/old' ? '/mcp' : proxy.url }).end();
+      return;
+    }
+    const headers = { ...req.headers, host: new URL(proxy.url).host };
+    const out = request({ host: '127.0.0.1', port: proxyPort(), path: req.url, method: req.method, headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    out.on('error', () => res.headersSent || res.writeHead(502).end());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  frontPort = (front.address() as AddressInfo).port;
 });
 
 afterAll(async () => {
   await pool.close();
+  front?.closeAllConnections();
+  if (front) await new Promise((resolve) => front.close(resolve));
   await proxy?.close();
   await http?.stop();
   plain.closeAllConnections();
@@ -161,5 +184,36 @@ mcp:
     expect(failure).toMatchObject({ type: 'EgressDenied', nonRetryable: true });
     expect((failure as Error).message).toMatch(/mcp source everything .*BATON_EGRESS_ALLOW/);
     expect(proxy.seen.length).toBe(before);
+  });
+
+  it('follows a redirect only within the origin, each hop through the guard; one elsewhere reaches nothing', async () => {
+    const egress = { allowedHosts: [`127.0.0.1:${frontPort}`] };
+    const before = proxy.seen.length;
+    const moved = await pool.connection({
+      key: 'egress/moved',
+      settings: { kind: 'http', url: new URL(`http://127.0.0.1:${frontPort}/old`), headers: {}, egress },
+      maxConcurrency: 2,
+    });
+    const ok = await moved.client.callTool({ name: 'echo', arguments: { message: 'via a redirect' } });
+    expect(JSON.stringify(ok.content)).toContain('via a redirect');
+    expect(frontSeen).toContain('POST /old');
+    expect(frontSeen).toContain('POST /mcp');
+    expect(proxy.seen.length).toBeGreaterThan(before);
+    await pool.discard(moved);
+
+    const reached = proxy.seen.length;
+    const err = await pool
+      .connection({
+        key: 'egress/elsewhere',
+        settings: { kind: 'http', url: new URL(`http://127.0.0.1:${frontPort}/elsewhere`), headers: {}, egress },
+        maxConcurrency: 2,
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(frontSeen).toContain('POST /elsewhere');
+    expect(String(err)).toMatch(/redirect/i);
+    expect(proxy.seen.length).toBe(reached);
   });
 });
