@@ -51,7 +51,7 @@ export default tseslint.config(
     settings: { 'import-x/resolver-next': [createTypeScriptImportResolver()] },
   },
   {
-    files: ['src/workflows/**/*.ts', 'bench/workflows/**/*.ts'],
+    files: ['src/workflows/**/*.ts', 'src/identity/**/*.ts', 'bench/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,6 +1,7 @@
 /** Configuration from the environment (DESIGN §2.3), validated once with messages that name the variable. */
 import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { EncryptionKeyError, parseKeys } from './codec/encryption.js';
 import { durationMs } from './workflows/durations.js';
@@ -18,6 +19,12 @@ const EnvSchema = z.object({
   OPENAI_BASE_URL: z.url().optional(),
   BATON_ENCRYPTION_KEYS: z.string().min(1).optional(),
   BATON_CODEC_TOKEN: z.string().min(16, { message: 'use a token of at least 16 characters' }).optional(),
+  BATON_TRUST_FILE: z.string().min(1).optional(),
+  BATON_BLUEPRINTS: z.string().min(1).optional(),
+  BATON_GATEWAY_URL: z
+    .url({ error: 'expected the URL of `baton serve`, e.g. https://approvals.example.com' })
+    .optional(),
+  BATON_CREDENTIALS: z.string().min(1).optional(),
   BATON_CODEC_OIDC_JWKS_URL: z.url({ error: 'expected the JWKS URL of your identity provider' }).optional(),
   BATON_CODEC_OIDC_ISSUER: z.string().min(1).optional(),
   BATON_CODEC_OIDC_AUDIENCE: z.string().min(1).optional(),
@@ -75,6 +82,7 @@ const WorkerEnvSchema = z.object({
     .string()
     .regex(/^\d+(K|M|G)?(iB)?$/, { error: 'expected a number of bytes, optionally with K, M or G (binary), e.g. 512M' })
     .default('1G'),
+  BATON_ALLOW_ADHOC_BLUEPRINTS: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
 });
 
 /** `512M` as bytes: K, M and G are powers of 1024. */
@@ -100,6 +108,14 @@ export interface BatonConfig {
   encryptionKeys?: string;
   /** Bearer token of `baton codec-server`. */
   codecToken?: string;
+  /** BATON_TRUST_FILE: trusted issuers, keys and group mapping (docs/approvals.md). */
+  trustFile?: string;
+  /** BATON_BLUEPRINTS: the registered-blueprint directory (its registry.yaml pins each by sha256). */
+  blueprintsDir?: string;
+  /** BATON_GATEWAY_URL: where `baton serve` runs, for `baton login` and the commands that decide. */
+  gatewayUrl?: string;
+  /** Where `baton login` keeps the CLI's session. */
+  credentialsFile: string;
   /** OIDC access tokens `baton codec-server` accepts (the Web UI's), verified against this JWKS. */
   codecOidc?: { jwksUrl: string; issuer?: string; audience?: string };
   /** Host header values `baton codec-server` accepts besides its listening address. */
@@ -125,6 +141,8 @@ export interface WorkerConfig extends BatonConfig {
   deployment?: WorkerDeploymentSettings;
   /** BATON_BLOB_*: where binary content of MCP results is kept, for how long after it was stored, up to how much. */
   blobs: { dir: string; maxAgeMs: number; maxBytes: number };
+  /** BATON_ALLOW_ADHOC_BLUEPRINTS=true: unregistered blueprints may run (loudly); `baton dev` only, by default. */
+  allowAdHocBlueprints: boolean;
 }
 
 /** BATON_DEPLOYMENT_NAME, BATON_BUILD_ID and BATON_VERSIONING_BEHAVIOR. */
@@ -196,6 +214,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     ...(e.OPENAI_BASE_URL ? { openaiBaseUrl: e.OPENAI_BASE_URL } : {}),
     ...(e.BATON_ENCRYPTION_KEYS ? { encryptionKeys: e.BATON_ENCRYPTION_KEYS } : {}),
     ...(e.BATON_CODEC_TOKEN ? { codecToken: e.BATON_CODEC_TOKEN } : {}),
+    ...(e.BATON_TRUST_FILE ? { trustFile: e.BATON_TRUST_FILE } : {}),
+    ...(e.BATON_BLUEPRINTS ? { blueprintsDir: e.BATON_BLUEPRINTS } : {}),
+    ...(e.BATON_GATEWAY_URL ? { gatewayUrl: e.BATON_GATEWAY_URL.replace(/\/$/, '') } : {}),
+    credentialsFile: e.BATON_CREDENTIALS ?? join(homedir(), '.config', 'baton', 'credentials.json'),
     ...(e.BATON_CODEC_OIDC_JWKS_URL
       ? {
           codecOidc: {
@@ -233,6 +255,8 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
     ['TEMPORAL_TLS_CERT', base.tlsCertPath],
     ['TEMPORAL_TLS_KEY', base.tlsKeyPath],
     ['BATON_WORKFLOW_BUNDLE', w.BATON_WORKFLOW_BUNDLE],
+    ['BATON_TRUST_FILE', base.trustFile],
+    ['BATON_BLUEPRINTS', base.blueprintsDir],
   ] as const) {
     if (path !== undefined && !existsSync(path)) {
       const fix =
@@ -268,6 +292,7 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
       maxAgeMs: durationMs(w.BATON_BLOB_RETENTION),
       maxBytes: byteSize(w.BATON_BLOB_MAX_BYTES),
     },
+    allowAdHocBlueprints: w.BATON_ALLOW_ADHOC_BLUEPRINTS === 'true',
   };
 }
 

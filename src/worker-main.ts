@@ -14,6 +14,7 @@ import { startObservabilityServer, type ObservabilityServer } from './observabil
 import { createLogger } from './observability/log.js';
 import { histogramBuckets } from './observability/metrics.js';
 import { startWorkerTracing, type WorkerTracing } from './observability/tracing.js';
+import { createTrustStore } from './trust/load.js';
 import { connectWorker, createBatonWorker, workflowSource } from './worker.js';
 import { freePort } from './runtime/free-port.js';
 import { deploymentOptions } from './versioning.js';
@@ -94,6 +95,20 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
     }
     const model = await resolveModel(config, { allowScripted: opts.scripted, demoApi: opts.scripted });
     closeModel = model.scripted ? () => model.scripted!.close() : undefined;
+    const trust = createTrustStore(
+      {
+        ...(config.trustFile ? { trustFile: config.trustFile } : {}),
+        ...(config.blueprintsDir ? { blueprintsDir: config.blueprintsDir } : {}),
+        allowAdHocBlueprints: config.allowAdHocBlueprints,
+      },
+      (err) => {
+        logger.error('trust configuration reload failed; keeping the last good one', { error: err.message });
+      },
+    );
+    if (!config.trustFile) logger.warn('BATON_TRUST_FILE is not set: no decision can be verified, so none is accepted');
+    if (config.allowAdHocBlueprints) {
+      logger.warn('BATON_ALLOW_ADHOC_BLUEPRINTS=true: unregistered blueprints may run; never do this in production');
+    }
     const connection = await connectWorker(config);
     const dataConverter = batonDataConverter(config.encryptionKeys);
     const workflowCode = workflowSource(env, {
@@ -113,6 +128,7 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
         ),
         workflowCode,
         ...(dataConverter ? { dataConverter } : {}),
+        trust,
         shutdownGraceTime: config.shutdownGraceTime,
         blobDir: config.blobs.dir,
         blobRetention: { maxAgeMs: config.blobs.maxAgeMs, maxBytes: config.blobs.maxBytes },

@@ -13,6 +13,7 @@ import { accessFromValues, createActivities, type BuiltinTool, type ToolAccess }
 import { McpConnections } from './activities/mcp/connections.js';
 import { directoryBlobStore, type BlobRetention } from './activities/mcp/blobs.js';
 import type { BatonConfig } from './config.js';
+import type { TrustStore } from './trust/load.js';
 import { connectionOptions } from './connection.js';
 import { activityMetrics } from './observability/metrics.js';
 import { projectRoot } from './runtime/temporal-binaries.js';
@@ -116,6 +117,8 @@ export interface BatonWorkerOptions {
   blobDir?: string;
   /** How long and how much of them is kept; default 7 days and 1 GiB (`baton worker`: BATON_BLOB_RETENTION, _MAX_BYTES). */
   blobRetention?: Partial<BlobRetention>;
+  /** The operator's trust that workflows verify decisions against (src/trust/load.ts); absent: nobody is trusted. */
+  trust?: TrustStore;
 }
 
 /** Builds a worker with Baton's workflows and activities. */
@@ -156,6 +159,7 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
       builtins: options.builtins ?? {},
       mcp,
       blobs,
+      ...(options.trust ? { trust: () => options.trust!.snapshot() } : {}),
     }),
     interceptors: {
       activity: [activityMetrics, ...(options.interceptors?.activity ?? [])],

@@ -14,6 +14,7 @@ import { replySignal, replyUpdate } from '../src/workflows/definitions.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { eventsOf, messagesReceived, modelRequests, scheduledActivities } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
+import { signReply } from './helpers/identity.js';
 
 let env: TestWorkflowEnvironment;
 let h: Harness;
@@ -266,15 +267,21 @@ describe('ask_human', () => {
     }, 'BatonStatus awaiting_reply');
     expect(asking.pendingQuestions[0]).toMatchObject({ id: 'q-1', question: 'Go?', eligible: ['ann', 'art'] });
 
-    const refused = await handle
-      .executeUpdate(replyUpdate, { args: [{ questionId: 'q-1', answer: 'yes', by: 'mallory' }] })
-      .catch((e: unknown) => e);
+    const fromMallory = await signReply(env.client, handle.workflowId, {
+      questionId: 'q-1',
+      answer: 'yes',
+      by: 'mallory',
+    });
+    const refused = await handle.executeUpdate(replyUpdate, { args: [fromMallory] }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
     expect((refused as WorkflowUpdateFailedError).cause?.message).toBe(
-      'mallory may not answer question q-1; it was asked of ann, art',
+      'mallory was not asked q-1; asked: group:analysts',
     );
-    await handle.signal(replySignal, { questionId: 'q-1', answer: 'yes', by: 'mallory' });
-    await handle.signal(replySignal, { questionId: 'q-1', answer: 'Go ahead.', by: 'art' });
+    await handle.signal(replySignal, fromMallory);
+    await handle.signal(
+      replySignal,
+      await signReply(env.client, handle.workflowId, { questionId: 'q-1', answer: 'Go ahead.', by: 'art' }),
+    );
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', answer: 'The human said go.' });
 
@@ -284,7 +291,8 @@ describe('ask_human', () => {
       expect.objectContaining({
         by: 'mallory',
         via: 'signal',
-        reason: 'mallory may not answer question q-1; it was asked of ann, art',
+        reason: 'mallory was not asked q-1; asked: group:analysts',
+        code: 'not_an_approver',
       }),
     ]);
     const events = await eventsOf(env.client, handle.workflowId);
@@ -292,7 +300,9 @@ describe('ask_human', () => {
     expect(modelRequests(events).at(-1)?.messages.at(-1)?.content).toBe('answer from art to q-1: Go ahead.');
     // The rejected update never reached the history; nobody can answer twice.
     await expect(
-      handle.executeUpdate(replyUpdate, { args: [{ questionId: 'q-1', answer: 'no', by: 'ann' }] }),
+      signReply(env.client, handle.workflowId, { questionId: 'q-1', answer: 'no', by: 'ann' }).then((r) =>
+        handle.executeUpdate(replyUpdate, { args: [r] }),
+      ),
     ).rejects.toThrow();
   });
 

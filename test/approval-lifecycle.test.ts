@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { BuiltinTool } from '../src/activities/index.js';
 import type { LoadedBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState, pendingApprovals } from '../src/client/goals.js';
+import { goalState, pendingApprovals } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { approvalSignal, type GoalState } from '../src/workflows/definitions.js';
 import type { goalWorkflow } from '../src/workflows/goal.js';
@@ -17,6 +17,7 @@ import { BatonApprovers, BatonStatus } from '../src/workflows/search-attributes.
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startTimeSkippingServer } from './helpers/servers.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook.js';
+import { setSigningClock, signDecision, signedDecide } from './helpers/identity.js';
 
 const DAY = 86_400_000;
 const HOOK_KEY = 'whsec-test-key';
@@ -81,6 +82,8 @@ function goal(name: string, policy: Record<string, unknown>, notifications?: unk
 
 beforeAll(async () => {
   env = await startTimeSkippingServer();
+  // Assertions are judged by workflow time, which this server moves days ahead: sign by its clock.
+  setSigningClock(() => env.currentTimeMs());
   hook = await startWebhookReceiver(HOOK_KEY);
   h = await createHarness(env, {
     scripts: [
@@ -159,11 +162,11 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     expect(days(opened.openedAt, opened.deadline!)).toBe(14);
     expect(await searchAttributes(handle)).toEqual({
       status: 'awaiting_approval',
-      approvers: ['alice', 'bob', 'erin'],
+      approvers: ['alice', 'bob', 'erin', 'group:finance'],
     });
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' }),
-    ).rejects.toThrow('refused: carol may not decide approval apr-1; approvers now: alice, bob, erin');
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' }),
+    ).rejects.toThrow('refused: carol (groups: finance-leads) may not decide apr-1; approvers now: group:finance');
 
     await env.sleep('3d');
     const escalated = (await state(handle)).pendingApprovals[0]!;
@@ -172,7 +175,15 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     expect(days(opened.openedAt, escalated.events[2]!.at)).toBe(3);
     expect(escalated.eligible).toEqual(['alice', 'bob', 'carol', 'dave', 'erin']);
     expect(escalated.approvers).toEqual(['group:finance', 'group:finance-leads']);
-    expect((await searchAttributes(handle)).approvers).toEqual(['alice', 'bob', 'carol', 'dave', 'erin']);
+    expect((await searchAttributes(handle)).approvers).toEqual([
+      'alice',
+      'bob',
+      'carol',
+      'dave',
+      'erin',
+      'group:finance',
+      'group:finance-leads',
+    ]);
 
     await env.sleep('7d');
     const tenDays = (await state(handle)).pendingApprovals[0]!;
@@ -180,7 +191,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     expect(reminders.map((r) => days(opened.openedAt, r.at))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(reminders[9]!.to).toEqual(['alice', 'bob', 'carol', 'dave', 'erin']);
 
-    const record = await decideApproval(env.client, handle.workflowId, {
+    const record = await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
       by: 'carol',
@@ -292,7 +303,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     ]);
     expect(got.find((d) => d.event === 'approval.decided')?.body.outcome).toBe('cancelled');
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
     ).rejects.toThrow(/has already finished \(cancelled\); nothing to decide/);
   });
 
@@ -301,7 +312,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     const handle = await h.start(loaded, {});
     await awaiting(handle);
 
-    const first = await decideApproval(env.client, handle.workflowId, {
+    const first = await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
       by: 'alice',
@@ -310,14 +321,15 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     // Alice has acted: the inbox and BatonApprovers now wait on the others only.
     expect(await pendingApprovals(env.client, 'alice', handle.workflowId)).toEqual([]);
     expect((await pendingApprovals(env.client, 'bob', handle.workflowId)).map((a) => a.id)).toEqual(['apr-1']);
-    expect((await searchAttributes(handle)).approvers).toEqual(['bob', 'erin']);
+    expect((await searchAttributes(handle)).approvers).toEqual(['bob', 'erin', 'group:finance']);
 
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
-    ).rejects.toThrow(
-      'refused: alice has already voted on approval apr-1; it needs 2 approvals and now waits on bob, erin',
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
+    ).rejects.toThrow('refused: alice has already voted on apr-1; a quorum counts distinct people');
+    await handle.signal(
+      approvalSignal,
+      await signDecision(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
     );
-    await handle.signal(approvalSignal, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
     const afterSignal = await eventually(async () => {
       const s = await state(handle);
       return s.refusedDecisions.length ? s : undefined;
@@ -327,14 +339,15 @@ describe('approvals over days and weeks (time-skipping server)', () => {
         approvalId: 'apr-1',
         by: 'alice',
         decision: 'approve',
-        reason: 'alice has already voted on approval apr-1; it needs 2 approvals and now waits on bob, erin',
+        reason: 'alice has already voted on apr-1; a quorum counts distinct people',
+        code: 'already_voted',
         at: expect.any(String) as string,
         via: 'signal',
       },
     ]);
     expect(afterSignal.pendingApprovals[0]!.votes).toHaveLength(1);
 
-    const second = await decideApproval(env.client, handle.workflowId, {
+    const second = await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
       by: 'bob',
@@ -344,10 +357,10 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     // The agent pays a second invoice, which waits on apr-2; the first approval is settled for good.
     await awaiting(handle, 'apr-2');
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'reject', by: 'erin' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'reject', by: 'erin' }),
     ).rejects.toThrow('refused: approval apr-1 is already approved');
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-2', decision: 'approve', by: 'erin' });
-    await decideApproval(env.client, handle.workflowId, {
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-2', decision: 'approve', by: 'erin' });
+    await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-2',
       decision: 'reject',
       by: 'bob',
@@ -370,15 +383,23 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     const handle = await h.start(loaded, {});
     await awaiting(handle);
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'mallory' }),
-    ).rejects.toThrow('refused: mallory may not decide approval apr-1; approvers now: alice, bob, erin');
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'mallory' }),
+    ).rejects.toThrow('refused: mallory (groups: none) may not decide apr-1; approvers now: group:finance');
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-7', decision: 'approve', by: 'alice' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-7', decision: 'approve', by: 'alice' }),
     ).rejects.toThrow('refused: no approval "apr-7" in this goal; open approvals: apr-1');
     // A refused update leaves no trace in the goal (Temporal does not record it); the signal does.
     expect((await state(handle)).refusedDecisions).toEqual([]);
 
-    await handle.signal(approvalSignal, { approvalId: 'apr-1', decision: 'approve', by: 'mallory', comment: 'ok' });
+    await handle.signal(
+      approvalSignal,
+      await signDecision(env.client, handle.workflowId, {
+        approvalId: 'apr-1',
+        decision: 'approve',
+        by: 'mallory',
+        comment: 'ok',
+      }),
+    );
     const s = await eventually(async () => {
       const st = await state(handle);
       return st.refusedDecisions.length ? st : undefined;
@@ -386,16 +407,20 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     expect(s.refusedDecisions[0]).toMatchObject({
       by: 'mallory',
       via: 'signal',
-      reason: 'mallory may not decide approval apr-1; approvers now: alice, bob, erin',
+      reason: 'mallory (groups: none) may not decide apr-1; approvers now: group:finance',
+      code: 'not_an_approver',
     });
     expect(s.status).toBe('awaiting_approval');
     expect(s.pendingApprovals[0]!.votes).toEqual([]);
     expect(await searchAttributes(handle)).toEqual({
       status: 'awaiting_approval',
-      approvers: ['alice', 'bob', 'erin'],
+      approvers: ['alice', 'bob', 'erin', 'group:finance'],
     });
 
-    await handle.signal(approvalSignal, { approvalId: 'apr-1', decision: 'approve', by: 'bob' });
+    await handle.signal(
+      approvalSignal,
+      await signDecision(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'bob' }),
+    );
     expect(await handle.result()).toMatchObject({ status: 'completed', approvals: [{ by: ['bob'] }] });
   });
 
@@ -413,7 +438,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     await h.stopWorker();
     await h.startWorker({ maxCachedWorkflows: 0 });
     await env.sleep('15d');
-    const record = await decideApproval(env.client, handle.workflowId, {
+    const record = await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
       by: 'erin',
@@ -441,7 +466,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     ]);
     const handle = await h.start(loaded, {});
     await awaiting(handle);
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
     expect(await handle.result()).toMatchObject({ status: 'completed', approvals: [{ status: 'approved' }] });
     const record = (await state(handle)).approvals[0]!;
     const failures = record.events.filter((e) => e.kind === 'notification_failed').map((e) => e.detail);
@@ -469,7 +494,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
     try {
       const handle = await h.start(goal('pay-hooks', { approvers: ['group:finance'] }), {});
       await awaiting(handle);
-      await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
+      await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
       // The approved payment runs while the notices are still being retried.
       await eventually(
         () => (payments.some((p) => p.key.startsWith(handle.workflowId)) ? true : undefined),
@@ -497,7 +522,7 @@ describe('approvals over days and weeks (time-skipping server)', () => {
       'a first failed delivery',
     );
     hook.answer(undefined);
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'bob' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'bob' });
     expect(await handle.result()).toMatchObject({ status: 'completed' });
     const opened = hook.received.filter((d) => d.body.goal.id === handle.workflowId && d.event === 'approval.opened');
     expect(opened.map((d) => d.status)).toContain(503);

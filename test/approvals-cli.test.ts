@@ -16,10 +16,16 @@ import type { GoalState } from '../src/workflows/definitions.js';
 import { baton, temporal } from './helpers/cli.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
+import { startTestGateway, trustingGateway, type TestGateway } from './helpers/gateway.js';
+import { signDecision } from './helpers/identity.js';
 
 let env: TestWorkflowEnvironment;
 let h: Harness;
 let vars: Record<string, string>;
+/** The CLI signed in as alice and as carol, through the real gateway and identity provider. */
+let asAlice: Record<string, string>;
+let asCarol: Record<string, string>;
+const holder: { gw?: TestGateway } = {};
 const dir = mkdtempSync(join(tmpdir(), 'baton-approvals-cli-'));
 let strictFile: string;
 let escalatingFile: string;
@@ -27,8 +33,11 @@ let escalatingFile: string;
 beforeAll(async () => {
   env = await startDevServer();
   const script = parse(await readFile('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
-  h = await createHarness(env, { scripts: [script] });
-  vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue, BATON_USER: 'alice' };
+  h = await createHarness(env, { scripts: [script], trust: trustingGateway(holder) });
+  vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue };
+  holder.gw = await startTestGateway(env, h.taskQueue);
+  asAlice = { ...vars, ...(await holder.gw.login('alice')) };
+  asCarol = { ...vars, ...(await holder.gw.login('carol')) };
   // The example goal, with a leads group for escalation.
   const example = await readFile('goals/refund-request.yaml', 'utf8');
   const strict = example.replace(/finance: \[[^\]]*\]/, 'finance: [alice, bob]\n  leads: [carol]');
@@ -43,6 +52,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await holder.gw?.close();
   await h?.close();
   await env?.teardown();
   rmSync(dir, { recursive: true, force: true });
@@ -112,7 +122,7 @@ describe('approvals from the command line', () => {
       const ids = await awaitingList();
       return ids.includes(viaCli) && ids.includes(viaSignal) ? true : undefined;
     }, 'both goals under BatonStatus="awaiting_approval"');
-    const table = await baton(['approvals'], vars);
+    const table = await baton(['approvals'], asAlice);
     expect(table.stdout).toMatch(/^GOAL\s+APPROVAL\s+TOOL\s+ARGUMENTS\s+REASON\s+AGE\s+DEADLINE$/m);
     expect(table.stdout).toMatch(
       new RegExp(
@@ -130,18 +140,22 @@ describe('approvals from the command line', () => {
     const shown = (await baton(['status', viaSignal], vars)).stdout;
     expect(shown).toMatch(/^status\s+awaiting_approval$/m);
     expect(shown).toMatch(
-      /^refused\s+mallory → apr-1 \(signal, [^)]+\): mallory may not decide approval apr-1; approvers now: alice, bob$/m,
+      /^refused\s+mallory → apr-1 \(signal, [^)]+\): no assertion: decide through `baton approve` after `baton login`/m,
     );
     expect((await goalState(env.client, viaSignal)).pendingApprovals[0]?.votes).toEqual([]);
 
-    const approved = await baton(['approve', viaCli, 'apr-1', '--comment', 'order checked'], vars);
+    const approved = await baton(['approve', viaCli, 'apr-1', '--comment', 'order checked'], asAlice);
     expect(approved.code, approved.stderr).toBe(0);
-    const signalled = await signal(viaSignal, {
-      approvalId: 'apr-1',
-      decision: 'approve',
-      by: 'alice',
-      comment: 'order checked',
-    });
+    // Plain Temporal stays a valid transport for a signed decision.
+    const signalled = await signal(
+      viaSignal,
+      await signDecision(env.client, viaSignal, {
+        approvalId: 'apr-1',
+        decision: 'approve',
+        by: 'alice',
+        comment: 'order checked',
+      }),
+    );
     expect(signalled.code, signalled.stderr).toBe(0);
 
     const [a, b] = await Promise.all([completed(viaCli), completed(viaSignal)]);
@@ -182,7 +196,7 @@ describe('approvals from the command line', () => {
     const [opened] = (await waiting(goalId)).filter((a) => a.goalId === goalId);
     expect(opened?.eligible).toEqual(['alice', 'bob']);
     await waiting(goalId, 'carol'); // 3s after it opened, the leads group may act too
-    const listed = await baton(['approvals', '--json'], { ...vars, BATON_USER: 'carol' });
+    const listed = await baton(['approvals', '--json'], asCarol);
     expect((JSON.parse(listed.stdout) as { goalId: string }[]).map((a) => a.goalId)).toContain(goalId);
     const shown = (await baton(['status', goalId], vars)).stdout;
     expect(shown).toMatch(/approvers alice, bob, carol/);
@@ -190,7 +204,7 @@ describe('approvals from the command line', () => {
     const record = (await goalState(env.client, goalId)).pendingApprovals[0]!;
     const escalation = record.events.find((e) => e.kind === 'escalation')!;
     expect(Date.parse(escalation.at) - Date.parse(record.openedAt)).toBeGreaterThanOrEqual(3000);
-    const approved = await baton(['approve', goalId, 'apr-1'], { ...vars, BATON_USER: 'carol' });
+    const approved = await baton(['approve', goalId, 'apr-1'], asCarol);
     expect(approved.code, approved.stderr).toBe(0);
     expect((await completed(goalId)).approvals[0]?.votes[0]?.by).toBe('carol');
   });

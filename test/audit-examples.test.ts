@@ -5,11 +5,12 @@
  * attributed to the person who answered, not the client), and the end. The security alert runs through its validator
  * (a rejection, then the accepted answer) and its `ask_human` question, answered through `baton reply`.
  */
+import { signedDecide, signedReply } from './helpers/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../src/audit/chain.js';
 import { loadBlueprint, type LoadedBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import { loadScript } from '../src/scripted-model/script.js';
 import type { ModelReply } from '../src/activities/index.js';
 import { FACT_MEMO_KEY, type AuditFact } from '../src/workflows/facts.js';
@@ -157,11 +158,12 @@ describe('baton audit of every example, against temporal workflow show', () => {
   it('security-alert: the validator, the question and the answer are what happened, by whom', async () => {
     const handle = await h.start(goals['security-alert']!, { alertId: 'A-7' });
     await waitFor(handle.workflowId, 'awaiting_reply');
-    const replied = await baton(['reply', handle.workflowId, 'q-1', 'Not expected: treat it as an intrusion'], {
-      ...vars,
-      BATON_USER: 'sam',
+    // sam answers with a signed assertion, as `baton reply` sends it through the gateway.
+    await signedReply(env.client, handle.workflowId, {
+      questionId: 'q-1',
+      answer: 'Not expected: treat it as an intrusion',
+      by: 'sam',
     });
-    expect(replied.code, replied.stderr).toBe(0);
     await handle.result();
     const records = await audit(handle.workflowId);
     const checked = matchRecordByRecord(await show(handle.workflowId), records);
@@ -172,7 +174,8 @@ describe('baton audit of every example, against temporal workflow show', () => {
     expect(asked).toMatchObject({ actor: 'agent:analyst-desk', data: { questionId: 'q-1', eligible: ['sam'] } });
     const reply = records.find((r) => r.kind === 'question.reply')!;
     expect(reply).toMatchObject({ actor: 'user:sam', data: { via: 'update', outcome: 'accepted', by: 'sam' } });
-    expect(String(reply.data.identity)).toMatch(/^baton-cli:/);
+    // The client identity Temporal records is the sender's own claim (here the test's client), never who answered.
+    expect(String(reply.data.clientIdentity)).toMatch(/\S/);
     const verdicts = records.filter((r) => r.kind === 'tool.call' && r.actor === 'agent:reviewer');
     expect(
       verdicts.map((r) => [r.data.tool, r.data.outcome, (r.data.detail as { verdict?: string })?.verdict]),
@@ -215,7 +218,7 @@ describe('baton audit of every example, against temporal workflow show', () => {
       [triage, 'carol'],
     ] as const) {
       await waitFor(handle.workflowId, 'awaiting_approval');
-      await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by });
+      await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by });
       await handle.result();
       const records = await audit(handle.workflowId);
       const checked = matchRecordByRecord(await show(handle.workflowId), records);
@@ -230,7 +233,7 @@ describe('baton audit of every example, against temporal workflow show', () => {
     const handle = await h.start(goals['infra-provisioning']!, { environment: 'staging' });
     await waitFor(handle.workflowId, 'awaiting_approval');
     for (const by of ['alice', 'bob']) {
-      await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by });
+      await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by });
     }
     await handle.result();
     const records = await audit(handle.workflowId);

@@ -12,11 +12,12 @@ import { auditGoal, type AuditRecord } from '../src/audit/index.js';
 import { verifyJsonl } from '../src/audit/chain.js';
 import { renderJsonl } from '../src/audit/format.js';
 import { loadBlueprint, type LoadedBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { approvalSignal } from '../src/workflows/definitions.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startTimeSkippingServer } from './helpers/servers.js';
+import { setSigningClock, signDecision, signedDecide } from './helpers/identity.js';
 
 let env: TestWorkflowEnvironment;
 let h: Harness;
@@ -24,6 +25,8 @@ let refund: LoadedBlueprint;
 
 beforeAll(async () => {
   env = await startTimeSkippingServer();
+  // Assertions are judged by workflow time, which this server moves days ahead.
+  setSigningClock(() => env.currentTimeMs());
   const script = parse(await readFile('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
   h = await createHarness(env, { scripts: [script] });
   refund = await loadBlueprint('goals/refund-request.yaml');
@@ -95,7 +98,7 @@ describe('audit of approval waits, quorum and budget', () => {
     expect(kinds(records, 'goal.')).toEqual(['goal.started', 'goal.finished']);
   });
 
-  it('replays signalled votes with the approval rules: a counted vote, a repeated one refused, the quorum met', async () => {
+  it("reports signalled votes with the workflow's verdict: a counted vote, a repeated one refused, the quorum met", async () => {
     const two = variant((bp) => {
       bp.approvers = { finance: ['alice', 'bob'] };
       bp.tools.issue_refund!.approval = { ...bp.tools.issue_refund!.approval!, quorum: 2 };
@@ -105,14 +108,17 @@ describe('audit of approval waits, quorum and budget', () => {
       const s = await goalState(env.client, handle.workflowId);
       return s.status === 'awaiting_approval' ? s : undefined;
     }, 'the approval to open');
-    await handle.signal(approvalSignal, { approvalId: 'apr-1', decision: 'approve', by: 'alice', comment: 'fine' });
-    await handle.signal(approvalSignal, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
-    await handle.signal(approvalSignal, { approvalId: 'apr-1', decision: 'approve', by: 'mallory' });
+    const id = handle.workflowId;
+    const vote = (by: string, comment?: string) =>
+      signDecision(env.client, id, { approvalId: 'apr-1', decision: 'approve', by, ...(comment ? { comment } : {}) });
+    await handle.signal(approvalSignal, await vote('alice', 'fine'));
+    await handle.signal(approvalSignal, await vote('alice'));
+    await handle.signal(approvalSignal, await vote('mallory'));
     await eventually(async () => {
       const s = await goalState(env.client, handle.workflowId);
       return s.refusedDecisions.length === 2 ? s : undefined;
     }, 'the refused signals to be recorded');
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'bob' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'bob' });
     await handle.result();
     const state = await goalState(env.client, handle.workflowId);
     const { records } = await auditGoal(env.client, handle.workflowId);
@@ -120,8 +126,8 @@ describe('audit of approval waits, quorum and budget', () => {
     const decisions = records.filter((r) => r.kind === 'approval.decision');
     expect(decisions.map((r) => [r.actor, r.data.via, r.data.outcome, r.data.approvalStatus])).toEqual([
       ['user:alice', 'signal', 'accepted', 'pending'],
-      ['user:alice', 'signal', 'refused', null],
-      ['user:mallory', 'signal', 'refused', null],
+      ['unverified:alice', 'signal', 'refused', null],
+      ['unverified:mallory', 'signal', 'refused', null],
       ['user:bob', 'update', 'accepted', 'approved'],
     ]);
     // The refusals the audit derived are the ones the workflow recorded, word for word.

@@ -6,6 +6,8 @@
  * `temporal workflow show --output json`: every model call, tool call and decision, in order, with actor and
  * timestamps. Then the hash chain: any edited, dropped or reordered record is named by `baton audit --verify`.
  */
+import { goalState } from '../src/client/goals.js';
+import { signedDecide, TEST_ISSUER, TEST_KEY, TEST_KID } from './helpers/identity.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { BuiltinTool } from '../src/activities/index.js';
 import { recordHash, type AuditRecord } from '../src/audit/chain.js';
+import { signTrail } from '../src/audit/signature.js';
+import { decodeAssertion, generateSigningKey, signatureValid } from '../src/identity/assertion.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { baton, temporal } from './helpers/cli.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
@@ -145,7 +149,13 @@ beforeAll(async () => {
   h = await createHarness(env, { scripts: [SCRIPT], builtins });
   dir = mkdtempSync(join(tmpdir(), 'baton-audit-test-'));
   writeFileSync(join(dir, 'audited-refund.yaml'), BLUEPRINT);
-  vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue, BATON_USER: 'carol' };
+  // Unsigned exports here (whatever a local `baton dev` left in .baton/); signing has its own test below.
+  vars = {
+    TEMPORAL_ADDRESS: env.address,
+    BATON_TASK_QUEUE: h.taskQueue,
+    BATON_USER: 'carol',
+    BATON_AUDIT_SIGNING_KEY_FILE: '',
+  };
 
   const started = await baton(
     ['start', join(dir, 'audited-refund.yaml'), '--input', '{"customerId":"c-42"}', '--json'],
@@ -153,10 +163,10 @@ beforeAll(async () => {
   );
   expect(started.code, started.stderr).toBe(0);
   goalId = (JSON.parse(started.stdout) as { goalId: string }).goalId;
-  await eventually(async () => {
-    const r = await baton(['approvals', goalId, '--json'], { ...vars, BATON_USER: 'alice' });
-    return (JSON.parse(r.stdout) as unknown[]).length ? true : undefined;
-  }, 'the refund to wait for approval');
+  await eventually(
+    async () => ((await goalState(env.client, goalId)).pendingApprovals.length ? true : undefined),
+    'the refund to wait for approval',
+  );
 
   // Refused twice: mallory is not in finance. The signal is recorded in history; the update never reaches it.
   const signalled = await temporal([
@@ -172,15 +182,17 @@ beforeAll(async () => {
     env.address,
   ]);
   expect(signalled.code, signalled.stderr).toBe(0);
-  const refused = await baton(['approve', goalId, 'apr-1'], { ...vars, BATON_USER: 'mallory' });
-  expect(refused.code).toBe(1);
-  expect(refused.stderr).toContain('mallory may not decide approval apr-1');
+  // mallory's own signed decision, through the update: refused (she is not in finance).
+  await expect(
+    signedDecide(env.client, goalId, { approvalId: 'apr-1', decision: 'approve', by: 'mallory' }),
+  ).rejects.toThrow();
 
-  const approved = await baton(['approve', goalId, 'apr-1', '--comment', 'order o-9001 checked'], {
-    ...vars,
-    BATON_USER: 'alice',
+  await signedDecide(env.client, goalId, {
+    approvalId: 'apr-1',
+    decision: 'approve',
+    by: 'alice',
+    comment: 'order o-9001 checked',
   });
-  expect(approved.code, approved.stderr).toBe(0);
 
   const watched = await baton(['watch', goalId], vars);
   expect(watched.code, watched.stderr).toBe(0);
@@ -266,11 +278,13 @@ describe('baton audit', () => {
           const payload = decode(signal.input.payloads[0]) as { by: string; approvalId: string };
           const record = at('approval.decision', id);
           expect(record, `a record for signal event ${id}`).toBeDefined();
-          expect(record!).toMatchObject({ at: e.eventTime, actor: `user:${payload.by}` });
+          // The only signal is mallory's unsigned one: a name claimed, never verified.
+          expect(record!).toMatchObject({ at: e.eventTime, actor: `unverified:${payload.by}` });
           expect(record!.data).toMatchObject({
             via: 'signal',
             approvalId: payload.approvalId,
-            identity: signal.identity,
+            claimedBy: payload.by,
+            clientIdentity: signal.identity,
           });
           linked.push(record!.seq);
         }
@@ -291,7 +305,7 @@ describe('baton audit', () => {
             via: 'update',
             comment: payload.comment,
             completedAt: done?.eventTime,
-            identity: update.acceptedRequest.meta.identity,
+            clientIdentity: update.acceptedRequest.meta.identity,
           });
           linked.push(record!.seq);
         }
@@ -310,7 +324,14 @@ describe('baton audit', () => {
     const validated = await baton(['validate', join(dir, 'audited-refund.yaml'), '--json']);
     const hash = (JSON.parse(validated.stdout) as { hash: string }[])[0]!.hash;
     const started = records[0]!;
-    expect(started).toMatchObject({ kind: 'goal.started', actor: 'user:carol', eventId: 1, run: 1 });
+    // carol started it from the CLI without signing in: an ad hoc start the test's workers allow, labelled unverified.
+    expect(started).toMatchObject({ kind: 'goal.started', actor: 'unverified:carol', eventId: 1, run: 1 });
+    expect(started.data.starter).toMatchObject({
+      fact: 'starter',
+      subject: 'carol',
+      verified: false,
+      blueprint: 'ad hoc',
+    });
     expect(started.data).toMatchObject({
       blueprintHash: hash,
       blueprintHashMatches: true,
@@ -373,19 +394,38 @@ describe('baton audit', () => {
       eligible: ['alice'],
       reason: 'The order arrived damaged. I will close the account and refund 120 USD.',
     });
+    // The unsigned signal names mallory: a claim, labelled so, with the workflow's own verdict on it.
     const bySignal = only('approval.decision', (r) => r.data.via === 'signal');
-    expect(bySignal).toMatchObject({ actor: 'user:mallory' });
-    expect(bySignal.data).toMatchObject({ outcome: 'refused', approvalId: 'apr-1' });
-    expect(String(bySignal.data.refusal)).toContain('mallory may not decide approval apr-1');
+    expect(bySignal).toMatchObject({ actor: 'unverified:mallory' });
+    expect(bySignal.data).toMatchObject({
+      outcome: 'refused',
+      approvalId: 'apr-1',
+      by: null,
+      claimedBy: 'mallory',
+      assertion: null,
+      verification: { status: 'refused' },
+      derived: 'the verdict the workflow recorded',
+    });
+    expect(String(bySignal.data.refusal)).toMatch(/assertion/);
     const byUpdate = only('approval.decision', (r) => r.data.via === 'update');
     expect(byUpdate).toMatchObject({ actor: 'user:alice' });
     expect(byUpdate.data).toMatchObject({
       outcome: 'accepted',
       decision: 'approve',
+      by: 'alice',
       comment: 'order o-9001 checked',
       approvalStatus: 'approved',
+      verification: { status: 'verified', subject: 'alice', issuer: TEST_ISSUER, keyId: TEST_KID },
     });
-    expect(String(byUpdate.data.identity)).toMatch(/^baton-cli:alice@/);
+    // The raw assertion is kept: it verifies offline with the issuer's public key, and names the same assertion id.
+    const verification = byUpdate.data.verification as { assertionId: string };
+    const decoded = decodeAssertion(byUpdate.data.assertion);
+    if (typeof decoded === 'string') throw new Error(decoded);
+    expect(signatureValid(TEST_KEY.publicKey, decoded.signingInput, decoded.signature)).toBe(true);
+    expect(decoded.claims).toMatchObject({ sub: 'alice', jti: verification.assertionId, target: 'apr-1' });
+    // The client identity Temporal records is the sender's own claim (here the test's client), never who decided.
+    expect(String(byUpdate.data.clientIdentity)).toMatch(/\S/);
+    expect(String(byUpdate.data.clientIdentityIs)).toMatch(/^client-declared/);
     const refund = only('tool.call', (r) => r.data.tool === 'issue_refund');
     expect(refund.data).toMatchObject({ outcome: 'ran', approvalId: 'apr-1' });
     expect(requested.seq).toBeLessThan(bySignal.seq);
@@ -405,7 +445,7 @@ describe('baton audit', () => {
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/^goal {7}.* \(audited-refund\)$/m);
     expect(table.stdout).toContain('matches the pinned definition');
-    expect(table.stdout).toMatch(/user:mallory +approval\.decision +mallory tried to approve apr-1 \(signal\)/);
+    expect(table.stdout).toMatch(/unverified:mallory +approval\.decision +mallory tried to approve apr-1 \(signal\)/);
     expect(table.stdout).not.toContain('\u001b['); // not a terminal: no colour
     const md = await baton(['audit', goalId, '--format', 'md'], vars);
     expect(md.stdout).toContain(`# Audit trail of goal \`${goalId}\``);
@@ -488,6 +528,76 @@ describe('baton audit --verify', () => {
     const against = await baton(['audit', goalId, '--verify', file], vars);
     expect(against.code).toBe(1);
     expect(against.stderr).toContain(`record ${n} (approval.decision) differs from the goal's history on the server`);
+  });
+
+  it('signs the export, and the signature catches a re-chained file offline', async () => {
+    const key = generateSigningKey();
+    const keyFile = join(dir, 'audit-key');
+    const pubFile = join(dir, 'audit-key.pub');
+    writeFileSync(keyFile, `${key.privateKey}\n`, { mode: 0o600 });
+    writeFileSync(pubFile, `${key.publicKey}\n`);
+    const exported = await baton(['audit', goalId, '--format', 'jsonl'], {
+      ...vars,
+      BATON_AUDIT_SIGNING_KEY_FILE: keyFile,
+      BATON_AUDIT_SIGNING_KEY_ID: 'audit-2026',
+    });
+    expect(exported.code, exported.stderr).toBe(0);
+    const signed = exported.stdout.trim().split('\n');
+    expect(signed.slice(0, -1)).toEqual(lines()); // the chain is the unsigned export's, the head unchanged
+    expect(JSON.parse(signed.at(-1)!)).toMatchObject({
+      kind: 'audit.signature',
+      goalId,
+      records: records.length,
+      head: records.at(-1)!.hash,
+      kid: 'audit-2026',
+      publicKey: key.publicKey,
+    });
+    const file = write('signed.jsonl', signed);
+    const ok = await baton(['audit', '--verify', file, '--public-key', pubFile]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('signed by key audit-2026, signature valid');
+    const against = await baton(['audit', goalId, '--verify', file, '--public-key', key.publicKey], vars);
+    expect(against.code, against.stderr).toBe(0);
+    const unchecked = await baton(['audit', '--verify', file], { BATON_AUDIT_PUBLIC_KEY: '' });
+    expect(unchecked.stdout).toContain('NOT checked');
+
+    // The forger edits a decision and recomputes every hash: the chain holds, the signature does not.
+    const forged = signed.slice(0, -1).map((l) => JSON.parse(l) as AuditRecord);
+    const n = only('approval.decision', (r) => r.data.via === 'update').seq;
+    forged[n - 1]!.data = { ...forged[n - 1]!.data, comment: 'approved without looking' };
+    let prev = forged[0]!.prev;
+    for (const r of forged) {
+      r.prev = prev;
+      r.hash = recordHash(r);
+      prev = r.hash;
+    }
+    const rechained = forged.map((r) => JSON.stringify(r));
+    const kept = write('rechained.jsonl', [...rechained, signed.at(-1)!]);
+    expect((await baton(['audit', '--verify', kept], { BATON_AUDIT_PUBLIC_KEY: '' })).code).toBe(0);
+    const caught = await baton(['audit', '--verify', kept, '--public-key', pubFile]);
+    expect(caught.code).toBe(1);
+    expect(caught.stderr).toContain('the trail was edited and re-chained after it was signed');
+
+    // Re-signed with the forger's own key: named as signed by another key.
+    const mallory = generateSigningKey();
+    const resigned = signTrail(goalId, forged.length, forged.at(-1)!.hash, {
+      kid: 'audit-2026',
+      privateKey: mallory.privateKey,
+    });
+    const other = await baton([
+      'audit',
+      '--verify',
+      write('resigned.jsonl', [...rechained, JSON.stringify(resigned)]),
+      '--public-key',
+      pubFile,
+    ]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('not by the key given');
+
+    // Asked for a signature, an unsigned file fails.
+    const unsigned = await baton(['audit', '--verify', write('unsigned.jsonl', lines()), '--public-key', pubFile]);
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.stderr).toContain('the file is not signed');
   });
 
   it('names a missing file and a goal that does not exist', async () => {

@@ -6,18 +6,19 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import type { GoalArgs } from '../src/workflows/definitions.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { runsOf, type Run } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
+import { signedDecide } from './helpers/identity.js';
 
 /** Temporal warns past these per-run sizes; Baton's goals must stay under them. */
 const MAX_EVENTS = 10_240;
 const MAX_BYTES = 10 * 1024 * 1024;
 /** Small on purpose, so a few dozen steps cross a run boundary the server asked for. */
-const SUGGEST_AFTER_EVENTS = 400;
+const SUGGEST_AFTER_EVENTS = 440;
 
 let env: TestWorkflowEnvironment;
 let h: Harness;
@@ -110,7 +111,7 @@ describe('bounded history', () => {
       const s = await goalState(env.client, handle.workflowId);
       return s.pendingApprovals.length ? s : undefined;
     }, 'the checkpoint approval');
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', answer: 'Ticked 150 times.' });
     expect(result.steps).toBeGreaterThanOrEqual(300);

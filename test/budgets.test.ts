@@ -6,10 +6,11 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { eventsOf, messagesReceived, scheduledActivities } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
+import { signedDecide } from './helpers/identity.js';
 
 let env: TestWorkflowEnvironment;
 let h: Harness;
@@ -129,7 +130,7 @@ describe('budgets', () => {
       return s.pendingApprovals.length ? s : undefined;
     }, 'the approval');
     await new Promise((r) => setTimeout(r, 3500));
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
     expect(await handle.result()).toMatchObject({ status: 'completed', answer: 'Done after the approval.' });
     const state = await goalState(env.client, handle.workflowId);
     const approval = state.approvals[0]!;
@@ -153,7 +154,7 @@ describe('budgets', () => {
       args: { exceeded: ['steps'], limits: { maxSteps: 3 }, extendTo: { maxSteps: 6 } },
       reason: 'step budget of 3 used up (3 steps) at step 3 (agent solo); approve to extend the budget',
     });
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'dan' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'dan' });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', answer: 'All work done.', steps: 5 });
     const state = await goalState(env.client, handle.workflowId);
@@ -180,7 +181,7 @@ describe('budgets', () => {
       const s = await goalState(env.client, handle.workflowId);
       return s.pendingApprovals.length ? s : undefined;
     }, 'the budget approval');
-    await decideApproval(env.client, handle.workflowId, {
+    await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'reject',
       by: 'carol',

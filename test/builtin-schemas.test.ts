@@ -71,7 +71,11 @@ tools:
     expect(tools[1]?.[0]?.builtin).toBeUndefined();
     expect(tools[1]?.[0]?.parameters).toEqual(registered);
 
-    const first = events.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes;
+    // The first model call's completion (the goal's first activity is loadTrust, the operator's trust).
+    const firstCall = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel');
+    const first = events.find(
+      (e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(firstCall?.eventId),
+    )?.activityTaskCompletedEventAttributes;
     const reply = defaultPayloadConverter.fromPayload<{ builtinSchemas?: Record<string, unknown> }>(
       first!.result!.payloads![0]!,
     );

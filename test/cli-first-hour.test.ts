@@ -17,6 +17,8 @@ import { createBatonWorker } from '../src/worker.js';
 import { freePort } from '../src/runtime/free-port.js';
 import { blueprint, createHarness, eventually as eventuallyWithin, type Harness } from './helpers/harness.js';
 import { batonInProcess as baton } from './helpers/in-process.js';
+import { testTrustStore } from './helpers/identity.js';
+import { startTestGateway, trustingGateway, type TestGateway } from './helpers/gateway.js';
 import { startDevServer } from './helpers/servers.js';
 
 /** Waits for a condition; generous (or as given), because a loaded machine may take long and that is no failure. */
@@ -29,6 +31,10 @@ const eventually = <T>(
 let env: TestWorkflowEnvironment;
 let h: Harness;
 let vars: Record<string, string>;
+/** The CLI signed in through the real gateway and identity provider, per demo user. */
+let as: Record<'alice' | 'bob' | 'sam', Record<string, string>>;
+let gw: TestGateway | undefined;
+const holder: { gw?: TestGateway } = {};
 
 /** The CLI's one-line reason (the in-process worker may log on the same stderr). */
 const reason = (r: { stderr: string }): string | undefined =>
@@ -41,11 +47,21 @@ const script = async (name: string): Promise<ScriptInput> =>
 
 beforeAll(async () => {
   env = await startDevServer();
-  h = await createHarness(env, { scripts: [await script('refund-request'), await script('security-alert')] });
-  vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue, BATON_USER: 'alice', NO_COLOR: '1' };
+  h = await createHarness(env, {
+    scripts: [await script('refund-request'), await script('security-alert')],
+    trust: trustingGateway(holder),
+  });
+  gw = holder.gw = await startTestGateway(env, h.taskQueue);
+  vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue, NO_COLOR: '1', ...(await gw.login('alice')) };
+  as = {
+    alice: vars,
+    bob: { ...vars, ...(await gw.login('bob')) },
+    sam: { ...vars, ...(await gw.login('sam')) },
+  };
 });
 
 afterAll(async () => {
+  await gw?.close();
   await h?.close();
   await env?.teardown();
 });
@@ -133,6 +149,7 @@ budget: { maxSteps: 3 }
       taskQueue,
       model: { baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'none' },
       env: {},
+      trust: testTrustStore(),
       builtins: {},
       workflowCode: { workflowBundle: { codePath: inject('workflowBundlePath') } },
     });
@@ -188,15 +205,16 @@ describe('what waits on a person', { timeout: 300_000 }, () => {
       const s = await goalState(env.client, handle.workflowId);
       return s.pendingQuestions[0];
     }, 'the question');
-    const r = await baton(['approvals', handle.workflowId], { ...vars, BATON_USER: q.eligible[0] ?? 'sam' });
+    expect(q.eligible).toContain('sam');
+    const r = await baton(['approvals', handle.workflowId], as.sam);
     expect(r.stdout).not.toContain('nothing waits');
     expect(r.stdout).toContain(q.id);
     expect(r.stdout).toContain(`answer with: npx baton reply ${handle.workflowId} ${q.id} "..."`);
-    const wrong = await baton(['approve', handle.workflowId, q.id], { ...vars, BATON_USER: q.eligible[0] ?? 'sam' });
+    const wrong = await baton(['approve', handle.workflowId, q.id], as.sam);
     expect(wrong.code).toBe(1);
     // (the in-process worker logs the refusal on the same stderr)
     expect(wrong.stderr).toContain(
-      `\nbaton: ${q.id} is a question from ${q.agent}, not an approval: answer it with npx baton reply ${handle.workflowId} ${q.id} "..."\n`,
+      `baton: ${q.id} is a question from ${q.agent}, not an approval: answer it with npx baton reply ${handle.workflowId} ${q.id} "..."\n`,
     );
     await env.client.workflow.getHandle(handle.workflowId).terminate('test over');
   });
@@ -215,10 +233,7 @@ describe('what waits on a person', { timeout: 300_000 }, () => {
     expect(first.stdout.trim()).toBe(
       'alice approved apr-1: issue_refund {"customerId":"c-42","amount":120} has 1 of 2 approvals, still waiting on bob',
     );
-    const second = await baton(['reject', handle.workflowId, 'apr-1', '--comment', 'no'], {
-      ...vars,
-      BATON_USER: 'bob',
-    });
+    const second = await baton(['reject', handle.workflowId, 'apr-1', '--comment', 'no'], as.bob);
     expect(second.stdout.trim()).toBe(
       'bob rejected apr-1: issue_refund {"customerId":"c-42","amount":120} is rejected',
     );

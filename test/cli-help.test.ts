@@ -5,7 +5,7 @@
  * long-running commands (dev, worker, codec-server) are started as a user starts them, through bash.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -18,6 +18,8 @@ import { buildProgram } from '../src/client/program.js';
 import { EXAMPLE_ID, QUESTION_EXAMPLE_ID } from '../src/client/text.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { createHarness, eventually as eventuallyWithin, type Harness } from './helpers/harness.js';
+import { startTestGateway, trustingGateway, type TestGateway } from './helpers/gateway.js';
+import { signedDecide } from './helpers/identity.js';
 import { batonInProcess } from './helpers/in-process.js';
 import { freePort, startDevServer } from './helpers/servers.js';
 
@@ -43,6 +45,11 @@ const DESIGN_COMMANDS = [
 ];
 /** Commands that run until stopped: their examples are started as a user would, and stopped once they are up. */
 const LONG_RUNNING = ['dev', 'worker', 'codec-server'];
+/**
+ * Commands whose examples need a person at a browser (`login`) or a real identity provider (`serve`): the browser
+ * test (test/gateway-browser.test.ts) and test/cli.test.ts run them against the dev identity provider instead.
+ */
+const NEEDS_A_PERSON = ['login', 'serve'];
 const bin = resolve('bin/baton.js');
 
 let env: TestWorkflowEnvironment;
@@ -51,6 +58,10 @@ let refund: LoadedBlueprint;
 let cwd: string;
 let vars: Record<string, string>;
 let finished: string;
+let gw: TestGateway | undefined;
+const holder: { gw?: TestGateway } = {};
+/** The CLI signed in as sam, who answers the security alert's question. */
+let asSam: Record<string, string>;
 
 beforeAll(async () => {
   env = await startDevServer();
@@ -59,18 +70,21 @@ beforeAll(async () => {
       async (name) => parse(await readFile(`goals/scripts/${name}.script.yaml`, 'utf8')) as ScriptInput,
     ),
   );
-  h = await createHarness(env, { scripts });
+  h = await createHarness(env, { scripts, trust: trustingGateway(holder) });
+  gw = holder.gw = await startTestGateway(env, h.taskQueue);
   refund = await loadBlueprint('goals/refund-request.yaml');
   cwd = mkdtempSync(join(tmpdir(), 'baton-help-test-'));
   symlinkSync(resolve('goals'), join(cwd, 'goals'));
-  vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue, BATON_USER: 'alice', NO_COLOR: '1' };
+  vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue, NO_COLOR: '1', ...(await gw.login('alice')) };
+  asSam = { ...vars, ...(await gw.login('sam')) };
   const handle = await waitingGoal();
-  await handle.signal('approval', { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
+  await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
   await handle.result();
   finished = handle.workflowId;
 });
 
 afterAll(async () => {
+  await gw?.close();
   await h?.close();
   await env?.teardown();
   if (cwd) rmSync(cwd, { recursive: true, force: true });
@@ -170,6 +184,13 @@ async function withRealIds(line: string, command: string): Promise<string> {
   return text;
 }
 
+/** A copy of a credentials file, for an example that removes it. */
+function copyCredentials(file: string): string {
+  const copy = join(cwd, 'credentials-copy.json');
+  copyFileSync(file, copy);
+  return copy;
+}
+
 /** Runs an ordinary example in-process, in the example folder. */
 async function runInProcess(line: string): Promise<void> {
   const command = /npx baton ([\w-]+)/.exec(line)?.[1] ?? '';
@@ -182,12 +203,15 @@ async function runInProcess(line: string): Promise<void> {
         const s = await goalState(env.client, id);
         return s.status === 'awaiting_approval' ? s : undefined;
       }, `${id} to wait for approval`);
-      await env.client.workflow
-        .getHandle(id)
-        .signal('approval', { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
+      // alice started it (signed in), and nobody approves their own goal: bob, also in finance, does.
+      await signedDecide(env.client, id, { approvalId: 'apr-1', decision: 'approve', by: 'bob' });
     })();
   }
-  const r = await batonInProcess(words.args, { ...vars, ...words.env }, { cwd });
+  // sam answers the security alert's question; `logout` signs out a copy, so later examples stay signed in.
+  const person = command === 'reply' ? asSam : vars;
+  const signedOut: Record<string, string> =
+    command === 'logout' ? { BATON_CREDENTIALS: copyCredentials(person.BATON_CREDENTIALS ?? '') } : {};
+  const r = await batonInProcess(words.args, { ...person, ...signedOut, ...words.env }, { cwd });
   await waiting;
   expect(r.code, `\`${line}\` exited ${r.code}:\n${r.stdout}\n${r.stderr}`).toBe(0);
   if (waiting) expect(r.stdout).toMatch(/: completed: Refunded 120 USD/);
@@ -251,7 +275,7 @@ describe('help', () => {
     // In order: an export is written before the example that verifies it.
     for (const line of lines) {
       const command = /npx baton ([\w-]+)/.exec(line)?.[1] ?? '';
-      if (!LONG_RUNNING.includes(command)) await runInProcess(line);
+      if (!LONG_RUNNING.includes(command) && !NEEDS_A_PERSON.includes(command)) await runInProcess(line);
     }
   }, 300_000);
 
@@ -268,7 +292,12 @@ describe('help', () => {
           run = await runUntilUp(
             `${line} --port ${port} --ui-port ${uiPort} --data ${join(cwd, `.baton-${port}`)}`,
             line.includes('--start') ? /started goal refund-request-/ : /Baton dev stack is up/,
-            { OPENAI_API_KEY: '', OPENAI_BASE_URL: '', BATON_TASK_QUEUE: `help-dev-${port}` },
+            {
+              OPENAI_API_KEY: '',
+              OPENAI_BASE_URL: '',
+              BATON_TASK_QUEUE: `help-dev-${port}`,
+              BATON_SERVE_PORT: String(await freePort()),
+            },
           );
         } else if (command === 'worker') {
           run = await runUntilUp(line, /worker polling/, { BATON_TASK_QUEUE: `help-worker-${Date.now()}` });

@@ -17,6 +17,8 @@ import { baton as spawnBaton, temporal } from './helpers/cli.js';
 import { batonInProcess as baton, reason } from './helpers/in-process.js';
 import { createHarness, eventually as eventuallyWithin, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
+import { startTestGateway, trustingGateway, type TestGateway } from './helpers/gateway.js';
+import { signDecision } from './helpers/identity.js';
 
 /** Waits for a condition; generous, because a loaded machine may take long and that is not a failure. */
 const eventually = <T>(check: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> =>
@@ -25,17 +27,25 @@ const eventually = <T>(check: () => Promise<T | undefined> | T | undefined, what
 let env: TestWorkflowEnvironment;
 let h: Harness;
 let vars: Record<string, string>;
+/** The CLI signed in as alice, a finance approver (through the real gateway and identity provider). */
+let approver: Record<string, string>;
+let gw: TestGateway;
+const holder: { gw?: TestGateway } = {};
 let dir: string;
 
 beforeAll(async () => {
   env = await startDevServer();
   const script = parse(await readFile('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
-  h = await createHarness(env, { scripts: [script] });
-  vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue, BATON_USER: 'alice' };
+  h = await createHarness(env, { scripts: [script], trust: trustingGateway(holder) });
+  vars = { TEMPORAL_ADDRESS: env.address, BATON_TASK_QUEUE: h.taskQueue };
+  gw = await startTestGateway(env, h.taskQueue);
+  holder.gw = gw;
+  approver = { ...vars, ...(await gw.login('alice')) };
   dir = mkdtempSync(join(tmpdir(), 'baton-cli-test-'));
 });
 
 afterAll(async () => {
+  await gw?.close();
   await h?.close();
   await env?.teardown();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -74,7 +84,7 @@ async function startRefund(): Promise<string> {
 
 async function pendingFor(goalId: string): Promise<{ goalId: string; id: string; tool: string }[]> {
   return eventually(async () => {
-    const r = await baton(['approvals', '--json'], vars);
+    const r = await baton(['approvals', '--json'], approver);
     const list = JSON.parse(r.stdout) as { goalId: string; id: string; tool: string }[];
     return list.some((a) => a.goalId === goalId) ? list : undefined;
   }, 'the approval to be listed');
@@ -86,10 +96,10 @@ describe('baton CLI', { timeout: 300_000 }, () => {
     const pending = await pendingFor(goalId);
     expect(pending.find((a) => a.goalId === goalId)).toMatchObject({ id: 'apr-1', tool: 'issue_refund' });
 
-    const human = await baton(['approvals'], vars);
+    const human = await baton(['approvals'], approver);
     expect(human.stdout).toContain(`approve with: npx baton approve`);
 
-    const approved = await baton(['approve', goalId, 'apr-1', '--comment', 'fine'], vars);
+    const approved = await baton(['approve', goalId, 'apr-1', '--comment', 'fine'], approver);
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toMatch(/^alice approved apr-1: issue_refund \{.*\} is approved$/m);
 
@@ -123,7 +133,9 @@ describe('baton CLI', { timeout: 300_000 }, () => {
   it('accepts the same decision from `temporal workflow signal --name approval`', async () => {
     const goalId = await startRefund();
     await pendingFor(goalId);
-    const input = JSON.stringify({ approvalId: 'apr-1', decision: 'approve', by: 'alice' });
+    const input = JSON.stringify(
+      await signDecision(env.client, goalId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
+    );
     const signalled = await temporal([
       'workflow',
       'signal',
@@ -180,7 +192,7 @@ describe('baton CLI', { timeout: 300_000 }, () => {
   it('says a finished goal cannot be cancelled or decided', async () => {
     const goalId = await startRefund();
     await pendingFor(goalId);
-    expect((await baton(['approve', goalId, 'apr-1'], vars)).code).toBe(0);
+    expect((await baton(['approve', goalId, 'apr-1'], approver)).code).toBe(0);
     await eventually(async () => {
       const r = await baton(['status', goalId, '--json'], vars);
       return (JSON.parse(r.stdout) as { status: string }).status === 'completed' ? true : undefined;
@@ -188,7 +200,7 @@ describe('baton CLI', { timeout: 300_000 }, () => {
     const cancel = await baton(['cancel', goalId], vars);
     expect(cancel.code).toBe(1);
     expect(reason(cancel)).toBe(`baton: goal ${goalId} has already finished (completed); nothing to cancel`);
-    const again = await baton(['reject', goalId, 'apr-1'], vars);
+    const again = await baton(['reject', goalId, 'apr-1'], approver);
     expect(again.code).toBe(1);
     expect(reason(again)).toBe(`baton: goal ${goalId} has already finished (completed); nothing to decide`);
     const unknown = await baton(['watch', 'no-such-goal'], vars);
@@ -220,13 +232,15 @@ describe('baton output on a terminal', { timeout: 300_000 }, () => {
     const watching = onTerminal(['watch', goalId]);
     await eventually(
       () =>
-        /awaiting_approval · waiting for alice, bob, carol · 3 steps/.test(plain(watching.output())) ? true : undefined,
+        /awaiting_approval · waiting for alice, bob, carol, group:finance · 3 steps/.test(plain(watching.output()))
+          ? true
+          : undefined,
       'the progress line to show the wait',
     );
     expect(plain(watching.output())).toMatch(
       /agent:billing.*billing: lookup_customer \{"customerId":"c-42"\} → HTTP 200/,
     );
-    const approved = await baton(['approve', goalId, 'apr-1', '--comment', 'watched'], vars);
+    const approved = await baton(['approve', goalId, 'apr-1', '--comment', 'watched'], approver);
     expect(approved.code, approved.stderr).toBe(0);
     expect(await watching.exited).toBe(0);
     expect(watching.output()).toContain('\r\u001b[2K'); // the progress line is redrawn in place, and cleared at the end

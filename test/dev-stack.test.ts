@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loginThrough } from './helpers/gateway.js';
 import { batonInProcess as baton } from './helpers/in-process.js';
 import { eventually as eventuallyWithin } from './helpers/harness.js';
 import { freePort } from '../src/runtime/free-port.js';
@@ -41,6 +42,12 @@ function stackProcesses(): string[] {
   }
 }
 
+/**
+ * Where this file's `baton dev` runs its approval gateway: a free port of its own rather than the default 8455, which
+ * another test file's `baton dev` may hold at the same time. One port serves this file's stacks, one after another.
+ */
+const servePort = String(await freePort());
+
 /** `baton dev` in its own process group (as a terminal runs it), so a test can Ctrl-C the group. */
 function spawnDev(port: number, uiPort: number, cwd = process.cwd(), data = dataDir): ChildProcess {
   const child = spawn(
@@ -48,7 +55,7 @@ function spawnDev(port: number, uiPort: number, cwd = process.cwd(), data = data
     [resolve('bin/baton.js'), 'dev', '--port', String(port), '--ui-port', String(uiPort), '--data', data],
     {
       cwd,
-      env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '' },
+      env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', BATON_SERVE_PORT: servePort },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     },
@@ -85,8 +92,11 @@ describe('baton dev', { timeout: 300_000 }, () => {
   it('runs the example goal offline, stops cleanly on Ctrl-C, and keeps goals across restarts', async () => {
     const port = await freePort();
     const uiPort = await freePort();
-    const vars = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, BATON_USER: 'alice' };
     const first = await startDev(port, uiPort);
+    // The CLI acts as alice, signed in through the gateway and identity provider `baton dev` runs.
+    const inbox = /Approvals inbox (\S+)/.exec(first.output())?.[1] ?? expect.fail(`no inbox in:\n${first.output()}`);
+    const creds = mkdtempSync(join(tmpdir(), 'baton-dev-creds-'));
+    const vars = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, ...(await loginThrough(inbox, 'alice', creds)) };
     expect(first.output()).toContain(`Web UI          http://127.0.0.1:${uiPort}/namespaces/default/workflows`);
     expect(first.output()).toContain(
       `In another shell: export TEMPORAL_ADDRESS=127.0.0.1:${port} BATON_UI_URL=http://127.0.0.1:${uiPort}`,
@@ -102,7 +112,11 @@ describe('baton dev', { timeout: 300_000 }, () => {
       const r = await baton(['approvals', '--json'], vars);
       return (JSON.parse(r.stdout) as { goalId: string }[]).some((a) => a.goalId === goalId) ? true : undefined;
     }, 'the approval');
-    const approved = await baton(['approve', goalId, 'apr-1'], vars);
+    // alice started it, and nobody approves their own goal: bob, also in finance, does.
+    const approved = await baton(['approve', goalId, 'apr-1'], {
+      ...vars,
+      ...(await loginThrough(inbox, 'bob', creds)),
+    });
     expect(approved.code, approved.stderr).toBe(0);
     await eventually(async () => {
       const r = await baton(['status', goalId, '--json'], vars);
@@ -237,9 +251,13 @@ describe('Ctrl-C while a model call runs', { timeout: 300_000 }, () => {
         (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel',
       );
       expect(modelCalls).toHaveLength(1);
-      const startedEvents = events.filter((e) => e.activityTaskStartedEventAttributes);
+      // The model call's own events (the goal also records the operator's trust through loadTrust).
+      const callId = Number(modelCalls[0]!.eventId);
+      const startedEvents = events.filter(
+        (e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === callId,
+      );
       expect(startedEvents.map((e) => e.activityTaskStartedEventAttributes?.attempt)).toEqual([1]);
-      const completed = events.find((e) => e.activityTaskCompletedEventAttributes);
+      const completed = events.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === callId);
       expect(completed).toBeDefined();
       // The call was in flight when Ctrl-C came: it completed after the interrupt, and was recorded all the same.
       const completedMs = Number(completed!.eventTime!.seconds) * 1000;

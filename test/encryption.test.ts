@@ -16,13 +16,14 @@ import { loadBlueprint, parseBlueprint } from '../src/blueprint/load.js';
 import { batonDataConverter, failureConverterPath } from '../src/codec/data-converter.js';
 import { AesGcmCodec, parseKeys } from '../src/codec/encryption.js';
 import { startCodecServer, type CodecServer } from '../src/codec/server.js';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import { parse } from 'yaml';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { temporal } from './helpers/cli.js';
 import { decodedHistoryText } from './helpers/decoded-history.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
+import { signedDecide } from './helpers/identity.js';
 
 const oldKey = randomBytes(32).toString('base64');
 const newKey = randomBytes(32).toString('base64');
@@ -147,7 +148,7 @@ describe('encrypted goals against a real dev server', () => {
       async () => ((await goalState(h.client, handle.workflowId)).status === 'awaiting_approval' ? true : undefined),
       'approval',
     );
-    await decideApproval(h.client, handle.workflowId, {
+    await signedDecide(h.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
       by: 'alice',

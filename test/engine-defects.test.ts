@@ -10,12 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { z } from 'zod';
 import { parseBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState, startGoal } from '../src/client/goals.js';
+import { goalState, startGoal } from '../src/client/goals.js';
 import { usedBudget } from '../src/workflows/budget.js';
 import type { BudgetState } from '../src/workflows/definitions.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { eventsOf, modelRequests } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
+import { signedDecide } from './helpers/identity.js';
+import { testWorkerEnv } from './helpers/identity.js';
 
 const refundYaml = readFileSync('goals/refund-request.yaml', 'utf8');
 
@@ -152,7 +154,7 @@ budget: { maxSteps: 20, maxDuration: 3s }
       return t && (await goalState(h.client, t.workflowId)).pendingApprovals.length ? t.workflowId : undefined;
     }, "the child's approval");
     await new Promise((r) => setTimeout(r, 4_000));
-    await decideApproval(h.client, childId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
+    await signedDecide(h.client, childId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
     expect(await handle.result()).toMatchObject({ status: 'completed', answer: 'The guarded part is done.' });
     const state = await goalState(h.client, handle.workflowId);
     expect(state.budget.used.durationMs).toBeLessThan(3_000);
@@ -218,6 +220,7 @@ describe('defect 1: a tool whose worker dies mid-call', () => {
         BATON_TOOL_ENV: 'BATON_DEMO_API',
         BATON_EGRESS_ALLOW: `*=${new URL(w.model.demoURL).host}`,
         BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+        ...testWorkerEnv(),
       },
       stdio: 'ignore',
     });

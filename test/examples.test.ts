@@ -5,12 +5,12 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBlueprint, type LoadedBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import { loadScript } from '../src/scripted-model/script.js';
-import { replyUpdate } from '../src/workflows/definitions.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { eventsOf, messagesReceived, modelRequests, scheduledActivities } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
+import { signedDecide, signedReply } from './helpers/identity.js';
 
 let env: TestWorkflowEnvironment;
 let h: Harness;
@@ -62,7 +62,7 @@ describe('support-ticket triage', () => {
     });
     expect(h.model.ledger.refunds.size).toBe(0);
 
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', answeredBy: 'billing' });
     expect(result.answer).toContain('Refunded the duplicate charge of 80 USD');
@@ -107,8 +107,10 @@ describe('security-alert analysis', () => {
     expect(asking.memory[0]).toMatchObject({ key: 'alert.evidence', agent: 'researcher' });
     expect(asking.handoffs.map((x) => `${x.from}->${x.to}`)).toEqual(['reviewer->analyst-desk']);
 
-    const answered = await handle.executeUpdate(replyUpdate, {
-      args: [{ questionId: 'q-1', answer: 'No, that is not expected. Treat it as an intrusion.', by: 'sam' }],
+    const answered = await signedReply(env.client, handle.workflowId, {
+      questionId: 'q-1',
+      answer: 'No, that is not expected. Treat it as an intrusion.',
+      by: 'sam',
     });
     expect(answered).toMatchObject({ status: 'answered', by: 'sam', via: 'update' });
 
@@ -169,17 +171,17 @@ describe('infrastructure provisioning', () => {
     const approval = waiting.pendingApprovals[0]!;
     expect(approval).toMatchObject({ tool: 'infra_apply', quorum: 2, eligible: ['alice', 'bob', 'carol'] });
 
-    const first = await decideApproval(env.client, handle.workflowId, {
+    const first = await signedDecide(env.client, handle.workflowId, {
       approvalId: approval.id,
       decision: 'approve',
       by: 'alice',
     });
     expect(first.status).toBe('pending');
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: approval.id, decision: 'approve', by: 'alice' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: approval.id, decision: 'approve', by: 'alice' }),
     ).rejects.toThrow(/alice has already voted/);
     expect(h.model.ledger.applies.size).toBe(0);
-    const second = await decideApproval(env.client, handle.workflowId, {
+    const second = await signedDecide(env.client, handle.workflowId, {
       approvalId: approval.id,
       decision: 'approve',
       by: 'bob',

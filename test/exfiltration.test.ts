@@ -4,6 +4,7 @@
  * have), and a loopback "metadata" server nothing may reach. None of the planted secret values reaches the capture
  * server (beyond the one header a tool declared it for), the decoded history, the model's requests or the logs.
  */
+import { testTrustStore } from './helpers/identity.js';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -112,6 +113,7 @@ beforeAll(async () => {
   };
   env = await startDevServer();
   worker = await createBatonWorker({
+    trust: testTrustStore(),
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,

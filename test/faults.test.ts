@@ -14,12 +14,13 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { parseBlueprint, type LoadedBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState, startGoal } from '../src/client/goals.js';
+import { goalState, startGoal } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { startScriptedModel } from '../src/scripted-model/server.js';
 import { createBatonWorker } from '../src/worker.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
+import { signedDecide, testTrustStore, testWorkerEnv } from './helpers/identity.js';
 
 const refundYaml = readFileSync('goals/refund-request.yaml', 'utf8');
 const refundScript = parse(readFileSync('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
@@ -150,6 +151,7 @@ describe('a worker killed in the middle of a tool call', () => {
         BATON_TOOL_ENV: 'BATON_DEMO_API',
         BATON_EGRESS_ALLOW: `*=${new URL(h.model.demoURL).host}`,
         BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+        ...testWorkerEnv(),
       },
       stdio: 'ignore',
     });
@@ -199,6 +201,7 @@ describe('the dev server restarted mid-goal', () => {
       model: { baseURL: model.baseURL },
       env: { BATON_DEMO_API: model.demoURL },
       workflowCode: { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      trust: testTrustStore(),
     });
     const running = worker.run();
     try {
@@ -214,7 +217,7 @@ describe('the dev server restarted mid-goal', () => {
       env = await startDevServer({ dbFilename, port });
       const client = new Client({ connection: await Connection.connect({ address: env.address }) });
       await eventually(
-        () => decideApproval(client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
+        () => signedDecide(client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' }),
         'the restarted server and worker to take the decision',
       );
       const result: unknown = await client.workflow.getHandle(handle.workflowId).result();

@@ -8,11 +8,12 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBlueprint, type LoadedBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState, pendingApprovals } from '../src/client/goals.js';
+import { goalState, pendingApprovals } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { approvalSignal } from '../src/workflows/definitions.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
+import { signDecision, signedDecide } from './helpers/identity.js';
 
 let env: TestWorkflowEnvironment;
 let h: Harness;
@@ -58,7 +59,7 @@ describe('refund-request, the first goal', () => {
     }, 'the approval in the inbox');
     expect(inbox.find((a) => a.goalId === handle.workflowId)?.tool).toBe('issue_refund');
 
-    const record = await decideApproval(env.client, handle.workflowId, {
+    const record = await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
       by: 'alice',
@@ -78,7 +79,9 @@ describe('refund-request, the first goal', () => {
     const activityTypes = events.flatMap((e) =>
       e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
     );
-    expect(activityTypes).toEqual(['callModel', 'runTool', 'callModel', 'runTool', 'callModel']);
+    // The operator's trust is recorded at the start; the decision came within its refreshSeconds (60 s by default),
+    // so it was judged without reading it again (test/attacks.test.ts reads it before every act).
+    expect(activityTypes).toEqual(['loadTrust', 'callModel', 'runTool', 'callModel', 'runTool', 'callModel']);
     const update = events.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
     expect(update?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name).toBe('decide');
     const state = await goalState(env.client, handle.workflowId);
@@ -91,7 +94,7 @@ describe('refund-request, the first goal', () => {
     const before = h.model.ledger.refunds.size;
     const handle = await h.start(refund, { customerId: 'c-42', amount: 120 });
     await waitForApproval(handle.workflowId);
-    const record = await decideApproval(env.client, handle.workflowId, {
+    const record = await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'reject',
       by: 'bob',
@@ -119,11 +122,16 @@ describe('refund-request, the first goal', () => {
   it('takes the same decision through the plain approval signal', async () => {
     const handle = await h.start(refund, { customerId: 'c-42', amount: 120 });
     await waitForApproval(handle.workflowId);
-    await handle.signal(approvalSignal, { approvalId: 'apr-1', decision: 'approve', by: 'carol' });
+    const signed = await signDecision(env.client, handle.workflowId, {
+      approvalId: 'apr-1',
+      decision: 'approve',
+      by: 'bob',
+    });
+    await handle.signal(approvalSignal, signed);
     const result = await handle.result();
-    expect(result.approvals[0]).toMatchObject({ status: 'approved', by: ['carol'] });
+    expect(result.approvals[0]).toMatchObject({ status: 'approved', by: ['bob'] });
     const state = await goalState(env.client, handle.workflowId);
-    expect(state.approvals[0]?.votes[0]).toMatchObject({ by: 'carol', via: 'signal' });
+    expect(state.approvals[0]?.votes[0]).toMatchObject({ by: 'bob', via: 'signal', identity: { verified: true } });
   });
 
   it('refuses invalid decisions: the update with a reason, the signal recorded and ignored', async () => {
@@ -134,10 +142,10 @@ describe('refund-request, the first goal', () => {
     const handle = await h.start(strict, { customerId: 'c-42', amount: 120 });
     await waitForApproval(handle.workflowId);
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'mallory' }),
-    ).rejects.toThrow(/mallory may not decide approval apr-1; approvers now: alice, bob/);
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'mallory' }),
+    ).rejects.toThrow(/mallory \(groups: none\) may not decide apr-1; approvers now: group:finance/);
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-9', decision: 'approve', by: 'alice' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-9', decision: 'approve', by: 'alice' }),
     ).rejects.toThrow(/no approval "apr-9" in this goal; open approvals: apr-1/);
     await handle.signal(approvalSignal, { approvalId: 'apr-1', decision: 'approve', by: 'mallory' });
     const state = await eventually(async () => {
@@ -145,26 +153,33 @@ describe('refund-request, the first goal', () => {
       return s.refusedDecisions.length ? s : undefined;
     }, 'the refused signal to be recorded');
     expect(state.status).toBe('awaiting_approval');
-    expect(state.refusedDecisions[0]).toMatchObject({ by: 'mallory', via: 'signal', approvalId: 'apr-1' });
+    // A name in the payload is only a claim: without a signed assertion the signal changes nothing.
+    expect(state.refusedDecisions[0]).toMatchObject({
+      by: 'mallory',
+      via: 'signal',
+      approvalId: 'apr-1',
+      code: 'missing',
+    });
     expect(state.pendingApprovals[0]?.votes).toEqual([]);
-    await decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
+    await signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
     expect((await handle.result()).status).toBe('completed');
     await expect(
-      decideApproval(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'bob' }),
+      signedDecide(env.client, handle.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'bob' }),
     ).rejects.toThrow(/has already finished/);
   });
 
   it('loses nothing when the worker restarts while the goal waits', async () => {
     const handle = await h.start(refund, { customerId: 'c-42', amount: 120 });
     await waitForApproval(handle.workflowId);
-    await h.stopWorker();
-    // With no worker, the decision is still accepted by the server as a signal and waits in history.
-    await handle.signal(approvalSignal, {
+    const signed = await signDecision(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
       by: 'alice',
       comment: 'after restart',
     });
+    await h.stopWorker();
+    // With no worker, the decision is still accepted by the server as a signal and waits in history.
+    await handle.signal(approvalSignal, signed);
     await h.startWorker();
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', approvals: [{ status: 'approved', by: ['alice'] }] });

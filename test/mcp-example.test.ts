@@ -2,11 +2,12 @@
  * The MCP example goal as `baton dev` runs it offline: goals/repo-digest.yaml with its script, the reference
  * filesystem server from npm started by the worker over stdio (npx, pinned), and the file write approved by a person.
  */
+import { signedDecide } from './helpers/identity.js';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import { loadScript } from '../src/scripted-model/script.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
@@ -38,7 +39,7 @@ describe('repo-digest, the MCP example', () => {
     expect(waiting.pendingApprovals[0]).toMatchObject({ tool: 'files_write_file', args: { path: `../${DIGEST}` } });
     await expect(readFile(DIGEST, 'utf8')).rejects.toThrow(/ENOENT/);
 
-    await decideApproval(h.client, handle.workflowId, {
+    await signedDecide(h.client, handle.workflowId, {
       approvalId: waiting.pendingApprovals[0]!.id,
       decision: 'approve',
       by: 'bob',

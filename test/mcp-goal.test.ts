@@ -5,6 +5,7 @@
  * refused and recorded; a destructive tool waits for approval; both servers restart mid-goal and the goal goes on;
  * a changed tool list under a waiting goal does not break its replay; the header secret never reaches history.
  */
+import { signedDecide } from './helpers/identity.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpConnections } from '../src/activities/mcp/connections.js';
 import { IDEMPOTENCY_META_KEY } from '../src/activities/mcp/index.js';
 import { auditGoal, AuditKind } from '../src/audit/index.js';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { decodedHistoryText } from './helpers/decoded-history.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
@@ -174,7 +175,7 @@ function scripts(dir: string): ScriptInput[] {
 
 /** Approves as main does at this time: the `decide` update with the approver's name (one place to change). */
 async function approve(goalId: string, approvalId: string): Promise<void> {
-  await decideApproval(h.client, goalId, { approvalId, decision: 'approve', by: 'alice' });
+  await signedDecide(h.client, goalId, { approvalId, decision: 'approve', by: 'alice' });
 }
 
 async function awaitingApproval(goalId: string) {

@@ -15,7 +15,7 @@ import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpConnections } from '../src/activities/mcp/connections.js';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import type { GoalArgs } from '../src/workflows/definitions.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
@@ -27,6 +27,7 @@ import {
   type HttpMcpServer,
 } from './helpers/mcp-servers.js';
 import { runsOf } from './helpers/history.js';
+import { signedDecide } from './helpers/identity.js';
 import { startRecordingProxy, type RecordingProxy } from './helpers/recording-proxy.js';
 import { startDevServer } from './helpers/servers.js';
 
@@ -112,9 +113,9 @@ function scripts(dir: string): ScriptInput[] {
   ];
 }
 
-/** Approves as main does at this time: the `decide` update with the approver's name (one place to change). */
+/** Approves as alice, with a signed assertion through the `decide` update. */
 async function approve(goalId: string, approvalId: string): Promise<void> {
-  await decideApproval(h.client, goalId, { approvalId, decision: 'approve', by: 'alice' });
+  await signedDecide(h.client, goalId, { approvalId, decision: 'approve', by: 'alice' });
 }
 
 async function awaitingApproval(goalId: string) {

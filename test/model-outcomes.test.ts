@@ -5,9 +5,10 @@
  * resume it; a 429 that lasts ten minutes is waited out (time-skipping server) as long as the model's retryFor
  * allows.
  */
+import { signedDecide } from './helpers/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { modelCallsOf } from './helpers/model-calls.js';
 import { startDevServer, startTimeSkippingServer } from './helpers/servers.js';
@@ -117,7 +118,7 @@ describe('replies the loop must not take as answers', () => {
     expect(approval?.tool).toBe('model');
     expect(approval?.reason).toMatch(/quota is used up \(429 insufficient_quota\)/);
     expect(h.model.requests.filter((r) => r.goal === name)).toHaveLength(1);
-    await decideApproval(h.client, handle.workflowId, {
+    await signedDecide(h.client, handle.workflowId, {
       approvalId: approval?.id ?? '',
       decision: 'approve',
       by: 'olga',

@@ -13,10 +13,11 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBlueprint } from '../src/blueprint/load.js';
-import { decideApproval, goalState } from '../src/client/goals.js';
+import { goalState } from '../src/client/goals.js';
 import type { ScriptInput } from '../src/scripted-model/script.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { freePort, startDevServer } from './helpers/servers.js';
+import { signedDecide } from './helpers/identity.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const artifacts = join('test-results', 'web-ui');
@@ -49,7 +50,7 @@ beforeAll(async () => {
       return s.status === 'awaiting_approval' ? s : undefined;
     }, `${id} to wait for approval`);
   }
-  await decideApproval(env.client, done.workflowId, {
+  await signedDecide(env.client, done.workflowId, {
     approvalId: 'apr-1',
     decision: 'approve',
     by: 'alice',

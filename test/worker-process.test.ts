@@ -11,11 +11,12 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decideApproval, goalState, startGoal } from '../src/client/goals.js';
+import { goalState, startGoal } from '../src/client/goals.js';
 import { startScriptedModel, type ScriptedModel } from '../src/scripted-model/server.js';
 import { blueprint, eventually } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
 import { sample, spawnWorker, type WorkerProcess } from './helpers/worker-process.js';
+import { signedDecide } from './helpers/identity.js';
 
 const PRICE = { input: 0.15, output: 0.6 };
 
@@ -182,7 +183,7 @@ describe('baton worker', () => {
       const s = await goalState(env.client, approved.workflowId);
       return s.status === 'awaiting_approval' ? s : undefined;
     }, 'the approval');
-    await decideApproval(env.client, approved.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
+    await signedDecide(env.client, approved.workflowId, { approvalId: 'apr-1', decision: 'approve', by: 'alice' });
     expect((await approved.result()).status).toBe('completed');
 
     const timedOut = await start(refund, { customerId: 'c-42', amount: 120 });

@@ -1,5 +1,6 @@
 /** The worker's activities, built from their dependencies so tests and the worker assemble them the same way. */
 import type OpenAI from 'openai';
+import { emptyTrust, type TrustSnapshot } from '../identity/trust.js';
 import { describeBuiltins } from './builtin-tool.js';
 import { createModelActivity } from './model.js';
 import { createNotifyActivity, type Notifier } from './notify.js';
@@ -16,6 +17,8 @@ export interface ActivityDeps {
   /** Where secret sources `{ env: VAR }` are read; default process.env. */
   environment?: Readonly<Record<string, string | undefined>>;
   builtins?: Readonly<Record<string, BuiltinTool>>;
+  /** The operator's trust (src/trust/): keys, group mapping, registered blueprints. Absent: nobody is trusted. */
+  trust?: () => TrustSnapshot;
   /** Tool runners by kind, added to or replacing http and builtin. */
   runners?: Partial<Record<string, ToolRunner>>;
   /** Notifiers by channel, added to or replacing webhook. */
@@ -47,6 +50,13 @@ export function createActivities(deps: ActivityDeps) {
     /** `tools/list` of the goal's MCP sources, once per goal: the result is pinned in history. */
     discoverMcpTools: createDiscoveryActivity(mcp),
     notify: createNotifyActivity(resolver, deps.notifiers),
+    /**
+     * The operator's trust as it stands now, for workflows to record (an activity at start, at each wake and before each signed decision),
+     * so a replay sees the trust the original run saw and a rotation or revocation reaches waiting goals.
+     */
+    loadTrust(): Promise<TrustSnapshot> {
+      return Promise.resolve(deps.trust ? deps.trust() : emptyTrust());
+    },
     /**
      * JSON Schemas of builtin functions. Goals started before the schemas came with the first model call
      * (`ToolDescriptor.builtin`) asked for them with this activity, and replay it.

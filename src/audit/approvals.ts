@@ -22,7 +22,8 @@ import {
 } from '../workflows/approvals.js';
 import type { ApprovalDecision, ApprovalRecord } from '../workflows/definitions.js';
 import { durationMs } from '../workflows/durations.js';
-import type { AuditFact } from '../workflows/facts.js';
+import type { AuditFact, DecisionFact } from '../workflows/facts.js';
+import { actIdentity, CLIENT_DECLARED } from './identity.js';
 import { AuditKind, compact, failureInfo, type Emit, type Located, type TrailFacts } from './entry.js';
 import { decodePayloads, firstPayload, protoDurationMs, text } from './history.js';
 
@@ -259,8 +260,11 @@ export class ApprovalTrail {
     return `${what}${comment}${status && status !== 'pending' ? ` → ${status}` : ' → vote counted'}`;
   }
 
-  /** A signal: `approval` decisions are checked with the approval rules; others are recorded as sent. */
-  signaled(loc: Located): void {
+  /**
+   * A signal: an `approval` decision takes the workflow's recorded verdict (goals with verified identity), else it is
+   * replayed with the approval rules (older goals); other signals are recorded as sent.
+   */
+  signaled(loc: Located, verdictOf: (approvalId: unknown) => DecisionFact | undefined): void {
     const a = loc.ev.attrs;
     const name = text(a.signalName);
     const payloads = decodePayloads(a.input);
@@ -274,15 +278,17 @@ export class ApprovalTrail {
           name,
           input: payloads,
           identity: a.identity ?? null,
+          identityIs: CLIENT_DECLARED,
         },
       );
     }
     const d = payloads[0] as ApprovalDecision;
-    const reason = refusalReason(this.approvals, d);
+    const who = actIdentity(verdictOf(d?.approvalId), d?.by, d?.assertion, a.identity);
+    const reason = who.outcome ? who.refusal : refusalReason(this.approvals, d);
     const record = reason === undefined ? this.approvals.find((r) => r.id === d.approvalId) : undefined;
     if (record) {
       applyVote(record, {
-        by: d.by,
+        by: who.who,
         decision: d.decision,
         ...(d.comment ? { comment: d.comment } : {}),
         at: loc.ev.time,
@@ -294,25 +300,27 @@ export class ApprovalTrail {
     this.emit(
       loc,
       AuditKind.ApprovalDecision,
-      `user:${String(d?.by)}`,
-      this.decisionSummary(d, 'signal', outcome, reason, record?.status),
+      who.actor,
+      this.decisionSummary({ ...d, by: who.who }, 'signal', outcome, reason, record?.status),
       {
         via: 'signal',
         approvalId: d?.approvalId ?? null,
         decision: d?.decision ?? null,
-        by: d?.by ?? null,
+        by: who.outcome === 'accepted' ? who.who : null,
         comment: d?.comment ?? null,
-        identity: a.identity ?? null,
+        ...who.data,
         outcome,
         ...(reason === undefined ? {} : { refusal: reason }),
         approvalStatus: record?.status ?? null,
-        derived: 'outcome replayed from history with the approval rules',
+        derived: who.outcome
+          ? 'the verdict the workflow recorded'
+          : 'outcome replayed from history with the approval rules',
       },
     );
   }
 
   /** An accepted update: `decide` with the outcome the workflow returned; others as recorded. */
-  updateAccepted(loc: Located): void {
+  updateAccepted(loc: Located, verdictOf: (approvalId: unknown) => DecisionFact | undefined): void {
     const a = loc.ev.attrs;
     const request = a.acceptedRequest as
       { meta?: { updateId?: string; identity?: string }; input?: { name?: string; args?: unknown } } | undefined;
@@ -344,6 +352,7 @@ export class ApprovalTrail {
       );
     }
     const d = args[0] as ApprovalDecision;
+    const who = actIdentity(done ? verdictOf(d?.approvalId) : undefined, d?.by, d?.assertion, identity);
     let status: string | undefined;
     if (success && typeof success === 'object' && 'id' in success) {
       const record = success as ApprovalRecord;
@@ -360,17 +369,17 @@ export class ApprovalTrail {
     this.emit(
       loc,
       AuditKind.ApprovalDecision,
-      `user:${String(d?.by)}`,
+      who.actor,
       outcome === 'pending'
-        ? `${String(d?.by)} ${String(d?.decision)}s ${String(d?.approvalId)} (update, in progress)`
-        : this.decisionSummary(d, 'update', outcome, failure?.message, status),
+        ? `${who.who} ${String(d?.decision)}s ${String(d?.approvalId)} (update, in progress)`
+        : this.decisionSummary({ ...d, by: who.who }, 'update', outcome, failure?.message, status),
       {
         via: 'update',
         approvalId: d?.approvalId ?? null,
         decision: d?.decision ?? null,
-        by: d?.by ?? null,
+        by: outcome === 'accepted' ? who.who : null,
         comment: d?.comment ?? null,
-        identity,
+        ...who.data,
         updateId: request?.meta?.updateId ?? null,
         outcome,
         ...(failure ? { refusal: failure.message } : {}),

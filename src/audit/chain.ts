@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { AuditKind, canonicalJson, type AuditEntry, type TrailFacts } from './entry.js';
+import type { TrailSignature } from './signature.js';
 
 /** Format version, part of every hash. */
 export const AUDIT_VERSION = 'baton-audit/v1' as const;
@@ -63,7 +64,15 @@ export function sealTrail(entries: AuditEntry[], facts: TrailFacts): AuditRecord
 
 /** The outcome of checking an exported trail. */
 export type VerifyResult =
-  | { ok: true; records: number; goalId: string; head: string; complete: boolean }
+  | {
+      ok: true;
+      records: number;
+      goalId: string;
+      head: string;
+      complete: boolean;
+      signature?: TrailSignature;
+      signatureChecked?: boolean;
+    }
   | { ok: false; record: number; line: number; problem: string };
 
 /** Checks a JSON Lines export: every record parses, hashes to its `hash`, follows its `prev`, in order, sealed. */
@@ -74,9 +83,15 @@ export function verifyJsonl(text: string): VerifyResult {
   let goalId: string | undefined;
   let count = 0;
   let sealed: AuditRecord | undefined;
+  let signature: TrailSignature | undefined;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]?.trim() ?? '';
     if (line === '') continue;
+    // One signature line may follow the seal (signature.ts); it is checked against a key by the caller.
+    if (sealed && !signature && isSignatureLine(line)) {
+      signature = JSON.parse(line) as TrailSignature;
+      continue;
+    }
     count += 1;
     if (sealed)
       return fail(count, i + 1, `record ${count} comes after the seal (record ${sealed.seq}): records were appended`);
@@ -135,5 +150,20 @@ export function verifyJsonl(text: string): VerifyResult {
       `the seal counts ${String(sealed.data.records)} records, the file has ${count - 1}`,
     );
   }
-  return { ok: true, records: count, goalId: goalId ?? '', head: prev ?? '', complete: sealed.data.complete === true };
+  return {
+    ok: true,
+    records: count,
+    goalId: goalId ?? '',
+    head: prev ?? '',
+    complete: sealed.data.complete === true,
+    ...(signature ? { signature } : {}),
+  };
+}
+
+function isSignatureLine(line: string): boolean {
+  try {
+    return (JSON.parse(line) as { kind?: unknown }).kind === 'audit.signature';
+  } catch {
+    return false;
+  }
 }

@@ -7,6 +7,8 @@
 import type { AuditFact } from '../workflows/facts.js';
 import type { HumanReply, QuestionRecord } from '../workflows/definitions.js';
 import { replyRefusalReason } from '../workflows/questions.js';
+import type { DecisionFact } from '../workflows/facts.js';
+import { actIdentity } from './identity.js';
 import { AuditKind, clipLine, compact, failureInfo, type Emit, type Located } from './entry.js';
 import { firstPayload } from './history.js';
 
@@ -23,6 +25,8 @@ export interface ReplyEvent {
   updateId?: string | null;
   /** For a signal: the fact the workflow recorded when it took the reply, when the history has facts. */
   settled?: SettledFact;
+  /** The workflow's verdict on the reply (goals with verified identity). */
+  verdict?: DecisionFact;
 }
 
 /** Follows a goal's questions through its history, emitting their audit entries. */
@@ -88,28 +92,32 @@ export class QuestionTrail {
       refusal = failure?.message;
       const record = result?.success ? (firstPayload(result.success) as QuestionRecord | undefined) : undefined;
       if (record?.id && !this.questions.some((q) => q.id === record.id)) this.questions.push({ ...record });
+    } else if (e.verdict) {
+      outcome = e.verdict.outcome;
+      refusal = e.verdict.reason;
     } else if (e.settled) {
       outcome = 'accepted';
     } else {
       refusal = replyRefusalReason(this.questions, r);
       outcome = refusal === undefined ? 'accepted' : 'refused';
     }
+    const who = actIdentity(e.verdict, r?.by, r?.assertion, e.identity);
     const q = this.questions.find((x) => x.id === r?.questionId);
-    if (outcome === 'accepted' && q) Object.assign(q, { status: 'answered', answer: r.answer, by: r.by });
-    const by = String(r?.by);
+    if (outcome === 'accepted' && q) Object.assign(q, { status: 'answered', answer: r.answer, by: who.who });
+    const by = who.who;
     this.emit(
       loc,
       AuditKind.QuestionReply,
-      `user:${by}`,
+      who.actor,
       outcome === 'refused'
         ? `${by} tried to answer ${String(r?.questionId)} (${e.via}) → refused: ${refusal ?? 'unknown reason'}`
         : `${by} answered ${String(r?.questionId)} (${e.via}${outcome === 'pending' ? ', in progress' : ''}): "${clipLine(String(r?.answer), 80)}"`,
       {
         via: e.via,
         questionId: r?.questionId ?? null,
-        by: r?.by ?? null,
+        by: outcome === 'accepted' ? by : null,
         answer: r?.answer ?? null,
-        identity: e.identity,
+        ...who.data,
         outcome,
         ...(refusal === undefined ? {} : { refusal }),
         ...(e.via === 'update' ? { updateId: e.updateId ?? null, completedAt: e.done?.ev.time ?? null } : {}),

@@ -19,7 +19,9 @@ import type { Blueprint } from '../blueprint/schema.js';
 import { resolveApprovers } from '../workflows/approvals.js';
 import type { ChatMessage, GoalArgs, GoalResult, HumanReply, ToolCallRequest } from '../workflows/definitions.js';
 import { isKnownTool } from '../workflows/engine-tools.js';
-import { asFact, FACT_MEMO_KEY, type AuditFact } from '../workflows/facts.js';
+import { asFact, FACT_MEMO_KEY, type AuditFact, type DecisionFact, type StarterFact } from '../workflows/facts.js';
+import { CLIENT_DECLARED } from './identity.js';
+import { keptText } from '../identity/authorize.js';
 import { needsApproval } from '../workflows/policy.js';
 import { ApprovalTrail, type ClaimedCall } from './approvals.js';
 import { formatSeconds } from '../text.js';
@@ -257,12 +259,12 @@ class TrailBuilder {
         return this.fact(loc);
       case 'WorkflowExecutionSignaled':
         if (text(a.signalName) === 'reply') return this.replySignaled(loc);
-        return this.approvals.signaled(loc);
+        return this.approvals.signaled(loc, (id) => this.verdictFor(loc, 'approval', id, 'signal'));
       case 'WorkflowExecutionUpdateAccepted':
         if (text((a.acceptedRequest as { input?: { name?: string } } | undefined)?.input?.name) === 'reply') {
           return this.replyUpdated(loc);
         }
-        return this.approvals.updateAccepted(loc);
+        return this.approvals.updateAccepted(loc, (id) => this.verdictFor(loc, 'approval', id, 'update'));
       case 'TimerFired': {
         const started = this.timersStarted.get(`${loc.run}:${String(a.timerId)}`);
         if (this.questions.timerFired(loc, started?.ev.summary, this.withFacts, this.approvals.hasOpen())) return;
@@ -332,18 +334,27 @@ class TrailBuilder {
     this.bp = args?.blueprint;
     this.approvals.pin(this.bp);
     const computed = this.bp ? hashBlueprint(this.bp) : undefined;
-    const startedBy = args?.startedBy ?? 'unknown';
+    // Goals with verified identity record who started them; older ones only have the name the start gave.
+    const starter = this.facts.find((f) => f.loc.run === 1 && f.fact.fact === 'starter')?.fact as
+      StarterFact | undefined;
+    const startedBy = starter?.subject ?? args?.startedBy ?? 'unknown';
     this.emit(
       loc,
       AuditKind.GoalStarted,
-      `user:${startedBy}`,
+      starter?.verified ? `user:${startedBy}` : `unverified:${startedBy}`,
       `${startedBy} started ${this.bp?.name ?? 'a goal'} with ${compact(args?.input ?? {}, 60)} (blueprint sha256 ${args?.blueprintHash?.slice(0, 12) ?? '?'}${computed === args?.blueprintHash ? '' : ', HASH MISMATCH'})`,
       {
         goal: this.bp?.name ?? null,
         workflowType: (a.workflowType as { name?: string } | undefined)?.name ?? null,
         taskQueue: (a.taskQueue as { name?: string } | undefined)?.name ?? null,
         identity: a.identity ?? null,
+        identityIs: CLIENT_DECLARED,
         startedBy,
+        starter: starter ?? {
+          subject: startedBy,
+          verified: false,
+          reason: 'the goal records no verified starter: the name is a claim',
+        },
         input: args?.input ?? null,
         blueprintHash: args?.blueprintHash ?? null,
         blueprintHashMatches: computed !== undefined && computed === args?.blueprintHash,
@@ -609,7 +620,36 @@ class TrailBuilder {
         return this.questions.asked(loc, fact);
       case 'question.settled':
         return this.questions.settled(loc, fact);
+      case 'decision':
+        return; // read with the signal or update it judged (verdictFor)
+      case 'starter':
+        return; // read with the goal's start (started)
     }
+  }
+
+  /**
+   * The workflow's verdict on the human act at `loc`: its handler runs after the event is recorded, so the verdict is
+   * the first unread `decision` fact after it for the same target and transport.
+   */
+  private verdictFor(
+    loc: Located,
+    on: DecisionFact['on'],
+    targetId: unknown,
+    via: DecisionFact['via'],
+  ): DecisionFact | undefined {
+    const target = keptText(String(targetId));
+    const at = this.facts.find(
+      (f) =>
+        !f.used &&
+        f.loc.pos > loc.pos &&
+        f.fact.fact === 'decision' &&
+        f.fact.on === on &&
+        f.fact.via === via &&
+        f.fact.targetId === target,
+    );
+    if (!at) return undefined;
+    at.used = true;
+    return at.fact as DecisionFact;
   }
 
   /** A `reply` signal; with facts, the workflow's record of taking it says it counted. */
@@ -629,6 +669,7 @@ class TrailBuilder {
       );
       if (next) settled = next.fact as Extract<AuditFact, { fact: 'question.settled' }>;
     }
+    const verdict = this.verdictFor(loc, 'question', reply?.questionId, 'signal');
     this.questions.reply(
       loc,
       {
@@ -636,6 +677,7 @@ class TrailBuilder {
         reply,
         identity: typeof a.identity === 'string' ? a.identity : null,
         ...(settled ? { settled } : {}),
+        ...(verdict ? { verdict } : {}),
       },
       [loc.ev.id],
     );
@@ -648,13 +690,16 @@ class TrailBuilder {
     const done =
       this.updateOutcomes.get(`${loc.run}:${loc.ev.id}`) ??
       this.updateOutcomes.get(`${loc.run}:update:${request?.meta?.updateId ?? ''}`);
+    const reply = decodePayloads(request?.input?.args)[0] as HumanReply;
+    const verdict = done ? this.verdictFor(loc, 'question', reply?.questionId, 'update') : undefined;
     this.questions.reply(
       loc,
       {
         via: 'update',
-        reply: decodePayloads(request?.input?.args)[0] as HumanReply,
+        reply,
         identity: request?.meta?.identity ?? null,
         ...(done ? { done } : {}),
+        ...(verdict ? { verdict } : {}),
         updateId: request?.meta?.updateId ?? null,
       },
       [loc.ev.id, ...(done ? [done.ev.id] : [])],

@@ -149,6 +149,10 @@ export const ApprovalPolicySchema = z.strictObject({
     .enum(['reject', 'cancel'])
     .default('reject')
     .describe('reject: the agent is told nobody approved; cancel: the goal ends as cancelled'),
+  selfApproval: z
+    .enum(['forbid', 'allow'])
+    .optional()
+    .describe("Whether the goal's verified starter may approve its own request. Absent: forbid (separation of duties)"),
 });
 
 /** What an approval notification is sent for. */

@@ -12,6 +12,7 @@ import { mergeAccess, noAccess } from '../activities/index.js';
 import type { BatonConfig } from '../config.js';
 import { demoBackOfficeAccess, loadToolAccess } from '../tool-access-config.js';
 import { findTemporalBinary, missingBinaryMessage } from '../runtime/temporal-binaries.js';
+import { startDevIdentity } from '../gateway/dev.js';
 import { createBatonWorker } from '../worker.js';
 import { startDevServer, type DevServer } from './dev-server.js';
 import { GoalCommandError } from './errors.js';
@@ -68,7 +69,9 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
     throw err;
   }
   const dataConverter = batonDataConverter(config.encryptionKeys);
+  const identity = await startDevIdentity(config, { dataDir, host: opts.ip === '0.0.0.0' ? '127.0.0.1' : opts.ip });
   const worker = await createBatonWorker({
+    trust: identity.trust,
     connection: nativeConnection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
@@ -81,6 +84,7 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
     shutdownGraceTime: '60s',
   });
   const running = worker.run();
+  await identity.serve(connection);
   const hints = devEnvHints(config, opts);
   const exported = hints.length ? `export ${hints.join(' ')}\n                   ` : '';
   process.stdout.write(
@@ -90,8 +94,9 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
       `  Web UI          ${config.uiUrl}/namespaces/${config.namespace}/workflows   (BATON_UI_URL)`,
       `  Worker          task queue ${config.taskQueue}`,
       `  Data            ${dbFile}`,
+      ...identity.banner,
       '',
-      `In another shell: ${exported}npx baton start goals/refund-request.yaml   then   npx baton approvals`,
+      `In another shell: ${exported}npx baton login   then   npx baton start refund-request   then   npx baton approvals`,
       'Press Ctrl-C to stop everything (running activities finish first).',
       '',
     ].join('\n'),
@@ -132,6 +137,7 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
     await connection.close();
     await nativeConnection.close();
     await server.stop();
+    await identity.close();
     await model.scripted?.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -21,6 +21,14 @@ import { addValidate } from './commands/validate.js';
 import { addWatch } from './commands/watch.js';
 import { addWorker } from './commands/worker.js';
 import { GoalCommandError, type ErrorCode } from './errors.js';
+import {
+  keygenCommand,
+  loginCommand,
+  logoutCommand,
+  registerCommand,
+  serveCommand,
+  whoamiCommand,
+} from './identity-commands.js';
 import { EXAMPLE_ID } from './text.js';
 
 /** Builds the CLI program. */
@@ -34,7 +42,8 @@ export function buildProgram(): Command {
 Examples:
   $ npx baton dev --start goals/refund-request.yaml               # dev server, Web UI, worker, a first goal
   $ npx baton start goals/refund-request.yaml                     # start a goal; prints its id
-  $ npx baton approvals                                           # what waits on you (BATON_USER)
+  $ npx baton login                                               # sign in (OpenID Connect, through baton serve)
+  $ npx baton approvals                                           # what waits on you
   $ npx baton approve ${EXAMPLE_ID} apr-1 --comment ok   # decide
   $ npx baton audit ${EXAMPLE_ID}                        # who did what, from Temporal's history
 
@@ -56,6 +65,12 @@ OPENAI_API_KEY, OPENAI_BASE_URL, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_T
   addReply(program);
   addAudit(program);
   addCancel(program);
+  program.addCommand(loginCommand());
+  program.addCommand(logoutCommand());
+  program.addCommand(whoamiCommand());
+  program.addCommand(serveCommand());
+  program.addCommand(keygenCommand());
+  program.addCommand(registerCommand());
   return program;
 }
 

@@ -15,6 +15,7 @@ import {
   applyVote,
   dueAt,
   nextWake,
+  pendingRefusal,
   refusalReason,
   resolveApprovers,
   waitingOn,
@@ -28,10 +29,13 @@ import {
   type ApprovalDecision,
   type ApprovalRecord,
   type RefusedDecision,
+  type Vote,
 } from './definitions.js';
 import { durationMs } from './durations.js';
 import { recordFact } from './facts.js';
 import { Patch } from './patches.js';
+import { keepLatest, keptText } from '../identity/authorize.js';
+import { voteIdentity, type IdentityGate } from './identity-gate.js';
 
 /** Failure type of a goal that an approval policy ended (`onTimeout: cancel`). */
 export const GoalCancelledType = GoalFailure.Cancelled;
@@ -67,6 +71,11 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** What a decision comes to: a vote by someone (verified on goals with verified identity), or a refusal. */
+type Verdict =
+  | { ok: true; record: ApprovalRecord; by: string; identity?: Vote['identity'] }
+  | { ok: false; reason: string; code?: string };
+
 /** A goal's approvals: open, wait, decide, notify. */
 export class ApprovalDesk {
   readonly records: ApprovalRecord[];
@@ -75,17 +84,40 @@ export class ApprovalDesk {
 
   /**
    * @param bp the goal's blueprint (approver groups, notifications)
-   * @param carried approvals and refused decisions carried over continue-as-new
+   * @param store the goal record: approvals and refused decisions (carried over continue-as-new)
    * @param changed called whenever an approval opens, changes hands or settles, so the goal can publish its state
+   * @param gate verifies who decides (goals recorded before verified identity decide by name)
    */
   constructor(
     private readonly bp: Blueprint,
-    carried: { approvals?: ApprovalRecord[]; refusedDecisions?: RefusedDecision[] } | undefined,
+    private readonly store: {
+      approvals?: ApprovalRecord[];
+      refusedDecisions?: RefusedDecision[];
+      refusedDecisionCount?: number;
+    },
     private readonly changed: () => void,
+    readonly gate: IdentityGate,
   ) {
-    this.records = carried?.approvals ?? [];
-    this.refused = carried?.refusedDecisions ?? [];
+    this.records = store.approvals ?? [];
+    this.refused = store.refusedDecisions ?? [];
     this.notifier = new ApprovalNotifier(bp);
+  }
+
+  /** Judges a decision without changing anything: the validator's view, and the first half of {@link decide}. */
+  judge(d: ApprovalDecision): Verdict {
+    if (!this.gate.active) {
+      const reason = refusalReason(this.records, d);
+      const record = this.records.find((a) => a.id === d?.approvalId);
+      return reason !== undefined || !record
+        ? { ok: false, reason: reason ?? 'refused' }
+        : { ok: true, record, by: d.by! };
+    }
+    const reason = pendingRefusal(this.records, d);
+    const record = this.records.find((a) => a.id === d?.approvalId);
+    if (reason !== undefined || !record) return { ok: false, reason: reason ?? 'refused', code: 'invalid' };
+    const checked = this.gate.checkDecision(record, d);
+    if (!checked.ok) return { ok: false, reason: checked.reason, code: checked.code };
+    return { ok: true, record, by: checked.identity.subject, identity: voteIdentity(checked.identity) };
   }
 
   /** Approvals still waiting. */
@@ -98,24 +130,34 @@ export class ApprovalDesk {
     return [...new Set(this.pending().flatMap(waitingOn))].sort();
   }
 
-  /** Applies a decision, or records it as refused (who, when, why, how it came) and changes nothing else. */
+  /**
+   * Applies a decision, or records it as refused (who it claimed to be, when, why, how it came) and changes nothing
+   * else. Refusals are kept bounded: the latest few in full (fields cut short) and a count of all.
+   */
   decide(decision: ApprovalDecision, via: 'signal' | 'update'): ApprovalRecord | undefined {
     const at = iso(Date.now());
-    const reason = refusalReason(this.records, decision);
-    const record = this.records.find((a) => a.id === decision?.approvalId);
-    if (reason !== undefined || !record) {
-      this.refused.push({
-        approvalId: String(decision?.approvalId),
-        by: String(decision?.by),
-        decision: String(decision?.decision),
-        reason: reason ?? 'refused',
+    const verdict = this.judge(decision);
+    this.gate.recordVerdict(
+      { on: 'approval', targetId: String(decision?.approvalId), via, claimed: decision?.by },
+      verdict,
+    );
+    if (!verdict.ok) {
+      keepLatest(this.refused, {
+        approvalId: keptText(decision?.approvalId),
+        by: keptText(decision?.by ?? '(none given)'),
+        decision: keptText(decision?.decision),
+        reason: keptText(verdict.reason),
+        ...(verdict.code ? { code: verdict.code } : {}),
         at,
         via,
       });
+      this.store.refusedDecisionCount = (this.store.refusedDecisionCount ?? 0) + 1;
       return undefined;
     }
+    const { record } = verdict;
     applyVote(record, {
-      by: decision.by,
+      by: verdict.by,
+      ...(verdict.identity ? { identity: verdict.identity } : {}),
       decision: decision.decision,
       ...(decision.comment ? { comment: decision.comment } : {}),
       at,
@@ -142,6 +184,8 @@ export class ApprovalDesk {
       approvers: [...policy.approvers],
       eligible: resolveApprovers(policy.approvers, this.bp.approvers),
       quorum: policy.quorum,
+      ...('when' in policy && typeof policy.when === 'string' ? { condition: policy.when } : {}),
+      ...(this.gate.active ? { selfApproval: policy.selfApproval ?? 'forbid' } : {}),
       votes: [],
       status: 'pending',
       openedAt: iso(opened),
@@ -179,6 +223,8 @@ export class ApprovalDesk {
           (settled() && patched(Patch.approvalSettledWins))
         )
           break;
+        // Trust may have changed while the approval waited (a rotation, a revocation).
+        await this.gate.refresh();
         this.onSchedule(record, policy, opened, done);
       }
     } catch (err) {
@@ -251,20 +297,25 @@ export class ApprovalDesk {
 
 /** Installs the `approval` signal and the `decide` update (DESIGN §2.1) on the running goal. */
 export function installApprovalHandlers(desk: ApprovalDesk): void {
-  setHandler(approvalSignal, (d) => {
+  // A decision that carries an assertion is judged against the operator's trust as read within the last minute (recorded).
+  const fresh = (d: ApprovalDecision): boolean => desk.gate.active && typeof d?.assertion === 'string';
+  setHandler(approvalSignal, async (d) => {
+    if (fresh(d)) await desk.gate.refreshIfStale();
     desk.decide(d, 'signal');
   });
   setHandler(
     decideUpdate,
-    (d) => {
+    async (d) => {
+      if (fresh(d)) await desk.gate.refreshIfStale();
       const record = desk.decide(d, 'update');
       if (!record) throw ApplicationFailure.nonRetryable(desk.refused.at(-1)?.reason ?? 'decision refused');
       return record;
     },
     {
       validator: (d: ApprovalDecision) => {
-        const reason = refusalReason(desk.records, d);
-        if (reason === undefined) return;
+        const verdict = desk.judge(d);
+        if (verdict.ok) return;
+        const { reason } = verdict;
         // Temporal keeps no history of an update its validator refuses; the worker's log is where it shows.
         log.warn('approval decision refused', {
           approvalId: String(d?.approvalId),

@@ -29,7 +29,29 @@ export function waitingOn(record: ApprovalRecord): string[] {
   return record.eligible.filter((u) => u === '*' || !record.votes.some((v) => v.by === u));
 }
 
-/** Why a decision cannot be accepted, or undefined when it can. Messages name the problem and what to do. */
+/**
+ * Why a decision cannot be considered at all (malformed, unknown or settled approval), before whoever sent it is
+ * verified; undefined when it can be.
+ */
+export function pendingRefusal(records: readonly ApprovalRecord[], d: ApprovalDecision): string | undefined {
+  if (!d || typeof d !== 'object') return 'the payload must be {"approvalId", "decision", "comment"?, "assertion"}';
+  if (d.decision !== 'approve' && d.decision !== 'reject') {
+    return `decision must be "approve" or "reject", not ${JSON.stringify(d.decision)}`;
+  }
+  if (d.comment !== undefined && typeof d.comment !== 'string') return 'comment must be a string';
+  const record = records.find((r) => r.id === d.approvalId);
+  if (!record) {
+    const open = records.filter((r) => r.status === 'pending').map((r) => r.id);
+    return `no approval "${String(d.approvalId)}" in this goal; open approvals: ${open.join(', ') || 'none'}`;
+  }
+  if (record.status !== 'pending') return `approval ${record.id} is already ${record.status.replace('_', ' ')}`;
+  return undefined;
+}
+
+/**
+ * Why a decision cannot be accepted, or undefined when it can, for goals recorded before verified identity (who
+ * decides is the name the payload gives). Messages name the problem and what to do.
+ */
 export function refusalReason(records: readonly ApprovalRecord[], d: ApprovalDecision): string | undefined {
   if (!d || typeof d !== 'object') return 'the payload must be {"approvalId", "decision", "by", "comment"?}';
   if (d.decision !== 'approve' && d.decision !== 'reject') {

@@ -15,7 +15,10 @@ export interface GoalArgs {
   blueprint: Blueprint;
   input: unknown;
   blueprintHash: string;
+  /** A display hint; the verified starter comes from `startAssertion` (see `GoalState.starter`). */
   startedBy: string;
+  /** The gateway's signed start assertion (DESIGN §2.1); a delegated task carries its root goal's. */
+  startAssertion?: string;
   /** Carried by continue-as-new; absent on a goal's first run. */
   carried?: CarriedState;
   /** Present when this goal is a sub-task a parent goal delegated to one of its agents. */
@@ -47,12 +50,33 @@ export type GoalStatus = 'running' | 'awaiting_approval' | 'awaiting_reply' | 'c
 export interface ApprovalDecision {
   approvalId: string;
   decision: 'approve' | 'reject';
-  by: string;
+  /** A display hint only; who decides comes from `assertion`. Goals recorded before verified identity read it. */
+  by?: string;
   comment?: string;
+  /** The signed assertion (a compact JWS from the approval gateway). */
+  assertion?: string;
 }
 
+/** What a verified act keeps of its assertion: enough to find and re-verify the raw one in the history. */
+export interface VoteIdentity {
+  verified: true;
+  issuer: string;
+  keyId: string;
+  assertionId: string;
+  /** Baton groups the operator's mapping granted. */
+  groups: string[];
+}
+
+/** Who started a goal: verified from the start assertion, or a claim labelled unverified (ad hoc starts only). */
+export type StarterRecord = { subject: string; blueprint?: string } & (
+  VoteIdentity | { verified: false; reason?: string }
+);
+
 export interface Vote {
+  /** The verified subject (goals recorded before verified identity: the name the decision gave). */
   by: string;
+  /** How `by` was verified; absent on goals recorded before verified identity. */
+  identity?: VoteIdentity;
   decision: 'approve' | 'reject';
   comment?: string;
   at: string;
@@ -77,6 +101,10 @@ export interface ApprovalRecord {
   /** The same, with groups resolved to user names: what `BatonApprovers` holds. */
   eligible: string[];
   quorum: number;
+  /** The policy's condition (CEL) that made the call need approval; absent when it always needs one. */
+  condition?: string;
+  /** `allow` when the policy lets the goal's starter approve; absent: forbidden (goals with verified identity). */
+  selfApproval?: 'forbid' | 'allow';
   votes: Vote[];
   status: ApprovalStatus;
   openedAt: string;
@@ -98,9 +126,12 @@ export interface ApprovalEvent {
 /** A decision that changed nothing, kept as evidence. */
 export interface RefusedDecision {
   approvalId: string;
+  /** The name the payload gave: a claim, never verified. */
   by: string;
   decision: string;
   reason: string;
+  /** Why, as a code (`missing`, `bad_signature`, `self_approval`, ...); absent on goals recorded before it. */
+  code?: string;
   at: string;
   via: 'signal' | 'update';
 }
@@ -191,6 +222,8 @@ export interface QuestionRecord {
   deadline?: string;
   answer?: string;
   by?: string;
+  /** How `by` was verified; absent on goals recorded before verified identity. */
+  identity?: VoteIdentity;
   answeredAt?: string;
   via?: 'signal' | 'update';
 }
@@ -199,14 +232,19 @@ export interface QuestionRecord {
 export interface HumanReply {
   questionId: string;
   answer: string;
-  by: string;
+  /** A display hint only; who answers comes from `assertion`. */
+  by?: string;
+  /** The signed assertion (a compact JWS from the approval gateway). */
+  assertion?: string;
 }
 
 /** A reply that changed nothing, kept as evidence. */
 export interface RefusedReply {
   questionId: string;
+  /** The name the payload gave: a claim, never verified. */
   by: string;
   reason: string;
+  code?: string;
   at: string;
   via: 'signal' | 'update';
 }
@@ -276,7 +314,11 @@ export interface GoalRecord {
   step: number;
   usage: Usage;
   approvals: ApprovalRecord[];
+  /** The latest refused decisions (at most 20, fields cut to 200 characters); `refusedDecisionCount` counts all. */
   refusedDecisions: RefusedDecision[];
+  refusedDecisionCount?: number;
+  /** Who started the goal (goals with verified identity). */
+  starter?: StarterRecord;
   /** The transcript; continue-as-new carries its window (`limits.contextMessages`). */
   messages: ChatMessage[];
   /** Which run of the goal this is: 1, then +1 at each continue-as-new. */
@@ -292,7 +334,9 @@ export interface GoalRecord {
   handoffs: HandoffRecord[];
   refusals: RefusalRecord[];
   questions: QuestionRecord[];
+  /** The latest refused replies (at most 20); `refusedReplyCount` counts all. */
   refusedReplies: RefusedReply[];
+  refusedReplyCount?: number;
   validation: ValidationState;
   /** Sub-tasks delegated to child goals, with each one's status. */
   tasks: TaskRecord[];

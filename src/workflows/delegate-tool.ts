@@ -45,6 +45,7 @@ export async function delegate(
         input: ctx.args.input,
         blueprintHash: ctx.args.blueprintHash,
         startedBy: ctx.args.startedBy,
+        ...(ctx.args.startAssertion ? { startAssertion: ctx.args.startAssertion } : {}),
         task: {
           parentId,
           taskId: r.id,

@@ -71,7 +71,43 @@ export type AuditFact =
       by?: string;
       via?: 'signal' | 'update';
       answer?: string;
-    };
+    }
+  | DecisionFact
+  | StarterFact;
+
+/** Who started the goal, as the workflow verified it at the start of its first run (goals with verified identity). */
+export interface StarterFact {
+  fact: 'starter';
+  /** The verified subject, or the name the start claimed. */
+  subject: string;
+  verified: boolean;
+  issuer?: string;
+  keyId?: string;
+  assertionId?: string;
+  /** Why the start is unverified (an ad hoc start the operator allowed). */
+  reason?: string;
+  /** The registered blueprint (`name@version`) or `ad hoc`. */
+  blueprint?: string;
+}
+
+/**
+ * How the workflow judged one human act (a vote, an answer) on a goal with verified identity: accepted with the
+ * identity its assertion proved, or refused with the reason. Recorded for signals and accepted updates alike (an
+ * update its validator refused never reaches history), so the audit reports the workflow's verdict, not its own.
+ */
+export interface DecisionFact {
+  fact: 'decision';
+  on: 'approval' | 'question';
+  targetId: string;
+  via: 'signal' | 'update';
+  outcome: 'accepted' | 'refused';
+  /** The name the act gave: a claim, cut short. */
+  claimed: string;
+  reason?: string;
+  code?: string;
+  /** Who signed it, as verified against the operator's trust (accepted acts only). */
+  verified?: { subject: string; issuer: string; keyId: string; assertionId: string; groups: string[] };
+}
 
 /** The kinds of fact, for readers. */
 export type AuditFactKind = AuditFact['fact'];

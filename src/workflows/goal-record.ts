@@ -55,7 +55,7 @@ export function stateView(r: GoalRecord, args: GoalArgs, budget: BudgetState): G
     goal: args.blueprint.name,
     ...shown,
     budget,
-    startedBy: args.startedBy,
+    startedBy: r.starter?.subject ?? args.startedBy,
     pendingApprovals: r.approvals.filter((a) => a.status === 'pending'),
     pendingQuestions: r.questions.filter((q) => q.status === 'pending'),
     ...(task ? { parent: { goalId: task.parentId, taskId: task.taskId, from: task.from } } : {}),

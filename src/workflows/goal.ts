@@ -49,6 +49,7 @@ import { installReplyHandlers } from './human-wait.js';
 import { addUsage, askModel, ToolSchemas } from './model-call.js';
 import { Patch } from './patches.js';
 import { recordFact } from './facts.js';
+import { IdentityGate } from './identity-gate.js';
 import { Publisher } from './publish.js';
 import { replyEnding } from './reply.js';
 import { dispatch } from './tool-calls.js';
@@ -89,6 +90,8 @@ class Goal implements EngineContext {
   /** The goal's one record: the state query and continue-as-new are derived from it. */
   readonly r: GoalRecord;
   readonly desk: ApprovalDesk;
+  /** Who may act, verified (goals recorded before verified identity go by name). */
+  readonly gate: IdentityGate;
   private readonly schemas: ToolSchemas;
   readonly mcp: GoalMcp;
   /** Messages to add once every tool result of the current reply is in (handoff notes, validator feedback). */
@@ -105,7 +108,8 @@ class Goal implements EngineContext {
     this.r = openRecord(args, workflowInfo().startTime.getTime());
     this.mcp = new GoalMcp(this.bp, this.r.mcp ?? args.task?.mcp ?? {});
     this.schemas = new ToolSchemas(this.bp, this.r, (name) => this.mcp.parameters(name));
-    this.desk = new ApprovalDesk(this.bp, this.r, () => this.humansChanged());
+    this.gate = new IdentityGate(args, this.r);
+    this.desk = new ApprovalDesk(this.bp, this.r, () => this.humansChanged(), this.gate);
     this.runStartStep = this.r.step;
   }
 
@@ -468,6 +472,7 @@ export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
   setHandler(taskStatusSignal, (report) => goal.onTaskStatus(report));
   try {
     // A goal cancelled by a policy (onTimeout: cancel) returns as cancelled; a failure throws, failing the execution.
+    await goal.gate.open();
     return goal.end(await goal.run());
   } catch (err) {
     // Cancelled from outside, or an error the engine did not plan for: the status still follows the execution.

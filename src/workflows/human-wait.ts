@@ -9,9 +9,11 @@ import { resolveApprovers } from './approvals.js';
 import { replySignal, replyUpdate, type GoalRecord, type HumanReply, type QuestionRecord } from './definitions.js';
 import { durationMs } from './durations.js';
 import type { CallOutcome, EngineContext } from './engine-context.js';
+import { keepLatest, keptText } from '../identity/authorize.js';
 import { recordFact } from './facts.js';
+import { voteIdentity, type IdentityGate } from './identity-gate.js';
 import { Patch } from './patches.js';
-import { replyRefusalReason } from './questions.js';
+import { pendingReplyRefusal, replyRefusalReason } from './questions.js';
 
 /** ask_human: opens a question, waits for a `reply` (or the timeout), and tells the model the answer. */
 export async function askHuman(
@@ -73,22 +75,60 @@ export async function askHuman(
       };
 }
 
-/** Records a human's answer to a question, or the refusal of an invalid one. */
-export function answerQuestion(r: GoalRecord, reply: HumanReply, via: 'signal' | 'update'): QuestionRecord | undefined {
+type Judged =
+  | { ok: true; q: QuestionRecord; by: string; identity?: QuestionRecord['identity'] }
+  | { ok: false; reason: string; code?: string };
+
+/**
+ * Judges a reply without changing anything (the update validator's view): by name on goals recorded before verified
+ * identity, else by its signed assertion (src/identity/decisions.ts).
+ */
+export function judgeReply(r: GoalRecord, gate: IdentityGate, reply: HumanReply): Judged {
+  const reason = gate.active ? pendingReplyRefusal(r.questions, reply) : replyRefusalReason(r.questions, reply);
+  const q = r.questions.find((x) => x.id === reply?.questionId);
+  if (reason !== undefined || !q) return { ok: false, reason: reason ?? 'reply refused', code: 'invalid' };
+  if (!gate.active) return { ok: true, q, by: reply.by! };
+  const checked = gate.checkReply(q, reply);
+  if (!checked.ok) return { ok: false, reason: checked.reason, code: checked.code };
+  return { ok: true, q, by: checked.identity.subject, identity: voteIdentity(checked.identity) };
+}
+
+/** Records a human's answer to a question, or the refusal of an invalid one (the latest few kept, all counted). */
+export function answerQuestion(
+  r: GoalRecord,
+  gate: IdentityGate,
+  reply: HumanReply,
+  via: 'signal' | 'update',
+): QuestionRecord | undefined {
   const at = new Date().toISOString();
-  const reason = replyRefusalReason(r.questions, reply);
-  if (reason !== undefined) {
-    r.refusedReplies.push({ questionId: String(reply?.questionId), by: String(reply?.by), reason, at, via });
+  const verdict = judgeReply(r, gate, reply);
+  gate.recordVerdict({ on: 'question', targetId: String(reply?.questionId), via, claimed: reply?.by }, verdict);
+  if (!verdict.ok) {
+    keepLatest(r.refusedReplies, {
+      questionId: keptText(reply?.questionId),
+      by: keptText(reply?.by ?? '(none given)'),
+      reason: keptText(verdict.reason),
+      ...(verdict.code ? { code: verdict.code } : {}),
+      at,
+      via,
+    });
+    r.refusedReplyCount = (r.refusedReplyCount ?? 0) + 1;
     return undefined;
   }
-  const q = r.questions.find((x) => x.id === reply.questionId);
-  if (!q) return undefined;
-  Object.assign(q, { status: 'answered', answer: reply.answer, by: reply.by, answeredAt: at, via });
+  const { q } = verdict;
+  Object.assign(q, {
+    status: 'answered',
+    answer: reply.answer,
+    by: verdict.by,
+    ...(verdict.identity ? { identity: verdict.identity } : {}),
+    answeredAt: at,
+    via,
+  });
   recordFact({
     fact: 'question.settled',
     questionId: q.id,
     status: 'answered',
-    by: reply.by,
+    by: verdict.by,
     via,
     answer: reply.answer,
   });
@@ -96,23 +136,27 @@ export function answerQuestion(r: GoalRecord, reply: HumanReply, via: 'signal' |
 }
 
 /** Installs the `reply` signal and update: the update's validator refuses a reply with the reason, at once. */
-export function installReplyHandlers(ctx: Pick<EngineContext, 'r' | 'publish'>): void {
-  setHandler(replySignal, (reply) => {
-    answerQuestion(ctx.r, reply, 'signal');
+export function installReplyHandlers(ctx: Pick<EngineContext, 'r' | 'publish'> & { gate: IdentityGate }): void {
+  // A reply that carries an assertion is judged against the operator's trust as read within the last minute (recorded).
+  const fresh = (reply: HumanReply): boolean => ctx.gate.active && typeof reply?.assertion === 'string';
+  setHandler(replySignal, async (reply) => {
+    if (fresh(reply)) await ctx.gate.refreshIfStale();
+    answerQuestion(ctx.r, ctx.gate, reply, 'signal');
     ctx.publish();
   });
   setHandler(
     replyUpdate,
-    (reply) => {
-      const q = answerQuestion(ctx.r, reply, 'update');
-      if (!q) throw ApplicationFailure.nonRetryable(replyRefusalReason(ctx.r.questions, reply) ?? 'reply refused');
+    async (reply) => {
+      if (fresh(reply)) await ctx.gate.refreshIfStale();
+      const q = answerQuestion(ctx.r, ctx.gate, reply, 'update');
+      if (!q) throw ApplicationFailure.nonRetryable(ctx.r.refusedReplies.at(-1)?.reason ?? 'reply refused');
       ctx.publish();
       return q;
     },
     {
       validator: (reply: HumanReply) => {
-        const reason = replyRefusalReason(ctx.r.questions, reply);
-        if (reason !== undefined) throw new Error(reason);
+        const verdict = judgeReply(ctx.r, ctx.gate, reply);
+        if (!verdict.ok) throw new Error(verdict.reason);
       },
     },
   );

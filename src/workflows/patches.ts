@@ -36,4 +36,9 @@ export const Patch = {
   questionTimerSummary: 'question-timer-summary',
   /** A model call's Web UI summary names the model that serves it (the scripted model, when scripted). */
   modelCallSummary: 'model-call-summary',
+  /**
+   * Decisions, answers and starts count only with a verified signed assertion; trust is recorded through the
+   * `loadTrust` activity; unregistered blueprints are refused (DESIGN §2.1, issue 12).
+   */
+  verifiedIdentity: 'verified-identity',
 } as const;

@@ -20,7 +20,13 @@ export class Publisher {
   publish(r: GoalRecord, desk: ApprovalDesk): void {
     const pending = desk.pending();
     const asked = r.questions.filter((q) => q.status === 'pending');
-    const approvers = [...new Set([...desk.waitingOn(), ...asked.flatMap((q) => q.eligible)])].sort();
+    // With verified identity the identity provider's groups count too, so the group references are listed as well.
+    const groups = desk.gate.active
+      ? [...pending.flatMap((a) => a.approvers), ...asked.flatMap((q) => q.to)].filter((ref) =>
+          ref.startsWith('group:'),
+        )
+      : [];
+    const approvers = [...new Set([...desk.waitingOn(), ...asked.flatMap((q) => q.eligible), ...groups])].sort();
     const cost = Math.round(r.usage.costUsd * 1e6) / 1e6;
     const snapshot = JSON.stringify([r.status, approvers, cost]);
     if (snapshot !== this.published) {

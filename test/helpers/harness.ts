@@ -14,6 +14,8 @@ import { parseBlueprint, type LoadedBlueprint } from '../../src/blueprint/load.j
 import { startGoal } from '../../src/client/goals.js';
 import { startScriptedModel, type ScriptedModel } from '../../src/scripted-model/server.js';
 import type { ScriptInput } from '../../src/scripted-model/script.js';
+import type { TrustStore } from '../../src/trust/load.js';
+import { testTrustStore } from './identity.js';
 import { createBatonWorker } from '../../src/worker.js';
 
 export interface Harness {
@@ -51,6 +53,8 @@ export async function createHarness(
     noWorker?: boolean;
     /** The workers' MCP connection pool (the suite closes it); default: each worker's own. */
     mcp?: McpConnections;
+    /** The operator's trust the worker verifies decisions against (src/trust/load.ts); default: the test key. */
+    trust?: TrustStore;
   } = {},
 ): Promise<Harness> {
   const model = await startScriptedModel({
@@ -85,6 +89,7 @@ export async function createHarness(
         workflowCode: opts.workflowCode ?? { workflowBundle: { codePath: inject('workflowBundlePath') } },
         ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
         ...(opts.mcp ? { mcp: opts.mcp } : {}),
+        trust: opts.trust ?? testTrustStore(),
       });
       running = worker.run();
     },

@@ -43,10 +43,13 @@ export interface ScheduledActivity {
 }
 
 /** Activities scheduled in these events, in order, with their first argument decoded. */
-export function scheduledActivities(events: HistoryEvent[]): ScheduledActivity[] {
+export function scheduledActivities(events: HistoryEvent[], opts: { withTrust?: boolean } = {}): ScheduledActivity[] {
   return events.flatMap((e) => {
     const a = e.activityTaskScheduledEventAttributes;
     if (!a) return [];
+    // The operator's trust, recorded at the start and before each signed decision (src/workflows/identity-gate.ts),
+    // is not the goal's own work; test/goal-approval.test.ts checks where it is loaded.
+    if (a.activityType?.name === 'loadTrust' && !opts.withTrust) return [];
     const payload = a.input?.payloads?.[0];
     return [
       {

@@ -23,11 +23,16 @@ export interface DevServerOptions {
   uiPort?: number;
   /** Dynamic config, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 40 }`. */
   dynamicConfig?: Record<string, string | number | boolean>;
+  /** More flags for `temporal server start-dev` (e.g. `--http-port`). */
+  extraArgs?: string[];
 }
 
 /** A Temporal dev server with Baton's search attributes registered. */
 export function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
-  const extraArgs = devServerFlags({ dbFile: opts.dbFilename !== undefined, dynamicConfig: opts.dynamicConfig ?? {} });
+  const extraArgs = [
+    ...devServerFlags({ dbFile: opts.dbFilename !== undefined, dynamicConfig: opts.dynamicConfig ?? {} }),
+    ...(opts.extraArgs ?? []),
+  ];
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: executable('cli'),

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
 import { freePort } from '../../src/runtime/free-port.js';
+import { testWorkerEnv } from './identity.js';
 
 export { freePort };
 
@@ -31,6 +32,7 @@ export async function spawnWorker(env: Record<string, string>): Promise<WorkerPr
       BATON_METRICS_PORT: String(port),
       BATON_LOG_FORMAT: 'json',
       OTEL_EXPORTER_OTLP_ENDPOINT: '',
+      ...testWorkerEnv(),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,10 +5,11 @@
  * stops at the output cap, every call is in the audit with usage, and no goal is left stuck.
  * Run with `npm run test:real-model`; it installs what it needs into .tools/real-model/ first.
  */
+import { signedDecide } from '../helpers/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditGoal } from '../../src/audit/index.js';
-import { decideApproval, goalState } from '../../src/client/goals.js';
+import { goalState } from '../../src/client/goals.js';
 import { blueprint, createHarness, eventually, type Harness } from '../helpers/harness.js';
 import { modelCallsOf, type RecordedModelCall } from '../helpers/model-calls.js';
 import { startDevServer } from '../helpers/servers.js';
@@ -159,7 +160,7 @@ describe('Baton on a real local model', () => {
         expect(h.model.ledger.refunds.size).toBe(0);
         const pending = state.pendingApprovals[0];
         expect(pending?.tool).toBe('issue_refund');
-        await decideApproval(h.client, handle.workflowId, {
+        await signedDecide(h.client, handle.workflowId, {
           approvalId: pending?.id ?? '',
           decision: 'reject',
           by: 'alice',

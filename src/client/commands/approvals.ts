@@ -3,19 +3,24 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { age, clip, styleFor, table, until } from '../output.js';
 import { examples, jsonOption, out, type JsonFlag } from '../text.js';
-import { connect, goals } from './connect.js';
 
 /** Adds `baton approvals`. */
 export function addApprovals(program: Command): void {
   program
     .command('approvals')
-    .description('pending approvals and questions waiting on you (BATON_USER), across goals or in one goal')
+    .description('pending approvals and questions waiting on you (the person `baton login` signed in), across goals')
     .argument('[id]', 'only this goal')
     .addOption(jsonOption('the pending approvals as JSON, each with its goal (questions: `baton status ID --json`)'))
-    .addHelpText('after', examples('BATON_USER=alice npx baton approvals'))
+    .addHelpText('after', examples('npx baton approvals'))
     .action(async (id: string | undefined, opts: JsonFlag) => {
       const c = loadConfig();
-      const { approvals, questions } = await (await goals()).waitingOnUser(await connect(c), c.user, id);
+      const { inbox, readCredentials } = await import('../gateway-client.js');
+      const found = await inbox(c, id);
+      const { approvals, questions } = found;
+      // A goal whose state cannot be read is named and skipped; the others are listed.
+      for (const f of found.failures)
+        process.stderr.write(`baton: goal ${f.goalId} could not be read (${f.error}); skipped\n`);
+      const who = readCredentials(c)?.subject ?? 'you';
       const s = styleFor(process.stdout);
       const parts: string[] = [];
       if (approvals.length) {
@@ -52,7 +57,7 @@ export function addApprovals(program: Command): void {
         );
       }
       out(opts, approvals, () =>
-        parts.length ? parts.join('\n\n') : `nothing waits on ${c.user} (no approval to decide, no question to answer)`,
+        parts.length ? parts.join('\n\n') : `nothing waits on ${who} (no approval to decide, no question to answer)`,
       );
     });
 }

@@ -11,30 +11,26 @@ export function addDecide(program: Command): void {
   for (const verb of ['approve', 'reject'] as const) {
     program
       .command(verb)
-      .description(`${verb} a pending approval, as BATON_USER, through the decide update`)
+      .description(`${verb} a pending approval as the person \`baton login\` signed in (a signed decision)`)
       .argument('<id>', 'goal id')
       .argument('<approvalId>', 'approval id, e.g. apr-1 (a question, q-1, is answered with `baton reply`)')
       .option('--comment <text>', 'why; recorded in the history')
       .addOption(jsonOption())
-      .addHelpText(
-        'after',
-        examples(`BATON_USER=alice npx baton ${verb} ${EXAMPLE_ID} apr-1 --comment "checked the order"`),
-      )
+      .addHelpText('after', examples(`npx baton ${verb} ${EXAMPLE_ID} apr-1 --comment "checked the order"`))
       .action(async (id: string, approvalId: string, opts: JsonFlag & { comment?: string }) => {
         const c = loadConfig();
-        const { decideApproval, goalState } = await goals();
-        const client = await connect(c);
+        const { decide, readCredentials } = await import('../gateway-client.js');
         let record;
         try {
-          record = await decideApproval(client, id, {
-            approvalId,
-            decision: verb,
-            by: c.user,
-            ...(opts.comment ? { comment: opts.comment } : {}),
-          });
+          record = await decide(c, id, approvalId, verb, opts.comment);
         } catch (err) {
-          if (!(err instanceof GoalCommandError) || err.code !== 'refused') throw err;
-          const question = (await goalState(client, id)).pendingQuestions?.find((q) => q.id === approvalId);
+          if (!(err instanceof GoalCommandError)) throw err;
+          const { goalState } = await goals();
+          // Only to say so when the id names a question; if the goal cannot be read, the refusal stands as it is.
+          const state = await connect(c)
+            .then((client) => goalState(client, id))
+            .catch(() => undefined);
+          const question = state?.pendingQuestions?.find((q) => q.id === approvalId);
           if (!question) throw err;
           throw new GoalCommandError(
             `${approvalId} is a question from ${question.agent}, not an approval: answer it with ` +
@@ -43,7 +39,7 @@ export function addDecide(program: Command): void {
           );
         }
         const s = styleFor(process.stdout);
-        const line = describeVote(c.user, verb, record);
+        const line = describeVote(readCredentials(c)?.subject ?? '?', verb, record);
         out(opts, record, () => (verb === 'approve' ? s.green(line) : s.red(line)));
       });
   }

@@ -1,5 +1,8 @@
 /** `baton start`: validates a blueprint and its input, then starts a goal. */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { startSigned } from '../start-signed.js';
 import type { BatonConfig } from '../../config.js';
 import { loadConfig } from '../../config.js';
 import { loadBlueprint } from '../../blueprint/load.js';
@@ -20,19 +23,26 @@ export type StartOptions = JsonFlag & {
 
 /** Starts a goal from a blueprint file and prints its id, link and next commands (or follows it with `wait`). */
 export async function startCommand(config: BatonConfig, file: string, opts: StartOptions): Promise<void> {
-  const loaded = await loadBlueprint(file);
-  // Checked before connecting: a typo in the input is found without a server.
-  const input = checkInput(loaded, await readInput(loaded, opts));
+  // A file is checked here, before connecting (a typo in the input is found without a server); a registered
+  // blueprint named NAME[@VERSION] is checked by the gateway, which has it.
+  const loaded = existsSync(file) ? await loadBlueprint(file) : undefined;
+  const input = loaded
+    ? checkInput(loaded, await readInput(loaded, opts))
+    : (JSON.parse(opts.input ?? (opts.inputFile ? await readFile(opts.inputFile, 'utf8') : '{}')) as unknown);
   const { connectClient, goalUrl, startGoal } = await goals();
   const client = await connectClient(config);
-  const handle = await startGoal(client, {
-    loaded,
-    input,
-    startedBy: config.user,
-    taskQueue: config.taskQueue,
-    ...(opts.id ? { id: opts.id } : {}),
-    ...(opts.reuseId ? { reuseId: true } : {}),
-  });
+  // Signed in: the gateway starts it with a signed start assertion naming you. Otherwise only a worker that allows
+  // ad hoc blueprints (`baton dev`) runs it, and records the starter as unverified.
+  const handle = await startSigned(config, file, input, opts.id, () =>
+    startGoal(client, {
+      loaded: loaded!,
+      input,
+      startedBy: config.user,
+      taskQueue: config.taskQueue,
+      ...(opts.id ? { id: opts.id } : {}),
+      ...(opts.reuseId ? { reuseId: true } : {}),
+    }),
+  );
   const url = goalUrl(config, handle.workflowId);
   if (!opts.wait) {
     out(opts, { goalId: handle.workflowId, runId: handle.firstExecutionRunId, url }, () =>
@@ -59,8 +69,8 @@ export async function startCommand(config: BatonConfig, file: string, opts: Star
 export function addStart(program: Command): void {
   program
     .command('start')
-    .description('validate a blueprint and its input, and start a goal; prints its id and Web UI link')
-    .argument('<file>', 'blueprint file')
+    .description('start a goal as you (after `baton login`): a registered blueprint by name, or a file; prints its id')
+    .argument('<blueprint>', 'a registered blueprint NAME[@VERSION], or a blueprint file')
     .option('--input <json>', "goal input as JSON, checked against the blueprint's input schema")
     .option('--input-file <file>', 'goal input from a JSON file')
     .option('--id <id>', 'goal id (default: <name>-<random>)')

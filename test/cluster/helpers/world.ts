@@ -3,11 +3,12 @@
  * demo back office, whose ledger records every side effect by idempotency key) in this process, and `baton worker`
  * processes on a fresh task queue, spawned and killed like an operator's.
  */
+import { signedDecide } from '../../helpers/identity.js';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
 import type { LoadedBlueprint } from '../../../src/blueprint/load.js';
-import { decideApproval, goalState, startGoal } from '../../../src/client/goals.js';
+import { goalState, startGoal } from '../../../src/client/goals.js';
 import { startScriptedModel, type ScriptedModel } from '../../../src/scripted-model/server.js';
 import type { ScriptInput } from '../../../src/scripted-model/script.js';
 import type { DemoLedger } from '../../../src/scripted-model/demo-api.js';
@@ -88,7 +89,7 @@ export async function openWorld(opts: { scripts: ScriptInput[]; refundDelayMs?: 
  * assertions, only this function changes.
  */
 export async function approve(client: Client, goalId: string, approvalId: string, by: string): Promise<void> {
-  await decideApproval(client, goalId, { approvalId, decision: 'approve', by });
+  await signedDecide(client, goalId, { approvalId, decision: 'approve', by });
 }
 
 /** Waits until a goal's `state` query reports `status`. */
