@@ -7,7 +7,7 @@
 export const ModelInvocationError = {
   /** 429: retried, following `retry-after`, for as long as the model's `retryFor` allows. */
   RateLimit: 'ModelInvocationError.RateLimit',
-  /** 408/409/5xx, a broken stream or an unreachable endpoint: retried. */
+  /** 408/409/425/5xx, a broken stream or an unreachable endpoint: retried. */
   Unavailable: 'ModelInvocationError.Unavailable',
   /** The attempt ran past the model's timeout; the stream was closed. Retried. */
   Timeout: 'ModelInvocationError.Timeout',

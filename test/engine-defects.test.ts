@@ -11,8 +11,8 @@ import { inject } from 'vitest';
 import { z } from 'zod';
 import { parseBlueprint } from '../src/blueprint/load.js';
 import { goalState, startGoal } from '../src/client/goals.js';
-import { usedBudget } from '../src/workflows/budget.js';
-import type { BudgetState } from '../src/workflows/definitions.js';
+import type { GoalArgs } from '../src/workflows/definitions.js';
+import { openRecord, queryState } from '../src/workflows/goal-record.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { eventsOf, modelRequests } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
@@ -162,16 +162,24 @@ budget: { maxSteps: 20, maxDuration: 3s }
 });
 
 describe('defect 7: the state query is read-only', () => {
-  it("computes the budget's use without writing the goal's budget", () => {
-    const budget: BudgetState = deepFreeze({
-      limits: { maxSteps: 10 },
-      used: { steps: 0, tokens: 0, costUsd: 0, durationMs: 0 },
-      delegatedSteps: 2,
-      extensions: [],
-    });
-    const now = usedBudget(budget, 3, { inputTokens: 10, outputTokens: 5, costUsd: 0.5 }, 1_234);
-    expect(now.used).toEqual({ steps: 5, tokens: 15, costUsd: 0.5, durationMs: 1_234 });
-    expect(budget.used.steps).toBe(0);
+  it("answers from the record without writing it: the budget as of the query, the record's as the gate left it", () => {
+    const loaded = refund('queried-record', 'idempotent');
+    const args: GoalArgs = {
+      blueprint: loaded.blueprint,
+      input: { customerId: 'c-42', amount: 5 },
+      blueprintHash: loaded.hash,
+      startedBy: 'alice',
+    };
+    // A goal mid-run: steps taken, tokens spent and children's steps counted since the budget gate last wrote the
+    // budget, 200 ms of its 1.5 s spent waiting on humans. Frozen: a query that writes the record throws here.
+    const r = openRecord(args, 1_000);
+    Object.assign(r, { step: 3, usage: { inputTokens: 10, outputTokens: 5, costUsd: 0.5 }, humanWaitMs: 200 });
+    r.budget.delegatedSteps = 2;
+    deepFreeze(r);
+    const view = queryState(r, args, 2_500);
+    expect(view.budget.used).toEqual({ steps: 5, tokens: 15, costUsd: 0.5, durationMs: 1_300 });
+    expect(view.budget.limits).toEqual(r.budget.limits);
+    expect(r.budget.used).toEqual({ steps: 0, tokens: 0, costUsd: 0, durationMs: 0 });
   });
 
   it('shows the same budget to a query as the goal itself counts, and records nothing when queried', async () => {

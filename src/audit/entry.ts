@@ -1,5 +1,7 @@
 /** What an audit trail is made of: its record kinds, the entry shape, and the small helpers that word them. */
+import type { Blueprint } from '../blueprint/schema.js';
 import { clip as clipText, oneLine } from '../text.js';
+import type { GoalArgs } from '../workflows/definitions.js';
 import { text, type HistoryEvent } from './history.js';
 
 export { canonicalJson, compact } from '../text.js';
@@ -67,6 +69,18 @@ export type Emit = (
   data: Record<string, unknown>,
   events?: number[],
 ) => void;
+
+/** What the trail's readers know of the goal while they read its history. */
+export interface TrailGoal {
+  /** The blueprint pinned in the goal's first event. */
+  readonly bp: Blueprint | undefined;
+  /** The goal's arguments, from its first event. */
+  readonly args: GoalArgs | undefined;
+  /** The history records facts (src/workflows/facts.ts): read them instead of inferring from status and wording. */
+  readonly withFacts: boolean;
+  /** Set while the last run's close event is handled: outcomes still missing will never come. */
+  readonly closing: boolean;
+}
 
 /** Text on one line, cut at `max` characters. */
 export function clipLine(value: string, max: number): string {

@@ -4,24 +4,25 @@
  * question is inferred from the goal's status turning to a human wait while an `ask_human` call is outstanding, and
  * a reply's outcome is replayed with the workflow's own rule (`replyRefusalReason`).
  */
-import type { AuditFact } from '../workflows/facts.js';
+import type { AuditFact, DecisionFact } from '../workflows/facts.js';
+import { actIdentity } from './identity.js';
 import type { HumanReply, QuestionRecord } from '../workflows/definitions.js';
 import { replyRefusalReason } from '../workflows/questions.js';
-import type { DecisionFact } from '../workflows/facts.js';
-import { actIdentity } from './identity.js';
-import { AuditKind, clipLine, compact, failureInfo, type Emit, type Located } from './entry.js';
-import { firstPayload } from './history.js';
+import { AuditKind, clipLine, compact, type Emit, type Located } from './entry.js';
+import { decodePayloads } from './history.js';
+import type { HistoryIndex } from './history-index.js';
+import type { UpdateRequest, UpdateResult } from './messages.js';
 
 type AskedFact = Extract<AuditFact, { fact: 'question.asked' }>;
 type SettledFact = Extract<AuditFact, { fact: 'question.settled' }>;
 
 /** How a reply reached the goal, as history records it. */
-export interface ReplyEvent {
+interface ReplyEvent {
   via: 'signal' | 'update';
   reply: HumanReply;
   identity: string | null;
-  /** For an update: the completion event, when there is one. */
-  done?: Located;
+  /** For an update: how it ended, as far as history has it. */
+  result?: UpdateResult;
   updateId?: string | null;
   /** For a signal: the fact the workflow recorded when it took the reply, when the history has facts. */
   settled?: SettledFact;
@@ -33,7 +34,10 @@ export interface ReplyEvent {
 export class QuestionTrail {
   private readonly questions: QuestionRecord[] = [];
 
-  constructor(private readonly emit: Emit) {}
+  constructor(
+    private readonly emit: Emit,
+    private readonly index: HistoryIndex,
+  ) {}
 
   /** A question still waits. */
   hasOpen(): boolean {
@@ -80,17 +84,61 @@ export class QuestionTrail {
     );
   }
 
+  /** A `reply` signal; with facts, the workflow's record of taking it says it counted. */
+  signaled(loc: Located, withFacts: boolean): void {
+    const a = loc.ev.attrs;
+    const reply = decodePayloads(a.input)[0] as HumanReply;
+    let settled: SettledFact | undefined;
+    if (withFacts) {
+      // The handler runs in the next workflow task: the first such fact after the signal is its outcome.
+      const next = this.index.facts.find(
+        (f) =>
+          f.loc.pos > loc.pos &&
+          f.fact.fact === 'question.settled' &&
+          f.fact.via === 'signal' &&
+          f.fact.questionId === reply?.questionId &&
+          f.fact.by === reply?.by,
+      );
+      if (next) settled = next.fact as SettledFact;
+    }
+    const identity = typeof a.identity === 'string' ? a.identity : null;
+    const verdict = this.index.verdictFor(loc, 'question', reply?.questionId, 'signal');
+    this.reply(
+      loc,
+      { via: 'signal', reply, identity, ...(settled ? { settled } : {}), ...(verdict ? { verdict } : {}) },
+      [loc.ev.id],
+    );
+  }
+
+  /** A `reply` update, with the outcome the workflow returned. */
+  updated(loc: Located, request: UpdateRequest, result: UpdateResult): void {
+    const reply = decodePayloads(request?.input?.args)[0] as HumanReply;
+    const verdict = result.done ? this.index.verdictFor(loc, 'question', reply?.questionId, 'update') : undefined;
+    this.reply(
+      loc,
+      {
+        via: 'update',
+        reply,
+        ...(verdict ? { verdict } : {}),
+        identity: request?.meta?.identity ?? null,
+        result,
+        updateId: request?.meta?.updateId ?? null,
+      },
+      result.events,
+    );
+  }
+
   /** A `reply` signal or update: who answered (as the reply names them), and whether the goal took the answer. */
-  reply(loc: Located, e: ReplyEvent, events: number[]): void {
+  private reply(loc: Located, e: ReplyEvent, events: number[]): void {
     const r = e.reply;
     let outcome: 'accepted' | 'refused' | 'pending';
     let refusal: string | undefined;
+    const done = e.result?.done;
     if (e.via === 'update') {
-      const result = e.done?.ev.attrs.outcome as { success?: unknown; failure?: unknown } | undefined;
-      const failure = result?.failure ? failureInfo(result.failure) : undefined;
-      outcome = !e.done ? 'pending' : failure ? 'refused' : 'accepted';
+      const failure = e.result?.failure;
+      outcome = !done ? 'pending' : failure ? 'refused' : 'accepted';
       refusal = failure?.message;
-      const record = result?.success ? (firstPayload(result.success) as QuestionRecord | undefined) : undefined;
+      const record = e.result?.success ? (e.result.success as QuestionRecord | undefined) : undefined;
       if (record?.id && !this.questions.some((q) => q.id === record.id)) this.questions.push({ ...record });
     } else if (e.verdict) {
       outcome = e.verdict.outcome;
@@ -120,7 +168,7 @@ export class QuestionTrail {
         ...who.data,
         outcome,
         ...(refusal === undefined ? {} : { refusal }),
-        ...(e.via === 'update' ? { updateId: e.updateId ?? null, completedAt: e.done?.ev.time ?? null } : {}),
+        ...(e.via === 'update' ? { updateId: e.updateId ?? null, completedAt: done?.ev.time ?? null } : {}),
         questionStatus: q?.status ?? null,
       },
       events,

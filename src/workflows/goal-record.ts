@@ -2,7 +2,7 @@
  * The goal record's life: a new goal's first record, the record a continued run resumes, the `state` query's view
  * and the continue-as-new input. Pure functions of the record, so the query view never writes it.
  */
-import { limitsOf, newBudget } from './budget.js';
+import { limitsOf, newBudget, usedBudget } from './budget.js';
 import type { BudgetState, CarriedState, GoalArgs, GoalRecord, GoalState, InternalField } from './definitions.js';
 import { contextWindow } from './transcript.js';
 
@@ -43,6 +43,19 @@ const INTERNAL: Record<InternalField, true> = {
   mcp: true,
   servedBy: true,
 };
+
+/** The budget with its `used` counters at workflow time `nowMs` (human waits excluded), computed, never written. */
+export function budgetAt(r: GoalRecord, nowMs: number): BudgetState {
+  return usedBudget(r.budget, r.step, r.usage, nowMs - r.startedAt - r.humanWaitMs);
+}
+
+/**
+ * The `state` query's answer at workflow time `nowMs`. A query must never change the goal: this reads the record and
+ * writes nothing, so the budget it shows is computed here, not refreshed in the record (issue 11, defect 7).
+ */
+export function queryState(r: GoalRecord, args: GoalArgs, nowMs: number): GoalState {
+  return stateView(r, args, budgetAt(r, nowMs));
+}
 
 /** The `state` query's view: the record without its bookkeeping, with the budget as used now. */
 export function stateView(r: GoalRecord, args: GoalArgs, budget: BudgetState): GoalState {

@@ -26,7 +26,6 @@ import type { AgentSpec, Blueprint, Limits } from '../blueprint/schema.js';
 import { GoalFailure, ToolError } from '../failures.js';
 import { describeBuiltins } from './activity-profiles.js';
 import { ApprovalDesk, GoalCancelledByPolicy, installApprovalHandlers } from './approval-wait.js';
-import { usedBudget } from './budget.js';
 import { ensureBudget } from './budget-gate.js';
 import {
   stateQuery,
@@ -36,14 +35,13 @@ import {
   type GoalArgs,
   type GoalRecord,
   type GoalResult,
-  type GoalState,
   type GoalStatus,
   type RefusalRecord,
   type TaskStatusReport,
 } from './definitions.js';
 import type { EngineContext } from './engine-context.js';
 import { offeredTools, type ToolOffer } from './engine-tools.js';
-import { carriedState, openRecord, stateView } from './goal-record.js';
+import { budgetAt, carriedState, openRecord, queryState } from './goal-record.js';
 import { GoalMcp } from './mcp-tools.js';
 import { installReplyHandlers } from './human-wait.js';
 import { addUsage, askModel, ToolSchemas } from './model-call.js';
@@ -133,18 +131,13 @@ class Goal implements EngineContext {
     return !this.args.task && this.r.agent === this.bp.validator && this.r.validation.candidate !== undefined;
   }
 
-  /** The budget as used now: computed, never written, so the read-only `state` query can show it. */
+  /** The budget as used now: computed, never written. */
   currentBudget(): BudgetState {
-    return usedBudget(this.r.budget, this.r.step, this.r.usage, Date.now() - this.r.startedAt - this.r.humanWaitMs);
+    return budgetAt(this.r, Date.now());
   }
 
   private refreshBudget(): void {
     this.r.budget.used = this.currentBudget().used;
-  }
-
-  /** The `state` query's view. Read-only: a query must never change the goal. */
-  state(): GoalState {
-    return stateView(this.r, this.args, this.currentBudget());
   }
 
   /** Keeps search attributes and the Web UI's current details in step with the record. */
@@ -466,7 +459,8 @@ function now(): string {
 /** Runs one goal to its end: completed with an answer, failed with a reason, or cancelled. */
 export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
   const goal = new Goal(args);
-  setHandler(stateQuery, () => goal.state());
+  // Read-only: the query's answer is computed from the record, never written into it.
+  setHandler(stateQuery, () => queryState(goal.r, args, Date.now()));
   installApprovalHandlers(goal.desk);
   installReplyHandlers(goal);
   setHandler(taskStatusSignal, (report) => goal.onTaskStatus(report));

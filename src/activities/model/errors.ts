@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ModelInvocationError } from '../../failures.js';
+import { isTransientStatus } from '../../http-status.js';
 import type { ProviderFailure } from './types.js';
 
 export { ModelInvocationError };
@@ -13,8 +14,8 @@ export type ModelInvocationErrorType = (typeof ModelInvocationError)[keyof typeo
 /** How much of an endpoint's error body a failure message carries. */
 export const ERROR_BODY_CAP = 4000;
 
+/** Statuses that say the request itself is wrong: the same request fails the same way. */
 const INVALID = new Set([400, 404, 413, 422]);
-const RETRYABLE = new Set([408, 409, 425, 429]);
 
 /** Caps text at `cap` characters, saying how much was left out. */
 export function capText(text: string, cap = ERROR_BODY_CAP): string {
@@ -128,7 +129,8 @@ function classifyHttp(status: number, body: unknown, headers: Headers | undefine
       message: `${where} rejected the request as invalid (${status}${code ? ` ${code}` : ''}), so it is not retried: ${detail}`,
     });
   }
-  if (RETRYABLE.has(status) || status >= 500) {
+  // A model call is safe to repeat whatever happened, so a conflict is worth asking again too.
+  if (isTransientStatus(status, { conflictIsTransient: true })) {
     const delay = retryAfterMs(headers);
     return ApplicationFailure.create({
       type: status === 429 ? ModelInvocationError.RateLimit : ModelInvocationError.Unavailable,
