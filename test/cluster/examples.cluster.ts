@@ -40,7 +40,7 @@ afterAll(async () => {
 
 /** `baton ARGS --json` against the cluster, signed in as `user`. */
 async function batonJson<T>(args: string[], user: string): Promise<T> {
-  const r = await baton([...args, '--json'], as[user]!);
+  const r = await baton([...args, '--json'], as[user]);
   expect(r.code, `baton ${args.join(' ')} as ${user}: ${r.stderr}`).toBe(0);
   return JSON.parse(r.stdout) as T;
 }
@@ -78,11 +78,8 @@ describe('the example goals on the cluster', () => {
     await expect(result(login)).resolves.toMatchObject({ status: 'completed', answeredBy: 'technical' });
     // The worker ran them as registered blueprints, and knows who started them from the gateway's signed start.
     for (const id of [refund, triage, infra]) {
-      expect(waiting[id]!.starter).toMatchObject({
-        subject: 'sam',
-        verified: true,
-        blueprint: expect.stringMatching(/@dev$/),
-      });
+      expect(waiting[id]!.starter).toMatchObject({ subject: 'sam', verified: true });
+      expect(waiting[id]!.starter?.blueprint).toMatch(/@dev$/);
     }
 
     // PostgreSQL visibility answers the CLI's filters: BatonStatus, and BatonApprovers for the inbox.
