@@ -8,7 +8,7 @@ import { noAccess, SecretResolver, type ToolAccess } from './secrets.js';
 import { createToolActivity, type BuiltinTool, type ToolRunner } from './tools.js';
 import { McpConnections } from './mcp/connections.js';
 import { createDiscoveryActivity, createMcpRunner } from './mcp/index.js';
-import { directoryBlobStore, type BlobStore } from './mcp/results.js';
+import { directoryBlobStore, type BlobStore } from './mcp/blobs.js';
 
 export interface ActivityDeps {
   openai: OpenAI;
@@ -25,7 +25,7 @@ export interface ActivityDeps {
   notifiers?: Partial<Record<string, Notifier>>;
   /** The worker's MCP connections; default: a pool of these activities' own. */
   mcp?: McpConnections;
-  /** Where binary content of MCP results is kept; default: .baton/blobs. */
+  /** Where binary content of MCP results is kept; default: .baton/blobs, with the default retention. */
   blobs?: BlobStore;
 }
 
