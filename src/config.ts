@@ -79,8 +79,24 @@ const WorkerEnvSchema = z.object({
   BATON_VERSIONING_BEHAVIOR: z
     .enum(['pinned', 'auto-upgrade'], { error: 'expected pinned or auto-upgrade' })
     .default('pinned'),
+  // The blob store of MCP results (src/activities/mcp/blobs.ts): where, how long, how much.
+  BATON_BLOB_DIR: z.string().min(1).default('.baton/blobs'),
+  BATON_BLOB_RETENTION: z
+    .string()
+    .regex(/^\d+(s|m|h|d|w)$/, { error: 'expected a duration such as 12h, 7d or 2w' })
+    .default('7d'),
+  BATON_BLOB_MAX_BYTES: z
+    .string()
+    .regex(/^\d+(K|M|G)?(iB)?$/, { error: 'expected a number of bytes, optionally with K, M or G (binary), e.g. 512M' })
+    .default('1G'),
   BATON_ALLOW_ADHOC_BLUEPRINTS: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
 });
+
+/** `512M` as bytes: K, M and G are powers of 1024. */
+function byteSize(text: string): number {
+  const m = /^(\d+)(K|M|G)?/.exec(text)!;
+  return Number(m[1]) * 1024 ** ['', 'K', 'M', 'G'].indexOf(m[2] ?? '');
+}
 
 /** Baton's settings. */
 export interface BatonConfig {
@@ -134,6 +150,8 @@ export interface WorkerConfig extends BatonConfig {
   serviceName: string;
   /** Worker Versioning: the Worker Deployment this worker belongs to; unversioned when undefined. */
   deployment?: WorkerDeploymentSettings;
+  /** BATON_BLOB_*: where binary content of MCP results is kept, for how long after it was stored, up to how much. */
+  blobs: { dir: string; maxAgeMs: number; maxBytes: number };
   /** BATON_ALLOW_ADHOC_BLUEPRINTS=true: unregistered blueprints may run (loudly); `baton dev` only, by default. */
   allowAdHocBlueprints: boolean;
 }
@@ -282,6 +300,11 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
     ...(w.BATON_WORKFLOW_BUNDLE ? { workflowBundle: w.BATON_WORKFLOW_BUNDLE } : {}),
     ...(w.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: w.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
     serviceName: w.OTEL_SERVICE_NAME,
+    blobs: {
+      dir: w.BATON_BLOB_DIR,
+      maxAgeMs: durationMs(w.BATON_BLOB_RETENTION),
+      maxBytes: byteSize(w.BATON_BLOB_MAX_BYTES),
+    },
     allowAdHocBlueprints: w.BATON_ALLOW_ADHOC_BLUEPRINTS === 'true',
   };
 }

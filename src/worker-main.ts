@@ -130,6 +130,8 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
         ...(dataConverter ? { dataConverter } : {}),
         trust,
         shutdownGraceTime: config.shutdownGraceTime,
+        blobDir: config.blobs.dir,
+        blobRetention: { maxAgeMs: config.blobs.maxAgeMs, maxBytes: config.blobs.maxBytes },
         shutdownForceTime: `${config.shutdownGraceMs + FORCE_AFTER_GRACE_MS}ms`,
         ...(tracing ? { interceptors: tracing.interceptors, sinks: tracing.sinks } : {}),
         ...(versioning ? { workerDeploymentOptions: versioning } : {}),

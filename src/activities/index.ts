@@ -9,7 +9,7 @@ import { noAccess, SecretResolver, type ToolAccess } from './secrets.js';
 import { createToolActivity, type BuiltinTool, type ToolRunner } from './tools.js';
 import { McpConnections } from './mcp/connections.js';
 import { createDiscoveryActivity, createMcpRunner } from './mcp/index.js';
-import { directoryBlobStore, type BlobStore } from './mcp/results.js';
+import { directoryBlobStore, type BlobStore } from './mcp/blobs.js';
 
 export interface ActivityDeps {
   openai: OpenAI;
@@ -26,7 +26,7 @@ export interface ActivityDeps {
   notifiers?: Partial<Record<string, Notifier>>;
   /** The worker's MCP connections; default: a pool of these activities' own. */
   mcp?: McpConnections;
-  /** Where binary content of MCP results is kept; default: .baton/blobs. */
+  /** Where binary content of MCP results is kept; default: .baton/blobs, with the default retention. */
   blobs?: BlobStore;
   /** Where long tool outputs and model transcripts are kept (the payload store); absent: everything inline. */
   conversation?: ConversationStore;
@@ -79,7 +79,15 @@ export function createActivities(deps: ActivityDeps) {
 /** The activities' type, for workflows (`import type` only). */
 export type Activities = ReturnType<typeof createActivities>;
 export type { BuiltinTool, ToolContext, ToolRequest, ToolResult, ToolRunner } from './tools.js';
-export type { FinishReason, ModelOutcome, ModelReply, ModelRequest, ModelUsage, ToolDescriptor } from './model.js';
+export type {
+  FinishReason,
+  ModelOutcome,
+  ModelProgress,
+  ModelReply,
+  ModelRequest,
+  ModelUsage,
+  ToolDescriptor,
+} from './model.js';
 export type {
   ApprovalNotification,
   ApprovalReference,

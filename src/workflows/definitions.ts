@@ -144,9 +144,11 @@ export interface RefusedDecision {
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
-  /** Of the input tokens, those the provider served from its prompt cache (absent before they were counted). */
-  cachedInputTokens?: number;
   costUsd: number;
+  /** Input tokens the providers served from their prompt caches (part of inputTokens, priced at the cached rate). */
+  cachedInputTokens?: number;
+  /** Tokens of calls whose endpoint sent no usage, counted with a tokenizer (part of the totals). */
+  estimatedTokens?: number;
 }
 
 /** Budget limits in force; approved extensions raise them. */
@@ -214,12 +216,14 @@ export interface RefusalRecord {
   at: string;
 }
 
-/** A question an agent asked a human with `ask_human`. */
+/** A question an agent asked a human with `ask_human`, or the engine asked about its model's refusal. */
 export interface QuestionRecord {
   id: string;
   agent: string;
   step: number;
   question: string;
+  /** Set when the engine asked: `refusal`, the agent's model refused (onRefusal: ask). */
+  about?: 'refusal';
   /** Who may answer (user names, group:NAME, *). */
   to: string[];
   /** The same with groups resolved to user names. */
@@ -359,6 +363,18 @@ export interface GoalRecord {
    * names it and sends only the messages after them, so a call's input does not grow with the goal.
    */
   context?: { ref: ContextRef; upTo: number };
+  /**
+   * The blueprint tools this goal let run (approved or needing no approval), by tool: how many calls, and the sums of
+   * their numeric arguments. Approval conditions read it as `prior` (a per-goal cumulative limit). Absent in goals
+   * recorded before it existed, and until a tool runs.
+   */
+  toolsRan?: Record<string, ToolTally>;
+}
+
+/** One tool's calls that ran in a goal: how many, and each numeric top-level argument summed over them. */
+export interface ToolTally {
+  count: number;
+  sum: Record<string, number>;
 }
 
 /** Where a run stopped when it continued as new during a human wait: the next run resumes the turn there. */

@@ -46,7 +46,7 @@ import type { EngineContext } from './engine-context.js';
 import { offeredTools, type ToolOffer } from './engine-tools.js';
 import { budgetAt, carriedState, openRecord, queryState } from './goal-record.js';
 import { GoalMcp } from './mcp-tools.js';
-import { installReplyHandlers } from './human-wait.js';
+import { askAboutRefusal, installReplyHandlers } from './human-wait.js';
 import { tokenScale } from './context-budget.js';
 import { addUsage, askModel, fitContext, ToolSchemas } from './model-call.js';
 import { Patch } from './patches.js';
@@ -367,12 +367,18 @@ class Goal implements EngineContext {
   }
 
   /** A reply without tool calls: a final answer only when it stopped on its own and is not a verdict in text. */
-  private answerTurn(actor: string, reply: ModelReply): NextStep {
+  private async answerTurn(actor: string, reply: ModelReply): Promise<NextStep> {
     const answer = reply.content?.trim() ?? '';
     const ending = replyEnding(reply);
-    if (ending.kind === 'refused' && this.bp.models[this.agentSpec.model]?.onRefusal === 'fail') {
+    const onRefusal = this.bp.models[this.agentSpec.model]?.onRefusal;
+    if (ending.kind === 'refused' && onRefusal === 'fail') {
       // Only blueprints written after onRefusal existed set it: no goal recorded before runs this branch.
       this.fail(`agent ${actor} at step ${this.r.step}: ${ending.problem}`, GoalFailure.ModelRefused);
+    }
+    if (ending.kind === 'refused' && onRefusal === 'ask' && patched(Patch.refusalAsk)) {
+      this.unusable(actor, 'refused_reply', ending.problem);
+      await askAboutRefusal(this, actor, ending);
+      return this.afterTurn();
     }
     if (ending.kind !== 'answer' && patched(Patch.finishReason)) {
       this.unusable(actor, ending.kind === 'truncated' ? 'truncated_reply' : 'refused_reply', ending.problem);

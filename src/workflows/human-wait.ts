@@ -5,6 +5,7 @@
  * working-time budget through `EngineContext.waitingOnHumans`.
  */
 import { ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
+import { GoalFailure } from '../failures.js';
 import { resolveApprovers } from './approvals.js';
 import { replySignal, replyUpdate, type GoalRecord, type HumanReply, type QuestionRecord } from './definitions.js';
 import { durationMs } from './durations.js';
@@ -16,17 +17,21 @@ import { Patch } from './patches.js';
 import { pendingReplyRefusal, replyRefusalReason } from './questions.js';
 import { WaitMovesOn } from './wait-runs.js';
 
-/** ask_human: opens a question, waits for a `reply` (or the timeout), and tells the model the answer. */
+/**
+ * ask_human: opens a question, waits for a `reply` (or the timeout), and tells the model the answer. The engine asks
+ * the same people the same way about a refusal of the agent's model (`about: 'refusal'`, onRefusal: ask).
+ */
 export async function askHuman(
   ctx: EngineContext,
   actor: string,
   question: string,
   callId?: string,
+  about?: 'refusal',
 ): Promise<CallOutcome> {
   const settings = ctx.bp.agents[actor]?.askHuman;
   if (!settings) return { output: 'error: this agent has no askHuman settings', repair: false };
   const adopted = ctx.r.questions.find((x) => x.status === 'pending' && x.agent === actor && x.question === question);
-  const q = adopted ?? openQuestion(ctx, actor, question, settings, callId);
+  const q = adopted ?? openQuestion(ctx, actor, question, settings, callId, about);
   const bounded = adopted !== undefined || patched(Patch.boundedHumanWaits);
   const answered = await ctx.waitingOnHumans(() =>
     bounded ? boundedWait(ctx, q, settings.timeout) : unboundedWait(q, settings.timeout),
@@ -53,6 +58,7 @@ function openQuestion(
   question: string,
   settings: { to: string[]; timeout?: string },
   callId: string | undefined,
+  about: 'refusal' | undefined,
 ): QuestionRecord {
   const asked = Date.now();
   const timeoutMs = settings.timeout === undefined ? undefined : durationMs(settings.timeout);
@@ -61,6 +67,7 @@ function openQuestion(
     agent: actor,
     step: ctx.r.step,
     question,
+    ...(about ? { about } : {}),
     to: [...settings.to],
     eligible: resolveApprovers(settings.to, ctx.bp.approvers),
     status: 'pending',
@@ -73,6 +80,7 @@ function openQuestion(
     fact: 'question.asked',
     questionId: q.id,
     ...(callId ? { callId } : {}),
+    ...(about ? { about } : {}),
     agent: actor,
     question,
     eligible: q.eligible,
@@ -117,6 +125,32 @@ async function boundedWait(ctx: EngineContext, q: QuestionRecord, timeout: strin
       return settled();
     }
   }
+}
+
+/**
+ * onRefusal: ask. The agent's model refused (or the provider's filter withheld the reply): the agent's askHuman
+ * people are asked, and the agent is told the refusal was not taken as an answer, with their answer as guidance.
+ * Nobody answering in time fails the goal (`ModelRefused`), as onRefusal: fail would have at once.
+ */
+export async function askAboutRefusal(
+  ctx: EngineContext,
+  actor: string,
+  ending: { problem: string; instruction: string },
+): Promise<void> {
+  const timeout = ctx.bp.agents[actor]?.askHuman?.timeout;
+  const question =
+    `Agent ${actor} could not go on at step ${ctx.r.step}: ${ending.problem}. ` +
+    `Your answer goes to the agent as guidance and it carries on` +
+    (timeout ? `; without an answer within ${timeout} the goal fails.` : '.');
+  const outcome = await askHuman(ctx, actor, question, undefined, 'refusal');
+  if (outcome.detail?.status !== 'answered') {
+    const asked = typeof outcome.detail?.questionId === 'string' ? outcome.detail.questionId : 'the question';
+    ctx.fail(
+      `agent ${actor} at step ${ctx.r.step}: ${ending.problem}; nobody answered ${asked} about it${timeout ? ` within ${timeout}` : ''}`,
+      GoalFailure.ModelRefused,
+    );
+  }
+  ctx.r.messages.push({ role: 'user', content: `${ending.instruction} A person reviewed it: ${outcome.output}` });
 }
 
 type Judged =

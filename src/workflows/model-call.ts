@@ -23,6 +23,7 @@ import {
   summaryMessages,
   visibleMessages,
 } from './context-budget.js';
+import { addUsageNotes, replyUsageNotes } from './budget.js';
 
 /**
  * The Web UI's summary of a model call: the model that serves it, as its endpoint named it on an earlier reply
@@ -222,9 +223,7 @@ export function addUsage(ctx: EngineContext, reply: ModelReply, agent: AgentSpec
   const price = ctx.bp.models[agent.model]?.price;
   ctx.r.usage.inputTokens += reply.usage.inputTokens;
   ctx.r.usage.outputTokens += reply.usage.outputTokens;
-  if (reply.usage.cachedInputTokens) {
-    ctx.r.usage.cachedInputTokens = (ctx.r.usage.cachedInputTokens ?? 0) + reply.usage.cachedInputTokens;
-  }
+  addUsageNotes(ctx.r.usage, replyUsageNotes(reply.usage));
   // The activity prices what it read (cached input at its own price); replies recorded before it did are priced here.
   if (reply.usage.costUsd !== undefined) ctx.r.usage.costUsd += reply.usage.costUsd;
   else if (price) {

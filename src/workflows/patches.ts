@@ -41,6 +41,8 @@ export const Patch = {
    * `loadTrust` activity; unregistered blueprints are refused (DESIGN §2.1, issue 12).
    */
   verifiedIdentity: 'verified-identity',
+  /** A model whose onRefusal is `ask` puts its refusals to the agent's askHuman people instead of retrying them. */
+  refusalAsk: 'model-refusal-ask',
   /** A model with a `contextWindow` gets its older messages summarised when the next request would not fit. */
   tokenAwareContext: 'token-aware-context',
   /**

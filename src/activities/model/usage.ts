@@ -2,10 +2,10 @@
  * Usage you can rely on: the provider's figures when it sends them (cached and reasoning tokens included), else a
  * count with a real tokenizer (js-tiktoken: cl100k_base for the GPT-4 and GPT-3.5 families, o200k_base for GPT-4o,
  * GPT-4.1, GPT-5, the o-series and, as the documented estimate, every other model) marked `estimated`, so budgets
- * never stop counting. Cost is priced here, cached input at its own price.
+ * never stop counting. Cost is priced (pricing.ts), cached input at its own price.
  */
 import type { Tiktoken } from 'js-tiktoken/lite';
-import type { ModelSettings } from '../../blueprint/schema.js';
+import { priceOf } from './pricing.js';
 import type { ModelRequest, ModelUsage, RawReply, RawToolCall } from './types.js';
 
 /** Tokens a chat format adds around each message (role, separators): OpenAI's documented figure. */
@@ -68,18 +68,6 @@ async function replyTokens(
   model: string,
 ): Promise<number> {
   return countTokens(`${content}${refusal ?? ''}${callsText(calls)}`, model);
-}
-
-/** USD for a call, or undefined when the model has no price. */
-export function priceOf(usage: Omit<ModelUsage, 'costUsd'>, price: ModelSettings['price']): number | undefined {
-  if (!price) return undefined;
-  const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
-  const usd =
-    ((usage.inputTokens - cached) * price.input +
-      cached * (price.cachedInput ?? price.input) +
-      usage.outputTokens * price.output) /
-    1e6;
-  return Math.round(usd * 1e9) / 1e9;
 }
 
 /** The call's usage: reported figures where present, counted ones (and `estimated: true`) where not. */
