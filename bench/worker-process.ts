@@ -6,6 +6,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type * as DataConverterModule from '../src/codec/data-converter.js';
+import type * as TrustModule from '../src/identity/trust.js';
 import type * as WorkerModule from '../src/worker.js';
 import { benchBuiltins } from './tools.js';
 
@@ -20,6 +22,8 @@ export interface WorkerSpec {
   /** A prebuilt bundle, or a workflows module to bundle at start. */
   workflowCode: { workflowBundle: { codePath: string } } | { workflowsPath: string };
   maxCachedWorkflows?: number;
+  /** BATON_PAYLOAD_STORE of this worker: payloads, long tool outputs and transcripts leave the history. */
+  payloadStore?: string;
 }
 
 /** Messages from the worker process to the driver. */
@@ -41,6 +45,12 @@ async function main(): Promise<void> {
   const compiled = new URL('../dist/worker.js', import.meta.url);
   if (!existsSync(fileURLToPath(compiled))) throw new Error('dist/worker.js is missing: run `npm run build` first');
   const { createBatonWorker } = (await import(compiled.href)) as typeof WorkerModule;
+  const { emptyTrust } = (await import(
+    new URL('../dist/identity/trust.js', import.meta.url).href
+  )) as typeof TrustModule;
+  const { configuredDataConverter } = (await import(
+    new URL('../dist/codec/data-converter.js', import.meta.url).href
+  )) as typeof DataConverterModule;
   const connection = await NativeConnection.connect({ address: spec.address });
   const begin = performance.now();
   const worker = await createBatonWorker({
@@ -52,6 +62,9 @@ async function main(): Promise<void> {
     builtins: benchBuiltins(),
     workflowCode: spec.workflowCode,
     ...(spec.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: spec.maxCachedWorkflows }),
+    ...(spec.payloadStore ? { dataConverter: configuredDataConverter({ payloadStore: spec.payloadStore }) } : {}),
+    // The bench's blueprints are made up per run, as under `baton dev`: its workers let them run unregistered.
+    trust: { snapshot: () => ({ ...emptyTrust(), allowAdHocBlueprints: true }), registry: () => [] },
   });
   const createMs = performance.now() - begin;
   const running = worker.run();
