@@ -1,4 +1,7 @@
-/** Configuration from the environment (DESIGN §2.3), validated once with messages that name the variable. */
+/**
+ * Configuration from the environment (DESIGN §2.3), validated once with messages that name the variable. Over 300
+ * lines on purpose: it is the one table of every variable the CLI and the worker read (one concept in one place).
+ */
 import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';

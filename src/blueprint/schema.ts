@@ -1,6 +1,8 @@
 /**
  * The goal language: one zod schema for a blueprint, from which Baton derives the TypeScript types, the parser
- * and the published JSON Schema. This module is pure (no I/O), so workflow code may import its types.
+ * and the published JSON Schema. This module is pure (no I/O), so workflow code may import its types. It is long on
+ * purpose: the goal language is one schema, and its parts reference each other (tools, agents, policies, budgets);
+ * split, the published JSON Schema and the `FILE:LINE:COL` errors would come from several places.
  */
 import { parse as parseCel } from '@marcbachmann/cel-js';
 import { conditionProblem } from './conditions.js';

@@ -1,7 +1,9 @@
 /**
  * A scripted OpenAI-compatible chat-completions server on loopback, for the offline demo and the tests. Each reply
  * comes from a script, chosen by matching the request; a request no script answers is a loud 400 error, never a
- * guess. It also serves a small demo API (`/demo/...`) that the example blueprints' HTTP tools call.
+ * guess. It also serves a small demo API (`/demo/...`) that the example blueprints' HTTP tools call. Over 300 lines
+ * because it answers every reply shape the tests need (streaming, refusals, filtered and cut-off replies, usage,
+ * prompt caching); the matching and the demo API live in their own modules.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -2,7 +2,9 @@
  * The approval desk of a goal: it opens approvals, waits for them on durable timers (reminders, escalation, a
  * deadline), takes decisions from the `approval` signal and the `decide` update, and tells webhooks what happens
  * (through approval-notify.ts).
- * The goal loop talks to it through `request` and the few members below; everything here is deterministic.
+ * The goal loop talks to it through `request` and the few members below; everything here is deterministic. Just
+ * over 300 lines: the desk's state, its wait and its handlers are one state machine; the pure rules are in
+ * approvals.ts, the notifications in approval-notify.ts.
  */
 import { ApplicationFailure, condition, isCancellation, log, patched, setHandler } from '@temporalio/workflow';
 import type { ApprovalNotification } from '../activities/index.js';
