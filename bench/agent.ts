@@ -27,7 +27,12 @@ export const BENCH_APPROVER = 'bench';
  * A goal named `name` that runs `steps` steps; step `guardedAt` (1-based), if given, waits for approval first.
  * Only the tools the goal uses are declared: a goal of guarded steps alone has no builtin, as HTTP-only goals do.
  */
-export function benchAgent(name: string, steps: number, guardedAt?: number): BenchAgent {
+export function benchAgent(
+  name: string,
+  steps: number,
+  guardedAt?: number,
+  outputBytes?: (step: number) => number,
+): BenchAgent {
   const plain = guardedAt === undefined || steps > 1;
   const tools = [...(plain ? ['step'] : []), ...(guardedAt === undefined ? [] : ['guarded_step'])];
   const yaml = `
@@ -63,7 +68,12 @@ budget: { maxSteps: ${2 * steps + 10}, onExceeded: fail }
   // step k's result is step k+1 (or the answer after the last), however much of the transcript the model is shown.
   const replies: ScriptInput['replies'] = [];
   const call = (n: number) => ({
-    toolCalls: [{ name: n === guardedAt ? 'guarded_step' : 'step', arguments: { n } }],
+    toolCalls: [
+      {
+        name: n === guardedAt ? 'guarded_step' : 'step',
+        arguments: outputBytes && n !== guardedAt ? { n, bytes: outputBytes(n) } : { n },
+      },
+    ],
   });
   replies.push({ when: { after: 'user' }, ...call(1) });
   for (let k = 1; k < steps; k++) replies.push({ when: { after: 'tool', contains: stepDone(k) }, ...call(k + 1) });

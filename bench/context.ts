@@ -42,7 +42,7 @@ export type Flavor = 'baton' | 'raw';
 export async function startWorker(
   ctx: BenchContext,
   flavor: Flavor,
-  opts: { maxCachedWorkflows?: number } = {},
+  opts: { maxCachedWorkflows?: number; payloadStore?: string } = {},
 ): Promise<{ worker: BenchWorker; taskQueue: string }> {
   const taskQueue = `bench-${flavor}-${randomUUID().slice(0, 8)}`;
   const worker = await BenchWorker.start({

@@ -3,6 +3,9 @@
  * server), and each run's size, following continue-as-new from the first run to the last.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
+
+const { Payload: PayloadProto } = proto.temporal.api.common.v1;
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 type HistoryEvent = NonNullable<History['events']>[number];
@@ -39,6 +42,9 @@ export interface RunSize {
   transcriptBytes: number;
   /** UpsertWorkflowSearchAttributes events. */
   upserts: number;
+  /** Encoded size of each callModel input, and of the largest payload of the run. */
+  modelInputs: number[];
+  largestPayload: number;
   continuedAsNew: boolean;
 }
 
@@ -50,9 +56,17 @@ async function scanRun(
   client: Client,
   workflowId: string,
   runId: string,
-): Promise<{ transcriptBytes: number; upserts: number; next: string | undefined }> {
+): Promise<{
+  transcriptBytes: number;
+  upserts: number;
+  modelInputs: number[];
+  largestPayload: number;
+  next: string | undefined;
+}> {
   let transcriptBytes = 0;
   let upserts = 0;
+  const modelInputs: number[] = [];
+  let largestPayload = 0;
   let last: HistoryEvent | undefined;
   let nextPageToken: Uint8Array | undefined;
   do {
@@ -71,6 +85,18 @@ async function scanRun(
       for (const payloads of carriers) {
         for (const p of payloads?.payloads ?? []) transcriptBytes += p.data?.length ?? 0;
       }
+      const modelInput = scheduled(e, 'callModel')
+        ? e.activityTaskScheduledEventAttributes?.input?.payloads?.[0]
+        : undefined;
+      if (modelInput) modelInputs.push(PayloadProto.encode(modelInput).finish().length);
+      for (const p of [
+        ...(e.activityTaskScheduledEventAttributes?.input?.payloads ?? []),
+        ...(e.activityTaskCompletedEventAttributes?.result?.payloads ?? []),
+        ...(e.workflowExecutionStartedEventAttributes?.input?.payloads ?? []),
+        ...(e.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads ?? []),
+      ]) {
+        largestPayload = Math.max(largestPayload, PayloadProto.encode(p).finish().length);
+      }
       if (e.upsertWorkflowSearchAttributesEventAttributes) upserts += 1;
       last = e;
     }
@@ -79,6 +105,8 @@ async function scanRun(
   return {
     transcriptBytes,
     upserts,
+    modelInputs,
+    largestPayload,
     next: last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined,
   };
 }
@@ -97,6 +125,8 @@ export async function runSizes(client: Client, workflowId: string, firstRunId: s
       bytes: description.historySize ?? Number.NaN,
       transcriptBytes: scan.transcriptBytes,
       upserts: scan.upserts,
+      modelInputs: scan.modelInputs,
+      largestPayload: scan.largestPayload,
       continuedAsNew: scan.next !== undefined,
     });
     runId = scan.next;

@@ -5,7 +5,19 @@
 import { z } from 'zod';
 import type { BuiltinTool, ToolDescriptor } from '../src/activities/index.js';
 
-const StepArgs = z.object({ n: z.int().describe('which step this is') });
+const StepArgs = z.object({
+  n: z.int().describe('which step this is'),
+  bytes: z.int().nonnegative().optional().describe('how long the report of the step is (a document read)'),
+});
+
+/** A step's report of `bytes` characters of varied words, the step's completion at its very end. */
+function report(n: number, bytes: number): string {
+  const done = stepDone(n);
+  const words = ['ledger', 'invoice', 'vendor', 'payment', 'quarter', 'forecast', 'contract', 'audit', 'refund'];
+  let text = '';
+  for (let i = 0; text.length < bytes - done.length - 2; i++) text += `${words[(i * 7 + n) % words.length]} ${i} `;
+  return `${text.slice(0, Math.max(0, bytes - done.length - 1))} ${done}`;
+}
 
 /** `guarded_step`'s arguments, as the blueprint declares them. */
 export const guardedParameters = {
@@ -29,7 +41,7 @@ export function benchBuiltins(): Record<string, BuiltinTool> {
   const step: BuiltinTool<typeof StepArgs> = {
     description: toolDescriptions.step,
     schema: StepArgs,
-    run: ({ n }) => Promise.resolve(stepDone(n)),
+    run: ({ n, bytes }) => Promise.resolve(bytes ? report(n, bytes) : stepDone(n)),
   };
   return { bench_step: step };
 }

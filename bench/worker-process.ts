@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type * as DataConverterModule from '../src/codec/data-converter.js';
 import type * as WorkerModule from '../src/worker.js';
 import type * as TrustModule from '../src/trust/load.js';
 import type { TrustFiles } from './identity.js';
@@ -24,6 +25,8 @@ export interface WorkerSpec {
   maxCachedWorkflows?: number;
   /** The operator's trust, as `baton worker` reads it (BATON_TRUST_FILE, BATON_BLUEPRINTS). */
   trust: TrustFiles;
+  /** BATON_PAYLOAD_STORE of this worker: payloads, long tool outputs and transcripts leave the history. */
+  payloadStore?: string;
 }
 
 /** Messages from the worker process to the driver. */
@@ -49,6 +52,9 @@ async function main(): Promise<void> {
     new URL('../dist/trust/load.js', import.meta.url).href
   )) as typeof TrustModule;
   const trust = createTrustStore(spec.trust);
+  const { configuredDataConverter } = (await import(
+    new URL('../dist/codec/data-converter.js', import.meta.url).href
+  )) as typeof DataConverterModule;
   const connection = await NativeConnection.connect({ address: spec.address });
   const begin = performance.now();
   const worker = await createBatonWorker({
@@ -61,6 +67,7 @@ async function main(): Promise<void> {
     trust,
     workflowCode: spec.workflowCode,
     ...(spec.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: spec.maxCachedWorkflows }),
+    ...(spec.payloadStore ? { dataConverter: configuredDataConverter({ payloadStore: spec.payloadStore }) } : {}),
   });
   const createMs = performance.now() - begin;
   const running = worker.run();

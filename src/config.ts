@@ -1,4 +1,7 @@
-/** Configuration from the environment (DESIGN §2.3), validated once with messages that name the variable. */
+/**
+ * Configuration from the environment (DESIGN §2.3), validated once with messages that name the variable. Over 300
+ * lines on purpose: it is the one table of every variable the CLI and the worker read (one concept in one place).
+ */
 import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +33,13 @@ const EnvSchema = z.object({
   BATON_CODEC_OIDC_AUDIENCE: z.string().min(1).optional(),
   BATON_CODEC_HOSTS: z.string().min(1).optional(),
   BATON_CODEC_MAX_BYTES: z.coerce.number().int().positive({ error: 'expected a number of bytes' }).optional(),
+  BATON_PAYLOAD_STORE: z.string().min(1).optional(),
+  BATON_PAYLOAD_THRESHOLD: z.coerce
+    .number()
+    .int()
+    .min(1024, { error: 'expected a number of bytes, at least 1024' })
+    .max(2 * 1024 * 1024, { error: "expected at most 2097152 bytes (Temporal's payload limit)" })
+    .optional(),
 });
 
 const duration = z.string().refine(
@@ -72,8 +82,24 @@ const WorkerEnvSchema = z.object({
   BATON_VERSIONING_BEHAVIOR: z
     .enum(['pinned', 'auto-upgrade'], { error: 'expected pinned or auto-upgrade' })
     .default('pinned'),
+  // The blob store of MCP results (src/activities/mcp/blobs.ts): where, how long, how much.
+  BATON_BLOB_DIR: z.string().min(1).default('.baton/blobs'),
+  BATON_BLOB_RETENTION: z
+    .string()
+    .regex(/^\d+(s|m|h|d|w)$/, { error: 'expected a duration such as 12h, 7d or 2w' })
+    .default('7d'),
+  BATON_BLOB_MAX_BYTES: z
+    .string()
+    .regex(/^\d+(K|M|G)?(iB)?$/, { error: 'expected a number of bytes, optionally with K, M or G (binary), e.g. 512M' })
+    .default('1G'),
   BATON_ALLOW_ADHOC_BLUEPRINTS: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
 });
+
+/** `512M` as bytes: K, M and G are powers of 1024. */
+function byteSize(text: string): number {
+  const m = /^(\d+)(K|M|G)?/.exec(text)!;
+  return Number(m[1]) * 1024 ** ['', 'K', 'M', 'G'].indexOf(m[2] ?? '');
+}
 
 /** Baton's settings. */
 export interface BatonConfig {
@@ -106,6 +132,10 @@ export interface BatonConfig {
   codecHosts?: string[];
   /** Largest request body `baton codec-server` reads. */
   codecMaxBytes?: number;
+  /** BATON_PAYLOAD_STORE: where payloads above the threshold go (a directory); unset keeps every payload inline. */
+  payloadStore?: string;
+  /** BATON_PAYLOAD_THRESHOLD: bytes from which a payload leaves the history (default 128 KiB). */
+  payloadThreshold?: number;
 }
 
 /** What `baton worker` adds: its HTTP endpoints, logs, shutdown and tracing. */
@@ -123,6 +153,8 @@ export interface WorkerConfig extends BatonConfig {
   serviceName: string;
   /** Worker Versioning: the Worker Deployment this worker belongs to; unversioned when undefined. */
   deployment?: WorkerDeploymentSettings;
+  /** BATON_BLOB_*: where binary content of MCP results is kept, for how long after it was stored, up to how much. */
+  blobs: { dir: string; maxAgeMs: number; maxBytes: number };
   /** BATON_ALLOW_ADHOC_BLUEPRINTS=true: unregistered blueprints may run (loudly); `baton dev` only, by default. */
   allowAdHocBlueprints: boolean;
 }
@@ -211,6 +243,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       : {}),
     ...(e.BATON_CODEC_HOSTS ? { codecHosts: entries(e.BATON_CODEC_HOSTS) } : {}),
     ...(e.BATON_CODEC_MAX_BYTES ? { codecMaxBytes: e.BATON_CODEC_MAX_BYTES } : {}),
+    ...(e.BATON_PAYLOAD_STORE ? { payloadStore: e.BATON_PAYLOAD_STORE } : {}),
+    ...(e.BATON_PAYLOAD_THRESHOLD ? { payloadThreshold: e.BATON_PAYLOAD_THRESHOLD } : {}),
   };
 }
 
@@ -269,6 +303,11 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
     ...(w.BATON_WORKFLOW_BUNDLE ? { workflowBundle: w.BATON_WORKFLOW_BUNDLE } : {}),
     ...(w.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: w.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
     serviceName: w.OTEL_SERVICE_NAME,
+    blobs: {
+      dir: w.BATON_BLOB_DIR,
+      maxAgeMs: durationMs(w.BATON_BLOB_RETENTION),
+      maxBytes: byteSize(w.BATON_BLOB_MAX_BYTES),
+    },
     allowAdHocBlueprints: w.BATON_ALLOW_ADHOC_BLUEPRINTS === 'true',
   };
 }

@@ -3,7 +3,7 @@
  * /metrics, /healthz and /readyz endpoint, optional tracing, and a graceful shutdown on SIGTERM or SIGINT: the worker
  * stops polling, reports not ready, lets in-flight activities finish within BATON_SHUTDOWN_GRACE_TIME, then exits.
  */
-import { batonDataConverter } from './codec/data-converter.js';
+import { configuredDataConverter, isEncrypting } from './codec/data-converter.js';
 import { Runtime, type Logger, type Worker } from '@temporalio/worker';
 import { resolveModel } from './client/model-endpoint.js';
 import { loadWorkerConfig } from './config.js';
@@ -110,10 +110,10 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
       logger.warn('BATON_ALLOW_ADHOC_BLUEPRINTS=true: unregistered blueprints may run; never do this in production');
     }
     const connection = await connectWorker(config);
-    const dataConverter = batonDataConverter(config.encryptionKeys);
+    const dataConverter = configuredDataConverter(config);
     const workflowCode = workflowSource(env, {
       tracing: tracing !== undefined,
-      encrypted: dataConverter !== undefined,
+      encrypted: isEncrypting(dataConverter),
     });
     const versioning = config.deployment ? deploymentOptions(config.deployment, workflowCode) : undefined;
     try {
@@ -130,6 +130,8 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
         ...(dataConverter ? { dataConverter } : {}),
         trust,
         shutdownGraceTime: config.shutdownGraceTime,
+        blobDir: config.blobs.dir,
+        blobRetention: { maxAgeMs: config.blobs.maxAgeMs, maxBytes: config.blobs.maxBytes },
         shutdownForceTime: `${config.shutdownGraceMs + FORCE_AFTER_GRACE_MS}ms`,
         ...(tracing ? { interceptors: tracing.interceptors, sinks: tracing.sinks } : {}),
         ...(versioning ? { workerDeploymentOptions: versioning } : {}),

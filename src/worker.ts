@@ -7,12 +7,14 @@ import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Worker, type WorkerInterceptors, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerInterceptors, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { accessFromValues, createActivities, type BuiltinTool, type ToolAccess } from './activities/index.js';
 import { McpConnections } from './activities/mcp/connections.js';
-import { directoryBlobStore } from './activities/mcp/results.js';
+import { directoryBlobStore, type BlobRetention } from './activities/mcp/blobs.js';
 import type { BatonConfig } from './config.js';
+import { isEncrypting } from './codec/data-converter.js';
+import { conversationStoreFrom } from './codec/conversation-store.js';
 import type { TrustStore } from './trust/load.js';
 import { connectionOptions } from './connection.js';
 import { activityMetrics } from './observability/metrics.js';
@@ -115,6 +117,8 @@ export interface BatonWorkerOptions {
   mcp?: McpConnections;
   /** Where images, audio and binary resources from MCP tools are kept; default BATON_BLOB_DIR or .baton/blobs. */
   blobDir?: string;
+  /** How long and how much of them is kept; default 7 days and 1 GiB (`baton worker`: BATON_BLOB_RETENTION, _MAX_BYTES). */
+  blobRetention?: Partial<BlobRetention>;
   /** The operator's trust that workflows verify decisions against (src/trust/load.ts); absent: nobody is trusted. */
   trust?: TrustStore;
 }
@@ -132,10 +136,15 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
     maxRetries: 0,
     timeout: options.model.timeoutMs ?? 240_000,
   });
-  const code = options.workflowCode ?? workflowSource(process.env, { encrypted: options.dataConverter !== undefined });
+  const code = options.workflowCode ?? workflowSource(process.env, { encrypted: isEncrypting(options.dataConverter) });
+  const conversation = conversationStoreFrom(options.dataConverter);
   const workflowModules = 'workflowsPath' in code ? code.interceptorModules : undefined;
   const ownMcp = options.mcp === undefined;
   const mcp = options.mcp ?? new McpConnections();
+  const blobs = directoryBlobStore(
+    options.blobDir ?? process.env.BATON_BLOB_DIR ?? '.baton/blobs',
+    options.blobRetention,
+  );
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -152,7 +161,8 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
       access: options.access ?? accessFromValues(options.env ?? {}),
       builtins: options.builtins ?? {},
       mcp,
-      blobs: directoryBlobStore(options.blobDir ?? process.env.BATON_BLOB_DIR ?? '.baton/blobs'),
+      blobs,
+      ...(conversation ? { conversation } : {}),
       ...(options.trust ? { trust: () => options.trust!.snapshot() } : {}),
     }),
     interceptors: {
@@ -163,19 +173,25 @@ export async function createBatonWorker(options: BatonWorkerOptions): Promise<Wo
     ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+    // A streaming model call's heartbeats carry its progress, which `baton status` and `watch` show: sent at most
+    // every 2 s instead of the SDK's 80% of the heartbeat timeout (24 s for a model call).
+    maxHeartbeatThrottleInterval: '2s',
     ...(options.shutdownForceTime ? { shutdownForceTime: options.shutdownForceTime } : {}),
   });
-  if (ownMcp) {
-    // The worker's MCP servers (stdio processes, HTTP sessions) end with it.
-    const run = worker.run.bind(worker);
-    worker.run = async () => {
-      try {
-        await run();
-      } finally {
-        await mcp.close();
-      }
-    };
-  }
+  // The blob store is swept while the worker runs (retention holds even when no tool stores anything); the worker's
+  // own MCP servers (stdio processes, HTTP sessions) end with it.
+  const run = worker.run.bind(worker);
+  worker.run = async () => {
+    const stopSweeping = blobs.startSweeping((err) => {
+      Runtime.instance().logger.warn('the MCP blob store could not be swept', { dir: blobs.dir, error: String(err) });
+    });
+    try {
+      await run();
+    } finally {
+      stopSweeping();
+      if (ownMcp) await mcp.close();
+    }
+  };
   return worker;
 }
 

@@ -43,7 +43,7 @@ apiVersion: baton/v1
     const text = await readFile('goals/refund-request.yaml', 'utf8');
     const { blueprint } = parseBlueprint(text, 'goals/refund-request.yaml');
     expect(blueprint.tools.issue_refund?.approval?.when).toBe(
-      'args.customerId != input.customerId || args.amount > input.amount || args.amount > 100',
+      'args.customerId != input.customerId || args.amount + prior.sum.amount > input.amount || args.amount > 100',
     );
   });
 

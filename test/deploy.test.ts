@@ -82,6 +82,7 @@ interface ComposeService {
   entrypoint?: string[];
   environment?: Record<string, string>;
   ports?: string[];
+  volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   stop_grace_period?: string;
@@ -220,8 +221,16 @@ describe('docker-compose.yml', () => {
   it('wires the stack: PostgreSQL → schema → server → namespace setup → UI and worker', () => {
     const services = compose.services;
     expect(Object.keys(services).sort()).toEqual(
-      ['postgresql', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
+      ['gateway', 'postgresql', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
     );
+    // The worker and the gateway read the operator's identity (trust, registry, the gateway's key) from one mount.
+    for (const name of ['worker', 'gateway']) {
+      const svc = services[name]!;
+      expect(svc.environment?.BATON_TRUST_FILE, name).toBe('/app/identity/trust.yaml');
+      expect(svc.environment?.BATON_BLUEPRINTS, name).toBe('/app/identity');
+      expect(svc.volumes, name).toContain('./identity:/app/identity:ro');
+    }
+    expect(services.gateway!.environment?.BATON_SIGNING_KEY_FILE).toBe('/app/identity/gateway-key');
     for (const [name, svc] of Object.entries(services)) {
       for (const dep of Object.keys(svc.depends_on ?? {})) expect(services, `${name} → ${dep}`).toHaveProperty(dep);
     }

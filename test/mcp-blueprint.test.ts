@@ -12,11 +12,11 @@ import { hashBlueprint, parseBlueprint } from '../src/blueprint/load.js';
 import {
   matchesSelector,
   mcpBindings,
-  mcpWarnings,
   sideEffectFromAnnotations,
   unselectedModelNames,
   type PinnedMcp,
 } from '../src/blueprint/mcp.js';
+import { mcpWarnings } from '../src/blueprint/mcp-checks.js';
 import { baton } from './helpers/cli.js';
 
 const head = `apiVersion: baton/v1
@@ -112,7 +112,7 @@ describe('baton validate', () => {
       expect(r.code).toBe(0);
       expect(r.stdout.trimEnd().split('\n')).toEqual([
         `${file}: ok`,
-        `${file}: warning: mcp.fs.tools.read_text_file: agent researcher gets MCP tool read_text_file with no sideEffect and no approval: an unmarked or destructive tool runs once, unapproved; set sideEffect or add an approval policy`,
+        `${file}: warning: mcp.fs.tools.read_text_file: agent researcher gets MCP tool read_text_file with no sideEffect and no approval: an unmarked or destructive tool runs once, unapproved; set sideEffect or add an approval policy (baton validate --connect reads what the server marks each tool)`,
       ]);
       const json = JSON.parse((await baton(['validate', '--json', file])).stdout) as { warnings: string[] }[];
       expect(json[0]?.warnings).toHaveLength(1);

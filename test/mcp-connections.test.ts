@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpConnections, notDelivered, type McpTarget } from '../src/activities/mcp/connections.js';
-import { directoryBlobStore, formatResult } from '../src/activities/mcp/results.js';
+import { directoryBlobStore } from '../src/activities/mcp/blobs.js';
+import { formatResult } from '../src/activities/mcp/results.js';
 import { checkPinned } from '../src/activities/mcp/index.js';
 import { schemaHash, serverSettings } from '../src/activities/mcp/server-settings.js';
 import type { McpCallSpec } from '../src/blueprint/mcp.js';
@@ -147,7 +148,12 @@ describe('pinned definitions', () => {
 describe('Streamable HTTP', () => {
   const target = (): McpTarget => ({
     key: 'test/everything-http',
-    settings: { kind: 'http', url: new URL(http.url), headers: { 'x-test': 'yes' } },
+    settings: {
+      kind: 'http',
+      url: new URL(http.url),
+      headers: { 'x-test': 'yes' },
+      egress: { allowedHosts: [`127.0.0.1:${http.port}`] },
+    },
     maxConcurrency: 4,
   });
 

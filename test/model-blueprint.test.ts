@@ -3,14 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { BlueprintError, formatProblem } from '../src/blueprint/errors.js';
 import { parseBlueprint } from '../src/blueprint/load.js';
 
-function withModel(model: string): string {
+function withModel(model: string, agentExtra = ''): string {
   return `apiVersion: baton/v1
 name: tiny
 models:
   default: ${model}
 agents:
-  solo: { role: executor, instructions: Do it. }
+  solo: { role: executor, instructions: Do it.${agentExtra} }
 entry: solo
+approvers: { ops: [olga] }
 `;
 }
 
@@ -52,5 +53,21 @@ describe('models', () => {
     expect(problems(withModel('{ model: m, baseUrl: localhost:8080 }'))).toEqual([
       expect.stringMatching(/baseUrl: baseUrl must be an http\(s\) URL or start with \$\{env:NAME\}/),
     ]);
+  });
+
+  it("asks about refusals only with someone to ask: onRefusal: ask needs the agent's askHuman", () => {
+    expect(problems(withModel('{ model: m, onRefusal: ask }'))).toEqual([
+      expect.stringMatching(
+        /agents\.solo: model "default" asks a human when it refuses \(onRefusal: ask\): give agent solo askHuman: \{ to: \[\.\.\.\] \} naming who answers$/,
+      ),
+    ]);
+    // askHuman without the ask_human tool is for that: the agent itself asks nothing.
+    expect(problems(withModel('{ model: m, onRefusal: ask }', ', askHuman: { to: [group:ops], timeout: 4h }'))).toEqual(
+      [],
+    );
+    expect(problems(withModel('{ model: m }', ', askHuman: { to: [group:ops] }'))).toEqual([
+      expect.stringMatching(/askHuman is set but ask_human is not in tools \(nor does its model ask on refusals/),
+    ]);
+    expect(problems(withModel('{ model: m, onRefusal: sometimes }'))).toEqual([expect.stringMatching(/onRefusal/)]);
   });
 });

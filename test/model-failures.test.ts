@@ -8,7 +8,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_BODY_CAP } from '../src/activities/model/errors.js';
 import { goalState } from '../src/client/goals.js';
-import { blueprint, createHarness, type Harness } from './helpers/harness.js';
+import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
+import { batonInProcess } from './helpers/in-process.js';
 import { modelCallsOf } from './helpers/model-calls.js';
 import { startDevServer } from './helpers/servers.js';
 
@@ -70,8 +71,15 @@ describe('model failures that say what happened', () => {
     expect(state.status).toBe('failed');
   });
 
-  it('caps a huge error body and says how much was left out', async () => {
-    const { calls } = await failing('fail-huge', { status: 400, message: 'x'.repeat(ERROR_BODY_CAP + 1000) });
+  it('does not retry a 400 invalid request; caps a huge error body and says how much was left out', async () => {
+    const { calls, seen, state } = await failing('fail-huge', {
+      status: 400,
+      message: 'x'.repeat(ERROR_BODY_CAP + 1000),
+    });
+    expect(seen).toHaveLength(1);
+    expect(calls[0]?.attempt).toBe(1);
+    expect(calls[0]?.failure).toMatchObject({ type: 'ModelInvocationError.InvalidRequest', nonRetryable: true });
+    expect(state.result?.reason).toMatch(/rejected the request as invalid \(400\)/);
     const message = calls[0]?.failure?.message ?? '';
     expect(message).toMatch(/x… \(\d+ more characters\)/);
     expect(message.length).toBeLessThan(ERROR_BODY_CAP + 400);
@@ -87,6 +95,33 @@ describe('model failures that say what happened', () => {
     expect(calls[0]?.failure).toMatchObject({ type: 'ModelInvocationError.QuotaExhausted', nonRetryable: true });
     expect(err.cause?.message).toMatch(/quota is used up \(429 insufficient_quota\): You exceeded your current quota/);
     expect(err.cause?.message).toMatch(/Add credit or raise the limit/);
+  });
+
+  it('shows a retrying call with its whole last error in baton status, and the next attempt', async () => {
+    const name = 'fail-503-status';
+    const body = { error: { message: 'upstream overloaded:\n  shard 3 of 4 is draining', type: 'server_error' } };
+    h.model.load({
+      goal: name,
+      replies: [{ fail: { status: 503, retryAfter: 5, body, times: 2 } }, { content: 'Done.' }],
+    });
+    const handle = await h.start(blueprint(goalYaml(name)), {});
+    const vars = { TEMPORAL_ADDRESS: h.env.address, NO_COLOR: '1' };
+    const json = await eventually(
+      async () => {
+        const r = await batonInProcess(['status', handle.workflowId, '--json'], vars);
+        const state = JSON.parse(r.stdout) as { retrying: { activityId: string; lastError: string }[] };
+        return state.retrying.length ? state.retrying : undefined;
+      },
+      'baton status to show the call retrying',
+      60_000,
+    );
+    expect(json[0]?.activityId).toBe('model-1');
+    expect(json[0]?.lastError).toMatch(/upstream overloaded:\n {2}shard 3 of 4 is draining/);
+    const text = (await batonInProcess(['status', handle.workflowId], vars)).stdout;
+    expect(text).toMatch(
+      /retrying {2}model call model-1 is retrying \(attempt \d+, (next attempt in \d+s|attempt running now)\); last error: .*upstream overloaded: shard 3 of 4 is draining/,
+    );
+    expect((await handle.result()).status).toBe('completed');
   });
 
   it('follows retry-after on a 429 and then completes', async () => {

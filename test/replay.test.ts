@@ -2,50 +2,27 @@
  * The replay guard: every history in test/histories/ (recorded from real runs by `npm run record-histories`) replays
  * against the current workflow code. A deliberately non-deterministic change fails replay; its patched() form passes.
  * The scenario histories are checked to take the path they are named for, so a re-recording that silently became a
- * happy path is caught.
+ * happy path is caught: the `--verified` ones (recorded with signed starts, votes and answers) carry the
+ * `verified-identity` patch, read the operator's trust through `loadTrust` and record each verdict as a `decision`
+ * fact; the older ones, recorded before verified identity, carry none of it and still replay on the by-name path.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { temporal } from '@temporalio/proto';
+import { readdirSync } from 'node:fs';
 import { bundleWorkflowCode, Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, inject, it } from 'vitest';
-
-const histories = readdirSync('test/histories')
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => ({
-    workflowId: f.replace(/\.json$/, ''),
-    history: historyFromJSON(JSON.parse(readFileSync(`test/histories/${f}`, 'utf8'))),
-  }));
-
-const EventType = temporal.api.enums.v1.EventType;
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-
-function eventsOf(workflowId: string, type: temporal.api.enums.v1.EventType): HistoryEvent[] {
-  const history = histories.find((h) => h.workflowId === workflowId)?.history;
-  if (!history) throw new Error(`no recorded history ${workflowId}`);
-  return (history.events ?? []).filter((e) => e.eventType === type);
-}
-
-/** Payloads decoded as the worker wrote them (the recorder runs without a codec: the default payload converter). */
-function decoded(payloads: { payloads?: Payload[] | null } | null | undefined): unknown[] {
-  return (payloads?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p));
-}
-
-/** The goal's result, from its completion event. */
-function resultOf(workflowId: string): { status?: string; answer?: string } | undefined {
-  const [done] = eventsOf(workflowId, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
-  return decoded(done?.workflowExecutionCompletedEventAttributes?.result)[0] as { status?: string } | undefined;
-}
-
-/** The decisions sent through the `decide` update. */
-function decisions(workflowId: string): unknown[] {
-  return eventsOf(workflowId, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)
-    .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input)
-    .filter((input) => input?.name === 'decide')
-    .map((input) => (decoded(input?.args)[0] as { decision?: string }).decision);
-}
+import { SCENARIOS, STARTER } from '../src/build/history-scenarios.js';
+import { RECORDER_ISSUER, RECORDER_KID } from '../src/build/recorder-identity.js';
+import {
+  activitiesOf,
+  decisions,
+  EventType,
+  eventsOf,
+  factsOfKind,
+  histories,
+  patchesOf,
+  resultOf,
+  signalled,
+} from './helpers/recorded-histories.js';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
 
@@ -68,56 +45,183 @@ async function bundle(fixture: string): Promise<{ code: string }> {
   return { code };
 }
 
+const ids = histories.map((h) => h.workflowId);
+/** Histories recorded under verified identity. */
+const verifiedIds = ids.filter((id) => id.includes('--verified'));
+/**
+ * Histories recorded before verified identity, on the by-name path: no current worker records that path for a new
+ * goal, so this list only shrinks (when `verified-identity` is deprecated). Other files without `--verified` (a
+ * production goal's history exported to check it) are only replayed.
+ */
+const olderIds = [
+  'infra-provisioning',
+  'refund-request',
+  'repo-digest',
+  'security-alert',
+  'support-triage',
+  'refund-request--rejected',
+  'refund-request--approval-timeout',
+  'refund-request--budget-ask',
+  'security-alert--unanswered',
+  ...['child-over-budget', 'child-rejected', 'child-approval-timeout'].flatMap((s) => [
+    `infra-provisioning--${s}`,
+    `infra-provisioning--${s}--t-1-executor`,
+  ]),
+];
+
+/** The workflow's verdicts on human acts, as `decision` facts: `subject` for accepted ones, `code` for refused. */
+function verdicts(id: string): { on: string; via: string; outcome: string; who?: string; code?: string }[] {
+  return factsOfKind(id, 'decision').map((f) => ({
+    on: f.on,
+    via: f.via,
+    outcome: f.outcome,
+    ...(f.verified ? { who: f.verified.subject } : {}),
+    ...(f.code ? { code: f.code } : {}),
+  }));
+}
+
+/** How each approval of a goal settled. */
+function settled(id: string): string[] {
+  return factsOfKind(id, 'approval.settled').map((f) => `${f.approvalId} ${f.status}`);
+}
+
 describe('replay of recorded histories', () => {
   it('has a recorded history for every example goal, and for the waits and failure paths', () => {
     const examples = readdirSync('goals/scripts')
       .filter((f) => f.endsWith('.script.yaml'))
       .map((f) => f.replace('.script.yaml', ''));
-    const ids = histories.map((h) => h.workflowId);
-    for (const example of examples) expect(ids).toContain(example);
-    // Scenario histories (src/build/record-histories.ts) are named <example>--<scenario>.
-    for (const scenario of ['rejected', 'approval-timeout', 'budget-ask']) {
-      expect(ids).toContain(`refund-request--${scenario}`);
+    // Exactly the recordings the recorder makes (src/build/history-scenarios.ts), with the first task of each that
+    // delegates: a stray or missing --verified file fails here.
+    const delegated = (id: string) => (id.startsWith('infra-provisioning--') ? [id, `${id}--t-1-executor`] : [id]);
+    const recorded = [...examples.map((e) => `${e}--verified`), ...SCENARIOS.map((sc) => sc.id)].flatMap(delegated);
+    expect([...verifiedIds].sort()).toEqual(recorded.sort());
+    // And those recorded before verified identity, kept as they ran.
+    for (const id of olderIds) expect(ids).toContain(id);
+  });
+
+  it('has --verified histories that took the verified-identity path, and older ones that did not', () => {
+    for (const id of verifiedIds) {
+      expect.soft(patchesOf(id), id).toContain('verified-identity');
+      expect.soft(activitiesOf(id), id).toContain('loadTrust');
+      // Started with a signed start assertion, by the recorder's key, for a blueprint the workers registered.
+      const starters = factsOfKind(id, 'starter');
+      expect.soft(starters, id).toHaveLength(1);
+      expect.soft(starters[0], id).toMatchObject({
+        verified: true,
+        issuer: RECORDER_ISSUER,
+        keyId: RECORDER_KID,
+        subject: id.includes('refused-then-approved') ? 'carol' : STARTER,
+      });
+      expect.soft(starters[0]?.blueprint, id).toMatch(new RegExp(`^${id.split('--')[0]}@verified`));
+      for (const f of factsOfKind(id, 'decision').filter((d) => d.outcome === 'accepted')) {
+        expect.soft(f.verified, id).toMatchObject({ issuer: RECORDER_ISSUER, keyId: RECORDER_KID });
+      }
     }
-    expect(ids).toContain('security-alert--unanswered');
-    // Delegation: the parent's history and its first child's, for each way a child can end badly.
-    for (const scenario of ['child-over-budget', 'child-rejected', 'child-approval-timeout']) {
-      expect(ids).toContain(`infra-provisioning--${scenario}`);
-      expect(ids).toContain(`infra-provisioning--${scenario}--t-1-executor`);
+    // The same searches find none of it in the histories recorded before verified identity.
+    for (const id of olderIds) {
+      expect.soft(patchesOf(id), id).not.toContain('verified-identity');
+      expect.soft(activitiesOf(id), id).not.toContain('loadTrust');
+      expect.soft(factsOfKind(id, 'decision'), id).toEqual([]);
+      expect.soft(factsOfKind(id, 'starter'), id).toEqual([]);
     }
   });
 
-  it('has delegation histories that take the failure paths they are named for', () => {
-    const failedChildren = (id: string) => eventsOf(id, EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED).length;
-    // The happy path: both children complete, their plans approved; the searches below would tell it apart.
-    expect(failedChildren('infra-provisioning')).toBe(0);
-    expect(decisions('infra-provisioning')).toEqual(['approve', 'approve']);
+  it('has --verified approval histories that took the paths they are named for', () => {
+    const approve = { on: 'approval', via: 'update', outcome: 'accepted', who: 'alice' };
+    // Approved through the `decide` update by a finance approver, verified with the groups the trust maps.
+    expect(verdicts('refund-request--verified')).toEqual([approve]);
+    expect(decisions('refund-request--verified')).toEqual(['approve']);
+    expect(factsOfKind('refund-request--verified', 'decision')[0]?.verified?.groups).toContain('finance');
+    expect(settled('refund-request--verified')).toEqual(['apr-1 approved']);
+    expect(resultOf('refund-request--verified')).toMatchObject({ status: 'completed' });
 
-    // A child over its share of the budget fails; the parent goes on and says so.
-    expect(failedChildren('infra-provisioning--child-over-budget')).toBe(2);
-    const [failed] = eventsOf(
-      'infra-provisioning--child-over-budget--t-1-executor',
-      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-    );
-    expect(failed?.workflowExecutionFailedEventAttributes?.failure?.applicationFailureInfo?.type).toBe(
-      'BudgetExceeded',
-    );
-    expect(resultOf('infra-provisioning--child-over-budget')).toMatchObject({ status: 'completed' });
+    expect(verdicts('refund-request--verified--rejected')).toEqual([approve]);
+    expect(decisions('refund-request--verified--rejected')).toEqual(['reject']);
+    expect(settled('refund-request--verified--rejected')).toEqual(['apr-1 rejected']);
 
-    // A child whose approval is rejected: the tool does not run, the child reports it, the parent stops.
-    expect(decisions('infra-provisioning--child-rejected--t-1-executor')).toEqual(['reject']);
-    expect(resultOf('infra-provisioning--child-rejected--t-1-executor')?.answer).toMatch(/did not approve/);
-    expect(resultOf('infra-provisioning--child-rejected')?.answer).toMatch(/did not approve/);
+    // Through the `approval` signal: four votes refused and recorded (unsigned, a key nobody trusts, not an
+    // approver, the starter's own approval), then a signed one accepted.
+    const refusedFirst = 'refund-request--verified--refused-then-approved';
+    const refused = (code: string) => ({ on: 'approval', via: 'signal', outcome: 'refused', code });
+    expect(verdicts(refusedFirst)).toEqual([
+      refused('missing'),
+      refused('bad_signature'),
+      refused('not_an_approver'),
+      refused('self_approval'),
+      { on: 'approval', via: 'signal', outcome: 'accepted', who: 'alice' },
+    ]);
+    expect(signalled(refusedFirst, 'approval')).toHaveLength(5);
+    expect(decisions(refusedFirst)).toEqual([]);
+    expect(settled(refusedFirst)).toEqual(['apr-1 approved']);
 
-    // A child whose approval times out (onTimeout: cancel): nobody decides, its deadline fires, it ends cancelled.
-    expect(decisions('infra-provisioning--child-approval-timeout--t-1-executor')).toEqual([]);
-    expect(
-      eventsOf('infra-provisioning--child-approval-timeout--t-1-executor', EventType.EVENT_TYPE_TIMER_FIRED).length,
-    ).toBeGreaterThan(0);
-    expect(resultOf('infra-provisioning--child-approval-timeout--t-1-executor')).toMatchObject({
-      status: 'cancelled',
+    // Nobody decides: the deadline fires and the approval times out.
+    const timeout = 'refund-request--verified--approval-timeout';
+    expect(verdicts(timeout)).toEqual([]);
+    expect(eventsOf(timeout, EventType.EVENT_TYPE_TIMER_FIRED).length).toBeGreaterThan(0);
+    expect(settled(timeout)).toEqual(['apr-1 timed_out']);
+
+    // The budget runs out twice; each extension (tool `budget`) is approved with a signed vote, as is the refund.
+    const budget = 'refund-request--verified--budget-ask';
+    const opened = factsOfKind(budget, 'approval.opened').map((f) => f.tool);
+    expect(opened).toEqual(['budget', 'issue_refund', 'budget']);
+    expect(verdicts(budget)).toEqual([approve, approve, approve]);
+
+    // Quorum 2: two distinct verified people approve the apply.
+    expect(verdicts('infra-provisioning--verified')).toEqual([approve, { ...approve, who: 'bob' }]);
+    expect(settled('infra-provisioning--verified')).toEqual(['apr-1 approved']);
+  });
+
+  it('has --verified question histories that took the paths they are named for', () => {
+    // sam (the soc group) answers through the `reply` update, verified.
+    expect(verdicts('security-alert--verified').filter((v) => v.on === 'question')).toEqual([
+      { on: 'question', via: 'update', outcome: 'accepted', who: 'sam' },
+    ]);
+    expect(factsOfKind('security-alert--verified', 'question.settled')).toMatchObject([
+      { status: 'answered', by: 'sam' },
+    ]);
+    // Nobody answers: the question times out, and no verdict on it is recorded.
+    const unanswered = 'security-alert--verified--unanswered';
+    expect(verdicts(unanswered).filter((v) => v.on === 'question')).toEqual([]);
+    expect(factsOfKind(unanswered, 'question.settled')).toMatchObject([{ status: 'timed_out' }]);
+  });
+
+  for (const base of ['infra-provisioning', 'infra-provisioning--verified']) {
+    it(`has delegation histories that take the failure paths they are named for (${base})`, () => {
+      const failedChildren = (id: string) => eventsOf(id, EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED).length;
+      // The happy path: both children complete, their plans approved; the searches below would tell it apart.
+      expect(failedChildren(base)).toBe(0);
+      expect(decisions(base)).toEqual(['approve', 'approve']);
+
+      // A child over its share of the budget fails; the parent goes on and says so.
+      expect(failedChildren(`${base}--child-over-budget`)).toBe(2);
+      const [failed] = eventsOf(
+        `${base}--child-over-budget--t-1-executor`,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+      );
+      expect(failed?.workflowExecutionFailedEventAttributes?.failure?.applicationFailureInfo?.type).toBe(
+        'BudgetExceeded',
+      );
+      expect(resultOf(`${base}--child-over-budget`)).toMatchObject({ status: 'completed' });
+
+      // A child whose approval is rejected: the tool does not run, the child reports it, the parent stops.
+      expect(decisions(`${base}--child-rejected--t-1-executor`)).toEqual(['reject']);
+      expect(resultOf(`${base}--child-rejected--t-1-executor`)?.answer).toMatch(/did not approve/);
+      expect(resultOf(`${base}--child-rejected`)?.answer).toMatch(/did not approve/);
+
+      // A child whose approval times out (onTimeout: cancel): nobody decides, its deadline fires, it ends cancelled.
+      expect(decisions(`${base}--child-approval-timeout--t-1-executor`)).toEqual([]);
+      expect(
+        eventsOf(`${base}--child-approval-timeout--t-1-executor`, EventType.EVENT_TYPE_TIMER_FIRED).length,
+      ).toBeGreaterThan(0);
+      expect(resultOf(`${base}--child-approval-timeout--t-1-executor`)).toMatchObject({ status: 'cancelled' });
+      expect(resultOf(`${base}--child-approval-timeout`)?.answer).toMatch(/cancelled/);
     });
-    expect(resultOf('infra-provisioning--child-approval-timeout')?.answer).toMatch(/cancelled/);
+  }
+
+  it('has a --verified delegated task whose rejection was a verified vote', () => {
+    expect(verdicts('infra-provisioning--verified--child-rejected--t-1-executor')).toEqual([
+      { on: 'approval', via: 'update', outcome: 'accepted', who: 'alice' },
+    ]);
   });
 
   it('has histories of how goals read trust and run side-effect-free builtins, each taking its path', () => {
@@ -145,7 +249,10 @@ describe('replay of recorded histories', () => {
 
   it('replays every history against the current workflow code', async () => {
     const results = await replay({ codePath: inject('workflowBundlePath') });
-    console.log(`histories replayed: ${results.length}, failures: ${results.filter((r) => r.error).length}`);
+    console.log(
+      `histories replayed: ${results.length} (${verifiedIds.length} verified, ${olderIds.length} older), ` +
+        `failures: ${results.filter((r) => r.error).length}`,
+    );
     expect(results.map((r) => [r.workflowId, r.error?.message])).toEqual(
       histories.map((h) => [h.workflowId, undefined]),
     );

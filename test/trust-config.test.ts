@@ -1,5 +1,5 @@
 /** The operator's trust files: validation with clear errors, registry pinning by sha256, reload on change. */
-import { mkdtempSync, rmSync, utimesSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { loadBlueprint } from '../src/blueprint/load.js';
 import { loadWorkerConfig } from '../src/config.js';
 import { generateSigningKey } from '../src/identity/assertion.js';
 import { createTrustStore, readRegistry, readTrustFile, TrustConfigError } from '../src/trust/load.js';
+import { baton } from './helpers/cli.js';
 
 let dir: string;
 const key = generateSigningKey();
@@ -90,5 +91,61 @@ describe('blueprint registry', () => {
     );
     expect(loadWorkerConfig({}).allowAdHocBlueprints).toBe(false);
     expect(loadWorkerConfig({ BATON_ALLOW_ADHOC_BLUEPRINTS: 'true' }).allowAdHocBlueprints).toBe(true);
+  });
+});
+
+describe('an operator identity made with the CLI (docker-compose.yml)', () => {
+  it('keygen --trust-file adds each key under its issuer; register keeps paths relative to the registry', async () => {
+    const id = join(dir, 'identity');
+    const goals = join(dir, 'goals');
+    mkdirSync(goals);
+    copyFileSync('goals/refund-request.yaml', join(goals, 'refund-request.yaml'));
+    const trustFile = join(id, 'trust.yaml');
+    for (const kid of ['c1', 'c2']) {
+      const r = await baton([
+        'keygen',
+        '--out',
+        join(id, kid),
+        '--kid',
+        kid,
+        '--issuer',
+        'http://gw.test',
+        '--trust-file',
+        trustFile,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const again = await baton([
+      'keygen',
+      '--out',
+      join(id, 'c3'),
+      '--kid',
+      'c1',
+      '--issuer',
+      'http://gw.test',
+      '--trust-file',
+      trustFile,
+    ]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already has key c1 of http://gw.test; choose another --kid');
+    expect(readTrustFile(trustFile).issuers).toEqual([
+      {
+        issuer: 'http://gw.test',
+        keys: [expect.objectContaining({ kid: 'c1' }), expect.objectContaining({ kid: 'c2' })],
+      },
+    ]);
+    const registered = await baton(['register', join(goals, 'refund-request.yaml'), '--registry', id]);
+    expect(registered.code, registered.stderr).toBe(0);
+    expect(readFileSync(join(id, 'registry.yaml'), 'utf8')).toContain('file: ../goals/refund-request.yaml');
+    // Moved elsewhere together (as a container mounts them side by side), the registry still finds its blueprints.
+    const moved = join(dir, 'moved');
+    cpSync(id, join(moved, 'identity'), { recursive: true });
+    cpSync(goals, join(moved, 'goals'), { recursive: true });
+    const store = createTrustStore({
+      trustFile: join(moved, 'identity', 'trust.yaml'),
+      blueprintsDir: join(moved, 'identity'),
+    });
+    expect(store.snapshot().blueprints.map((b) => b.name)).toEqual(['refund-request']);
+    expect(store.registry().map((e) => e.loaded.blueprint.name)).toEqual(['refund-request']);
   });
 });

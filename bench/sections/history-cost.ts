@@ -1,8 +1,13 @@
 /**
  * §2 History cost: what each agent step adds to the history, at 10, 100 and 1,000 steps, for Baton and the floor.
  * Both continue as new when the server suggests it; every run is checked against the server's warning limits.
- * The goals run at the same time (sizes do not depend on timing).
+ * The goals run at the same time (sizes do not depend on timing). Then Baton alone with realistic tool outputs (16,
+ * 32 and 64 KiB in turn, the step's completion at the very end, so the model must be sent them whole) and a payload
+ * store, one goal at a time so the store's growth is each goal's own: history and store bytes per step, the
+ * model-call input, and the share of input tokens the (simulated) provider prompt cache served.
  */
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { benchAgent } from '../agent.js';
 import { expectDone, startAgent, startWorker, type BenchContext, type Flavor } from '../context.js';
 import { runSizes, type RunSize } from '../history.js';
@@ -47,6 +52,136 @@ function cost(steps: number, runs: RunSize[], seconds: number): Cost {
     largestRunBytes: Math.max(...runs.map((r) => r.bytes)),
     seconds: round(seconds, 1),
   };
+}
+
+/** Bytes of every file under a directory. */
+function directoryBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) total += statSync(join(e.parentPath, e.name)).size;
+  }
+  return total;
+}
+
+/** The realistic outputs: 16, 32 and 64 KiB in turn. */
+const DOC_BYTES = [16 * 1024, 32 * 1024, 64 * 1024];
+
+interface DocCost {
+  steps: number;
+  runs: number;
+  historyBytesPerStep: number;
+  storeBytesPerStep: number;
+  modelInputMedian: number;
+  modelInputMax: number;
+  largestPayload: number;
+  cachedRatio: number;
+  largestRunEvents: number;
+  largestRunBytes: number;
+}
+
+/** Baton with realistic outputs and a payload store, one goal after another. */
+async function documentCosts(ctx: BenchContext): Promise<DocCost[]> {
+  const store = join(ctx.scratch, 'payloads');
+  mkdirSync(store, { recursive: true });
+  const baton = await startWorker(ctx, 'baton', { payloadStore: store });
+  const out: DocCost[] = [];
+  try {
+    for (const steps of ctx.config.history.steps) {
+      const agent = benchAgent(`bench-docs-${steps}`, steps, undefined, (n) => DOC_BYTES[n % DOC_BYTES.length]!);
+      ctx.model.load(agent.script);
+      const before = directoryBytes(store);
+      const id = `history-docs-${steps}`;
+      const begin = performance.now();
+      const started = await startAgent(ctx, 'baton', agent, baton.taskQueue, id);
+      const result = (await started.handle.result()) as {
+        answer?: string;
+        usage?: { inputTokens: number; cachedInputTokens?: number };
+      };
+      expectDone(agent, id, result);
+      ctx.log(
+        `history: baton ${steps} steps with 16-64 KiB outputs in ${((performance.now() - begin) / 1000).toFixed(1)} s`,
+      );
+      const runs = await runSizes(ctx.client, id, started.firstRunId);
+      const inputs = runs.flatMap((r) => r.modelInputs).sort((a, b) => a - b);
+      out.push({
+        steps,
+        runs: runs.length,
+        historyBytesPerStep: round(runs.reduce((n, r) => n + r.bytes, 0) / steps, 1),
+        storeBytesPerStep: round((directoryBytes(store) - before) / steps, 1),
+        modelInputMedian: inputs[Math.floor(inputs.length / 2)] ?? 0,
+        modelInputMax: inputs.at(-1) ?? 0,
+        largestPayload: Math.max(...runs.map((r) => r.largestPayload)),
+        cachedRatio: round((result.usage?.cachedInputTokens ?? 0) / Math.max(1, result.usage?.inputTokens ?? 0), 3),
+        largestRunEvents: Math.max(...runs.map((r) => r.events)),
+        largestRunBytes: Math.max(...runs.map((r) => r.bytes)),
+      });
+    }
+  } finally {
+    await baton.worker.stop();
+  }
+  return out;
+}
+
+function documentRows(docs: DocCost[]): Row[] {
+  const rows: Row[] = docs.flatMap((d): Row[] => [
+    {
+      metric: `${d.steps} steps, 16-64 KiB outputs: history / store bytes per step`,
+      baton: `${bytes(d.historyBytesPerStep)} / ${bytes(d.storeBytesPerStep)}`,
+    },
+    {
+      metric: `${d.steps} steps, 16-64 KiB outputs: model input median / max; largest payload`,
+      baton: `${bytes(d.modelInputMedian)} / ${bytes(d.modelInputMax)}; ${bytes(d.largestPayload)}`,
+      ...(d === docs.at(-1)
+        ? {
+            key: 'history.largestPayload',
+            value: d.largestPayload,
+            target: '< 256 KiB',
+            met: d.largestPayload < 256 * 1024,
+          }
+        : {}),
+    },
+    {
+      metric: `${d.steps} steps, 16-64 KiB outputs: input tokens from the prompt cache; runs; largest run`,
+      baton: `${(d.cachedRatio * 100).toFixed(0)} %; ${d.runs}; ${d.largestRunEvents} ev, ${bytes(d.largestRunBytes)}`,
+      ...(d === docs.at(-1)
+        ? {
+            key: 'history.largestRunWithinLimits',
+            value: Math.max(d.largestRunEvents / WARN_EVENTS, d.largestRunBytes / WARN_BYTES),
+            target: `< ${WARN_EVENTS} ev, < 10 MiB`,
+            met: d.largestRunEvents < WARN_EVENTS && d.largestRunBytes < WARN_BYTES,
+          }
+        : {}),
+    },
+  ]);
+  const first = docs[0];
+  const last = docs.at(-1);
+  if (first && last && last !== first) {
+    const growth = ratio(last.historyBytesPerStep, first.historyBytesPerStep);
+    const storeGrowth = ratio(last.storeBytesPerStep, first.storeBytesPerStep);
+    rows.push(
+      targetRow(
+        'history.bytesPerStepGrowth',
+        {
+          metric: `history bytes per step with 16-64 KiB outputs, ${last.steps} vs ${first.steps} steps`,
+          baton: `${bytes(last.historyBytesPerStep)} / ${bytes(first.historyBytesPerStep)}`,
+          ratio: growth,
+        },
+        growth,
+        { max: FLAT },
+      ),
+      targetRow(
+        'history.storeBytesPerStepGrowth',
+        {
+          metric: `store bytes per step, ${last.steps} vs ${first.steps} steps`,
+          baton: `${bytes(last.storeBytesPerStep)} / ${bytes(first.storeBytesPerStep)}`,
+          ratio: storeGrowth,
+        },
+        storeGrowth,
+        { max: FLAT },
+      ),
+    );
+  }
+  return rows;
 }
 
 export async function historyCost(ctx: BenchContext): Promise<SectionResult> {
@@ -106,7 +241,6 @@ export async function historyCost(ctx: BenchContext): Promise<SectionResult> {
         ratio: ratio(b.bytesPerStepWithoutTranscript, r.bytesPerStepWithoutTranscript),
       },
       {
-        ...(b === costs.baton.at(-1) ? { key: 'history.largestRunWithinLimits' } : {}),
         metric: `${b.steps} steps: runs; largest run`,
         baton: `${b.runs}; ${b.largestRunEvents} ev, ${bytes(b.largestRunBytes)}`,
         reference: `${r.runs}; ${r.largestRunEvents} ev, ${bytes(r.largestRunBytes)}`,
@@ -123,9 +257,9 @@ export async function historyCost(ctx: BenchContext): Promise<SectionResult> {
     const growthWithout = ratio(last.bytesPerStepWithoutTranscript, first.bytesPerStepWithoutTranscript);
     rows.push(
       targetRow(
-        'history.bytesPerStepGrowth',
+        'history.tinyBytesPerStepGrowth',
         {
-          metric: `bytes per step, ${last.steps} vs ${first.steps} steps`,
+          metric: `bytes per step with tiny outputs, ${last.steps} vs ${first.steps} steps`,
           baton: `${bytes(last.bytesPerStep)} / ${bytes(first.bytesPerStep)}`,
           ratio: growth,
         },
@@ -144,6 +278,8 @@ export async function historyCost(ctx: BenchContext): Promise<SectionResult> {
       ),
     );
   }
+  const docs = await documentCosts(ctx);
+  rows.push(...documentRows(docs));
   return {
     name: 'history',
     title: `2. History cost per agent step (all runs of a goal, continue-as-new included)`,
@@ -151,9 +287,10 @@ export async function historyCost(ctx: BenchContext): Promise<SectionResult> {
     rows,
     notes: [
       'bytes and events as the server counts them (DescribeWorkflowExecution), summed over runs',
-      'transcript copies = callModel inputs and run inputs: each carries the whole transcript so far, so they grow with the step count',
+      'transcript copies = callModel inputs and run inputs (with tiny outputs and no payload store, each carries the transcript window)',
+      '16-64 KiB outputs: Baton with a payload store (the conversation store keeps outputs and transcripts; calls name their context by reference); the prompt cache is the scripted model’s simulation of OpenAI’s (1,024-token minimum, 128-token steps)',
     ],
-    data: { baton: costs.baton, raw: costs.raw, warnEvents: WARN_EVENTS, warnBytes: WARN_BYTES },
+    data: { baton: costs.baton, raw: costs.raw, documents: docs, warnEvents: WARN_EVENTS, warnBytes: WARN_BYTES },
     chart: {
       groups: costs.baton.map((b, i) => {
         const r = costs.raw[i]!;

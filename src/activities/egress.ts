@@ -2,11 +2,13 @@
  * The egress guard every outgoing tool or webhook request goes through: http(s) only; loopback, private, link-local
  * and other non-public addresses refused unless the worker allows that host for that caller; the check runs on the
  * addresses DNS answers at connect time (the connection uses exactly the checked addresses, so a rebinding answer
- * cannot slip in between); redirects followed only within the same origin, re-checked, at most a few times.
+ * cannot slip in between); redirects followed only within the same origin, re-checked, at most a few times. Kept-alive
+ * connections are pooled apart: one made for a caller allowed a non-public host is never reused for a caller that
+ * is not (the shared global agent would hand it over without a new DNS check).
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 const blocked = new BlockList();
@@ -96,6 +98,15 @@ function guardedLookup(): LookupFunction {
   };
 }
 
+/**
+ * Connection pools: `publicOnly` holds only sockets whose addresses the guard checked, `allowed` those of requests to
+ * hosts their caller may reach. Reusing a socket of one pool for the other's request would skip the check.
+ */
+const pools = {
+  publicOnly: { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) },
+  allowed: { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) },
+};
+
 /** An outgoing request. */
 export interface EgressRequest {
   url: URL;
@@ -123,7 +134,7 @@ export async function guardedFetch(req: EgressRequest, policy: EgressPolicy): Pr
   let { url, method, body } = req;
   const maxRedirects = req.maxRedirects ?? 3;
   for (let hop = 0; ; hop += 1) {
-    const res = await once(url, method, req.headers, body, req.signal, policy);
+    const res = await guardedRequest(url, method, req.headers, body, req.signal, policy);
     const location = res.headers.location;
     if (!REDIRECTS.has(res.statusCode ?? 0) || location === undefined || maxRedirects === 0) {
       return { status: res.statusCode ?? 0, ...(await readCapped(res, req.maxBytes)) };
@@ -152,14 +163,22 @@ export async function guardedFetch(req: EgressRequest, policy: EgressPolicy): Pr
   }
 }
 
-function once(
+/**
+ * Sends one request through the guard and resolves with the response as it arrives (its body not read, redirects not
+ * followed): a literal non-public address is refused before anything is sent, a host name only on addresses its DNS
+ * answer gives at connect time that are public (unless the caller may reach the host).
+ */
+export function guardedRequest(
   url: URL,
   method: string,
   headers: Record<string, string>,
-  body: string | undefined,
-  signal: AbortSignal,
+  body: string | Uint8Array | undefined,
+  signal: AbortSignal | undefined,
   policy: EgressPolicy,
 ): Promise<IncomingMessage> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return Promise.reject(new EgressDenied(`${url.protocol} is not http or https; refused`));
+  }
   const allowed = hostAllowed(url, policy);
   const literal = url.hostname.replace(/^\[|\]$/g, '');
   if (!allowed && isIP(literal) && isNonPublicAddress(literal)) {
@@ -169,13 +188,22 @@ function once(
       ),
     );
   }
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const https = url.protocol === 'https:';
+  const send = https ? httpsRequest : httpRequest;
+  const pool = allowed ? pools.allowed : pools.publicOnly;
+  const agent = https ? pool.https : pool.http;
   const outgoing: OutgoingHttpHeaders = { ...headers };
   if (body !== undefined) outgoing['content-length'] = Buffer.byteLength(body);
   return new Promise((resolve, reject) => {
     const r = send(
       url,
-      { method, headers: outgoing, signal, ...(allowed ? {} : { lookup: guardedLookup() }) },
+      {
+        method,
+        headers: outgoing,
+        agent,
+        ...(signal ? { signal } : {}),
+        ...(allowed ? {} : { lookup: guardedLookup() }),
+      },
       resolve,
     );
     r.once('error', reject);

@@ -1,5 +1,6 @@
 /** The worker's activities, built from their dependencies so tests and the worker assemble them the same way. */
 import type OpenAI from 'openai';
+import type { ConversationStore } from '../codec/conversation-store.js';
 import { emptyTrust, type TrustSnapshot } from '../identity/trust.js';
 import { describeBuiltins } from './builtin-tool.js';
 import { createModelActivity } from './model.js';
@@ -8,7 +9,7 @@ import { noAccess, SecretResolver, type ToolAccess } from './secrets.js';
 import { createToolActivity, localToolActivity, type BuiltinTool, type ToolRunner } from './tools.js';
 import { McpConnections } from './mcp/connections.js';
 import { createDiscoveryActivity, createMcpRunner } from './mcp/index.js';
-import { directoryBlobStore, type BlobStore } from './mcp/results.js';
+import { directoryBlobStore, type BlobStore } from './mcp/blobs.js';
 
 export interface ActivityDeps {
   openai: OpenAI;
@@ -25,8 +26,10 @@ export interface ActivityDeps {
   notifiers?: Partial<Record<string, Notifier>>;
   /** The worker's MCP connections; default: a pool of these activities' own. */
   mcp?: McpConnections;
-  /** Where binary content of MCP results is kept; default: .baton/blobs. */
+  /** Where binary content of MCP results is kept; default: .baton/blobs, with the default retention. */
   blobs?: BlobStore;
+  /** Where long tool outputs and model transcripts are kept (the payload store); absent: everything inline. */
+  conversation?: ConversationStore;
 }
 
 /** Creates every activity Baton's workflows call. */
@@ -51,6 +54,7 @@ export function createActivities(deps: ActivityDeps) {
       environment: deps.environment ?? process.env,
       builtinSchemas: schemas,
       ...(deps.trust ? { trust: deps.trust } : {}),
+      ...(deps.conversation ? { conversation: deps.conversation } : {}),
     }),
     runTool,
     /**
@@ -82,8 +86,22 @@ export function createActivities(deps: ActivityDeps) {
 /** The activities' type, for workflows (`import type` only). */
 export type Activities = ReturnType<typeof createActivities>;
 export type { BuiltinTool, LocalToolResult, ToolContext, ToolRequest, ToolResult, ToolRunner } from './tools.js';
-export type { FinishReason, ModelOutcome, ModelReply, ModelRequest, ModelUsage, ToolDescriptor } from './model.js';
-export type { ApprovalNotification, NotificationReceipt, NotificationRequest, Notifier } from './notify.js';
+export type {
+  FinishReason,
+  ModelOutcome,
+  ModelProgress,
+  ModelReply,
+  ModelRequest,
+  ModelUsage,
+  ToolDescriptor,
+} from './model.js';
+export type {
+  ApprovalNotification,
+  ApprovalReference,
+  NotificationReceipt,
+  NotificationRequest,
+  Notifier,
+} from './notify.js';
 export type { SecretEntry, SecretSource, ToolAccess } from './secrets.js';
 export type { DiscoveryRequest } from './mcp/index.js';
 export type { Attachment } from './mcp/results.js';

@@ -10,7 +10,9 @@ import { GoalFailure } from '../failures.js';
 import { checkOpening } from '../identity/opening.js';
 import { emptyTrust, type TrustSnapshot } from '../identity/trust.js';
 import { durationMs } from '../workflows/durations.js';
+import type { ConversationStore } from '../codec/conversation-store.js';
 import { withStableIds, outcomeOf } from './model/classify.js';
+import { assembleContext } from './model/context.js';
 import { modelClients } from './model/clients.js';
 import { classifyFailure } from './model/errors.js';
 import {
@@ -64,6 +66,8 @@ export interface ModelActivityDeps {
   environment: Env;
   /** JSON Schemas of the worker's builtin functions, sent for the tools that name one (`ToolDescriptor.builtin`). */
   builtinSchemas?: Readonly<Record<string, Record<string, unknown>>>;
+  /** Where stored message texts and transcripts are read and written (absent: everything inline). */
+  conversation?: ConversationStore;
   /** The operator's trust as it stands now: a goal's opening is checked against it before its first model call. */
   trust?: () => TrustSnapshot;
 }
@@ -104,6 +108,8 @@ export function createModelActivity(deps: ModelActivityDeps) {
     const ctx = Context.current();
     const trust = openingTrust(req, deps.trust);
     const { tools, schemas } = withBuiltinSchemas(req.tools, deps.builtinSchemas ?? {});
+    const { messages, context } = await assembleContext(req, deps.conversation);
+    const sent: ModelRequest = { goal: req.goal, agent: req.agent, settings: req.settings, messages, tools };
     const modelKey = `models.${req.modelKey ?? req.settings.model}`;
     const { client, keySource } = clientFor(req.settings, req.modelKey ?? req.settings.model, req.goal);
     const timeoutMs = req.settings.timeout
@@ -120,17 +126,14 @@ export function createModelActivity(deps: ModelActivityDeps) {
     try {
       let raw;
       try {
-        raw = await client.complete(
-          { goal: req.goal, agent: req.agent, settings: req.settings, messages: req.messages, tools },
-          {
-            signal: ctx.cancellationSignal,
-            timeoutMs,
-            onProgress: (p) => {
-              progress = p;
-              if (Date.now() - lastBeat >= 1000) beat();
-            },
+        raw = await client.complete(sent, {
+          signal: ctx.cancellationSignal,
+          timeoutMs,
+          onProgress: (p) => {
+            progress = p;
+            if (Date.now() - lastBeat >= 1000) beat();
           },
-        );
+        });
       } catch (err) {
         if (err instanceof ProviderError) {
           throw classifyFailure(err.failure, { endpoint: client.endpoint, modelKey, keySource });
@@ -138,20 +141,21 @@ export function createModelActivity(deps: ModelActivityDeps) {
         throw err;
       }
       const transcriptIds = new Set(
-        req.messages.flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.id) : [])),
+        messages.flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.id) : [])),
       );
       const { toolCalls, reassignedIds } = withStableIds(raw, transcriptIds, `baton_${ctx.info.activityId}`);
       const outcome = outcomeOf(raw);
       return {
         content: raw.content,
         toolCalls,
-        usage: await settleUsage(raw, req),
+        usage: await settleUsage(raw, sent),
         model: raw.model ?? req.settings.model,
         finishReason: raw.finishReason ?? 'unknown',
         outcome,
         ...(raw.refusal ? { refusal: raw.refusal } : {}),
         ...(reassignedIds.length ? { reassignedIds } : {}),
         ...(schemas ? { builtinSchemas: schemas } : {}),
+        ...(context ? { context } : {}),
         ...(trust ? { trust } : {}),
       };
     } finally {

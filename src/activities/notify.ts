@@ -21,7 +21,8 @@ export interface ApprovalNotification {
   /** When it happened, in the goal's (workflow) time. */
   at: string;
   goal: { id: string; name: string };
-  approval: ApprovalRecord;
+  /** The approval: whole on `approval.opened` and `approval.decided`; by reference on reminders and escalations. */
+  approval: ApprovalRecord | ApprovalReference;
   /** Who is asked to act now: approvers who have not voted. Empty once decided. */
   to: string[];
   /** For `approval.escalated`: the approvers this step added. */
@@ -29,6 +30,12 @@ export interface ApprovalNotification {
   /** For `approval.decided`: approved, rejected, timed_out, or cancelled (with the goal). */
   outcome?: ApprovalRecord['status'];
 }
+
+/**
+ * An approval by reference: its id and state without the call's arguments, the agent's reason and the log. The
+ * `approval.opened` notice with the same `approval.id` carried those; `baton approvals` shows them.
+ */
+export type ApprovalReference = Omit<ApprovalRecord, 'args' | 'reason' | 'events'> & { byReference: true };
 
 export interface NotificationRequest {
   /** Which entry of the blueprint's `notifications` (0-based, as `notifications[0]`), for messages. */

@@ -8,7 +8,10 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import type { McpCallSpec } from '../blueprint/mcp.js';
 import type { BuiltinToolSpec, HttpToolSpec } from '../blueprint/schema.js';
+import type { ConversationStore } from '../codec/conversation-store.js';
+import type { StoredText } from '../workflows/definitions.js';
 import type { Attachment } from './mcp/results.js';
+import { countTokens } from './model/usage.js';
 
 /** What the tool activity runs: an http or builtin tool, or one tool of an mcp source. */
 export type RunnableToolSpec = HttpToolSpec | BuiltinToolSpec | McpCallSpec;
@@ -55,6 +58,26 @@ export interface ToolResult {
   idempotencyKey: string;
   /** Binary content kept by reference (MCP images, audio, resources): the bytes are not in history. */
   attachments?: Attachment[];
+  /** The whole output, kept in the conversation store when it is long; `output` is then its preview. */
+  stored?: StoredText;
+}
+
+/** Outputs longer than this (characters) go to the conversation store, when the worker has one. */
+export const STORED_OUTPUT_CHARS = 2048;
+/** Characters of a stored output's preview (what the history, the audit line and the Web UI show). */
+export const PREVIEW_CHARS = 240;
+
+/** The preview the workflow keeps of a stored text. */
+export function previewOf(text: string, stored: StoredText): string {
+  return `${text.slice(0, PREVIEW_CHARS)}… [${stored.chars} characters, ${stored.tokens} tokens, stored as ${stored.sha256.slice(0, 12)}]`;
+}
+
+/** The output as the workflow gets it: whole when short, else stored and previewed. */
+export async function keptOutput(result: ToolResult, store: ConversationStore | undefined): Promise<ToolResult> {
+  if (!store || result.output.length <= STORED_OUTPUT_CHARS) return result;
+  const text = result.output;
+  const stored: StoredText = { sha256: await store.put(text), chars: text.length, tokens: await countTokens(text) };
+  return { ...result, output: previewOf(text, stored), stored };
 }
 
 /** Failure types a tool call can end with. */
@@ -85,6 +108,8 @@ export interface ToolActivityDeps {
   builtins: Readonly<Record<string, BuiltinTool>>;
   /** Runners by tool kind; the defaults run `http` and `builtin`. */
   runners?: Partial<Record<string, ToolRunner>>;
+  /** Where long outputs are kept (absent: every output inline). */
+  conversation?: ConversationStore;
 }
 
 /** A failure whose message (and nothing else) is scrubbed; Temporal's cancellation passes through untouched. */
@@ -139,7 +164,7 @@ export function createToolActivity(deps: ToolActivityDeps) {
         allowedHosts: allowedHostsFor(deps.resolver.access.hosts, keys),
         cancelled: context.cancellationSignal,
       });
-      return { ...result, output: secrets.scrub(result.output) };
+      return await keptOutput({ ...result, output: secrets.scrub(result.output) }, deps.conversation);
     } catch (err) {
       throw scrubbedFailure(err, secrets, ToolError.Failed);
     }

@@ -4,9 +4,11 @@
  * activities are read with their tool calls (tool-calls.ts).
  */
 import type { ModelReply, ModelRequest } from '../activities/index.js';
+import { costOfReply } from '../activities/model/pricing.js';
 import { AuditKind, clipLine, failureInfo, type Emit, type FailureInfo, type Located } from './entry.js';
 import { firstPayload, int, msBetween } from './history.js';
 import type { ActivityInfo } from './history-index.js';
+import { modelTokens, tokensText } from './usage.js';
 
 /** An activity as history records it: the record's data, the events it draws on, and its status. */
 export interface ActivityFacts {
@@ -101,14 +103,16 @@ export function emitActivity(emit: Emit, loc: Located, info: ActivityInfo): void
   );
 }
 
-/** The record of a model call: the agent, the model, what it chose, tokens and cost at the call's price. */
+/**
+ * The record of a model call: the agent, the model, what it chose, tokens (estimated or reported; cached, reasoning)
+ * and cost at the call's price (as the activity priced it, cached input at its own rate).
+ */
 export function emitModelCall(emit: Emit, loc: Located, info: ActivityInfo): void {
   const req = info.input as ModelRequest | undefined;
   const { data, events, status } = activityFacts(info);
   const reply = activityResult(info) as ModelReply | undefined;
-  const price = req?.settings?.price;
-  const tokens = reply ? { input: reply.usage.inputTokens, output: reply.usage.outputTokens } : null;
-  const cost = tokens && price ? (tokens.input * price.input + tokens.output * price.output) / 1e6 : tokens ? 0 : null;
+  const tokens = reply ? modelTokens(reply.usage) : null;
+  const cost = reply ? costOfReply(reply.usage, req?.settings?.price) : null;
   const calls = reply?.toolCalls ?? [];
   const agent = req?.agent ?? '?';
   const what = !reply
@@ -122,7 +126,7 @@ export function emitModelCall(emit: Emit, loc: Located, info: ActivityInfo): voi
     loc,
     AuditKind.ModelCall,
     `agent:${agent}`,
-    `${agent} → ${req?.settings?.model ?? '?'}: ${what}${tokens ? ` · ${tokens.input}+${tokens.output} tokens · ${usd(cost ?? 0)}` : ''}${reply?.content ? ` · "${clipLine(reply.content, 70)}"` : ''}`,
+    `${agent} → ${req?.settings?.model ?? '?'}: ${what}${tokens ? ` · ${tokensText(tokens)} · ${usd(cost ?? 0)}` : ''}${reply?.content ? ` · "${clipLine(reply.content, 70)}"` : ''}`,
     {
       agent,
       model: req?.settings?.model ?? null,

@@ -3,7 +3,9 @@
  * that `temporal workflow show --output json` writes. Both arrive in one shape, with payloads decoded, so the
  * audit is built the same way from either.
  */
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import { conversationStoreFrom } from '../codec/conversation-store.js';
+import { resolveStoredPayloads, resolveStoredTexts } from '../codec/stored-references.js';
 
 /** One history event. */
 export interface HistoryEvent {
@@ -176,13 +178,26 @@ export async function fetchRunChain(
   goalId: string,
   cache: RunCache = new Map(),
 ): Promise<RunHistory[]> {
-  let latest: string;
+  return (await fetchGoal(client, goalId, cache)).runs;
+}
+
+/**
+ * Every run of a goal ({@link fetchRunChain}) and Temporal's description of its latest run, read first: what the
+ * history cannot say yet (calls being retried, a reply streaming) is in the description's pending activities.
+ */
+export async function fetchGoal(
+  client: Client,
+  goalId: string,
+  cache: RunCache = new Map(),
+): Promise<{ runs: RunHistory[]; description: WorkflowExecutionDescription }> {
+  let description: WorkflowExecutionDescription;
   try {
-    const desc = await client.workflow.getHandle(goalId).describe();
-    if (desc.type !== 'goalWorkflow') {
-      throw new AuditError(`${goalId} is a ${desc.type} workflow, not a Baton goal; \`baton list\` shows the goals`);
+    description = await client.workflow.getHandle(goalId).describe();
+    if (description.type !== 'goalWorkflow') {
+      throw new AuditError(
+        `${goalId} is a ${description.type} workflow, not a Baton goal; \`baton list\` shows the goals`,
+      );
     }
-    latest = desc.runId;
   } catch (err) {
     if ((err as Error).name === 'WorkflowNotFoundError') {
       throw new AuditError(`no goal with id ${goalId}; \`baton list\` shows the goals`);
@@ -191,12 +206,17 @@ export async function fetchRunChain(
   }
   const runs: RunHistory[] = [];
   const seen = new Set<string>();
-  let runId: string | undefined = latest;
+  let runId: string | undefined = description.runId;
   while (runId && !seen.has(runId)) {
     seen.add(runId);
     let events = cache.get(runId);
     if (!events) {
-      events = normalizeEvents(await client.workflow.getHandle(goalId, runId).fetchHistory());
+      const history = await client.workflow.getHandle(goalId, runId).fetchHistory();
+      // Payloads over the threshold live in the payload store; each is put back, checked against its hash.
+      await resolveStoredPayloads(history, client.options.loadedDataConverter.externalStorage);
+      // Long tool outputs live in the conversation store: the whole text replaces each preview, checked likewise.
+      await resolveStoredTexts(history, conversationStoreFrom(client.options.loadedDataConverter));
+      events = normalizeEvents(history);
       const last = events.at(-1);
       if (last && isCloseEvent(last)) cache.set(runId, events);
     }
@@ -204,5 +224,5 @@ export async function fetchRunChain(
     const started = events[0]?.attrs as { continuedExecutionRunId?: string; firstExecutionRunId?: string } | undefined;
     runId = runId === started?.firstExecutionRunId ? undefined : started?.continuedExecutionRunId || undefined;
   }
-  return runs;
+  return { runs, description };
 }

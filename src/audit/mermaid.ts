@@ -37,6 +37,8 @@ class Cast {
 
 function who(actor: string): { name: string; person: boolean } {
   if (actor.startsWith('user:')) return { name: actor.slice(5), person: true };
+  // A name that was only claimed (audit/identity.ts) stays labelled in the picture too.
+  if (actor.startsWith('unverified:')) return { name: `${actor.slice(11)} (unverified)`, person: true };
   if (actor.startsWith('agent:')) return { name: `agent ${actor.slice(6)}`, person: false };
   if (actor === 'baton') return { name: 'Baton', person: false };
   return { name: actor, person: true };

@@ -51,6 +51,7 @@ export class QuestionTrail {
       agent: fact.agent,
       step: 0,
       question: fact.question,
+      ...(fact.about ? { about: fact.about } : {}),
       to: [],
       eligible: [...fact.eligible],
       status: 'pending',
@@ -79,8 +80,15 @@ export class QuestionTrail {
       loc,
       AuditKind.QuestionAsked,
       `agent:${q.agent}`,
-      `${q.id}: ${q.agent} asks ${q.eligible.join(', ') || 'a human'}: "${clipLine(q.question, 80)}"${q.deadline ? `, deadline ${q.deadline}` : ''}`,
-      { questionId: q.id, agent: q.agent, question: q.question, eligible: q.eligible, deadline: q.deadline ?? null },
+      `${q.id}: ${q.about === 'refusal' ? `${q.agent}'s refusal put to` : `${q.agent} asks`} ${q.eligible.join(', ') || 'a human'}: "${clipLine(q.question, 80)}"${q.deadline ? `, deadline ${q.deadline}` : ''}`,
+      {
+        questionId: q.id,
+        agent: q.agent,
+        question: q.question,
+        eligible: q.eligible,
+        deadline: q.deadline ?? null,
+        ...(q.about ? { about: q.about } : {}),
+      },
     );
   }
 

@@ -1,6 +1,7 @@
 /**
  * Type checks of approval conditions (`approval.when`): a CEL expression over `args` (typed by the tool's argument
- * schema) and `input` (typed by the blueprint's input schema). It must give a boolean, and may only read fields the
+ * schema), `input` (typed by the blueprint's input schema) and `prior` (the tool's earlier calls in the goal: `count`,
+ * and `sum` of each numeric argument). It must give a boolean, and may only read fields the
  * schemas declare, so `args.amout` or a bare `args.amount` fail `baton validate` instead of deciding at run time.
  * Pure: no I/O, so the schema module may use it.
  */
@@ -42,6 +43,16 @@ function declare(env: Environment, name: string, schema: unknown): void {
 }
 
 /**
+ * The type of `prior`, the tool's earlier calls in the goal: `count`, and `sum` with each numeric argument the
+ * tool's schema lists (`prior.sum.amount`); read loosely when the schema lists none or is not known here.
+ */
+function priorType(args: unknown): CelSchema {
+  const type = celType(args);
+  const numeric = typeof type === 'string' ? [] : Object.keys(type).filter((k) => type[k] === 'double');
+  return { count: 'double', sum: numeric.length ? Object.fromEntries(numeric.map((k) => [k, 'double'])) : 'map' };
+}
+
+/**
  * Checks a condition against the schemas it reads; returns the problem, or undefined when it is sound.
  * `args` undefined: the tool's arguments are not known here (a builtin), so they are read loosely.
  */
@@ -49,10 +60,11 @@ export function conditionProblem(when: string, args: unknown, input: unknown): s
   const env = new Environment();
   declare(env, 'args', args);
   declare(env, 'input', input);
+  env.registerVariable({ name: 'prior', schema: priorType(args) });
   const checked = env.check(when);
   if (!checked.valid) {
     const first = (checked.error?.message ?? 'invalid').split('\n')[0];
-    return `${first} (the condition reads args from the tool's parameters and input from the blueprint's input schema)`;
+    return `${first} (the condition reads args from the tool's parameters, input from the blueprint's input schema, and prior: the count and sums of the tool's earlier calls)`;
   }
   if (checked.type !== 'bool' && checked.type !== 'dyn') {
     return `the condition gives ${checked.type}, not true or false; compare it, e.g. \`${when} > 100\``;

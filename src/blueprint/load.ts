@@ -64,6 +64,13 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
+/** A problem found after loading (by `baton validate --connect`), at `path` in blueprint `text`. */
+export function problemAt(text: string, file: string, path: Path, message: string): BlueprintProblem {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  return { file, ...locate(doc, counter, path), path: formatPath(path), message };
+}
+
 /** sha256 over the canonical JSON of a normalized blueprint. */
 export function hashBlueprint(blueprint: Blueprint): string {
   return createHash('sha256').update(canonicalJson(blueprint)).digest('hex');

@@ -72,6 +72,13 @@ export interface McpBinding {
   retry?: McpToolSettings['retry'];
 }
 
+/** A selected tool that cannot be offered under its model-facing name, and why. */
+export interface McpBindingProblem {
+  source: string;
+  tool: string;
+  message: string;
+}
+
 /** The MCP sources of a blueprint, by key. */
 export function mcpSources(bp: Blueprint): Record<string, McpToolSpec> {
   // Blueprints pinned before the mcp field existed have none.
@@ -85,14 +92,18 @@ export function matchesSelector(selector: string, name: string): boolean {
   return new RegExp(`^${parts.join('.*')}$`).test(name);
 }
 
-/** The settings that govern `name` in a source: an exact entry, else the most specific (longest) matching pattern. */
-export function selectionFor(spec: McpToolSpec, name: string): McpToolSettings | undefined {
-  const exact = spec.tools[name];
-  if (exact) return exact;
-  const patterns = Object.keys(spec.tools)
+/** The selector that governs `name` in a source: an exact entry, else the most specific (longest) matching pattern. */
+export function selectorFor(spec: McpToolSpec, name: string): string | undefined {
+  if (spec.tools[name]) return name;
+  return Object.keys(spec.tools)
     .filter((s) => s.includes('*') && matchesSelector(s, name))
-    .sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
-  return patterns[0] === undefined ? undefined : spec.tools[patterns[0]];
+    .sort((a, b) => b.length - a.length || (a < b ? -1 : 1))[0];
+}
+
+/** The settings that govern `name` in a source (see selectorFor). */
+export function selectionFor(spec: McpToolSpec, name: string): McpToolSettings | undefined {
+  const selector = selectorFor(spec, name);
+  return selector === undefined ? undefined : spec.tools[selector];
 }
 
 /**
@@ -123,20 +134,28 @@ export function describeMcpServer(spec: McpToolSpec): string {
 export function mcpBindings(
   bp: Blueprint,
   pinned: PinnedMcp,
-): { bindings: Map<string, McpBinding>; problems: string[] } {
+): { bindings: Map<string, McpBinding>; problems: McpBindingProblem[] } {
   const bindings = new Map<string, McpBinding>();
-  const problems: string[] = [];
+  const problems: McpBindingProblem[] = [];
   for (const [source, spec] of Object.entries(mcpSources(bp))) {
     for (const tool of pinned[source]?.tools ?? []) {
       const settings = selectionFor(spec, tool.name);
       if (!settings) continue;
       const modelName = mcpModelName(source, spec, tool.name);
       if (modelName.length > 64) {
-        problems.push(`${source}: tool ${tool.name} is not offered: its name ${modelName} is over 64 characters`);
+        problems.push({
+          source,
+          tool: tool.name,
+          message: `tool ${tool.name} is not offered: its name ${modelName} is over 64 characters; set a shorter prefix`,
+        });
         continue;
       }
       if (bindings.has(modelName) || bp.tools[modelName]) {
-        problems.push(`${source}: tool ${tool.name} is not offered: the name ${modelName} is taken; set a prefix`);
+        problems.push({
+          source,
+          tool: tool.name,
+          message: `tool ${tool.name} is not offered: the name ${modelName} is taken; set a prefix`,
+        });
         continue;
       }
       bindings.set(modelName, {
@@ -181,29 +200,6 @@ export function unselectedModelNames(bp: Blueprint, pinned: PinnedMcp): Map<stri
   for (const [source, spec] of Object.entries(mcpSources(bp))) {
     for (const tool of pinned[source]?.unselected ?? []) {
       out.set(mcpModelName(source, spec, tool), { source, tool });
-    }
-  }
-  return out;
-}
-
-/**
- * Warnings for `baton validate`: a selected tool whose side effect the blueprint leaves to the server's annotations
- * and that has no approval policy runs, if the server marks nothing, once and without anyone approving it.
- */
-export function mcpWarnings(bp: Blueprint): { path: (string | number)[]; message: string }[] {
-  const out: { path: (string | number)[]; message: string }[] = [];
-  for (const [source, spec] of Object.entries(mcpSources(bp))) {
-    const agents = Object.entries(bp.agents)
-      .filter(([, a]) => a.tools.includes(source))
-      .map(([n]) => n);
-    if (!agents.length) continue;
-    for (const [selector, settings] of Object.entries(spec.tools)) {
-      if (settings.sideEffect === undefined && !settings.approval) {
-        out.push({
-          path: ['mcp', source, 'tools', selector],
-          message: `agent ${agents.join(', ')} gets MCP tool${selector.includes('*') ? 's' : ''} ${selector} with no sideEffect and no approval: an unmarked or destructive tool runs once, unapproved; set sideEffect or add an approval policy`,
-        });
-      }
     }
   }
   return out;

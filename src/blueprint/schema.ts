@@ -1,6 +1,8 @@
 /**
  * The goal language: one zod schema for a blueprint, from which Baton derives the TypeScript types, the parser
- * and the published JSON Schema. This module is pure (no I/O), so workflow code may import its types.
+ * and the published JSON Schema. This module is pure (no I/O), so workflow code may import its types. It is long on
+ * purpose: the goal language is one schema, and its parts reference each other (tools, agents, policies, budgets);
+ * split, the published JSON Schema and the `FILE:LINE:COL` errors would come from several places.
  */
 import { parse as parseCel } from '@marcbachmann/cel-js';
 import { conditionProblem } from './conditions.js';
@@ -80,10 +82,17 @@ export const ModelSettingsSchema = z
       'How long rate limits, timeouts and outages are retried (retry-after honoured) before the goal pauses; default 1h',
     ),
     onRefusal: z
-      .enum(['retry', 'fail'])
+      .enum(['retry', 'fail', 'ask'])
       .optional()
       .describe(
-        'A refusal or content-filter stop: retry (default: the agent is told, counted as a repair) or fail the goal',
+        "A refusal or content-filter stop: retry (default: the agent is told, counted as a repair), fail the goal, or ask the agent's askHuman people, whose answer the agent goes on with",
+      ),
+    contextWindow: z
+      .int()
+      .min(1024)
+      .optional()
+      .describe(
+        'Tokens the model accepts in one request; when set, the goal summarises older context before a call would not fit',
       ),
     price: PriceSchema.optional().describe('USD per 1M tokens, for cost budgets and reports'),
   })
@@ -104,7 +113,7 @@ const ApproverRef = z.string().regex(/^(\*|group:[a-z][a-z0-9_-]*|[A-Za-z0-9._@+
   message: 'an approver is a user name, group:NAME, or * (anyone who names themselves)',
 });
 
-/** Who may answer an agent's `ask_human` question, and how long the agent waits. */
+/** Who answers an agent's questions (`ask_human`; refusals with onRefusal: ask), and how long it waits. */
 export const AskHumanSchema = z.strictObject({
   to: z.array(ApproverRef).min(1, { message: 'name at least one person or group:NAME who answers' }),
   timeout: DurationSchema.optional().describe('Stop waiting after this long; the agent is told nobody answered'),
@@ -124,7 +133,9 @@ export const AgentSchema = z.strictObject({
     .array(z.string())
     .default([])
     .describe('Agents this agent may give sub-tasks to; they run in parallel as child workflows (delegate tool)'),
-  askHuman: AskHumanSchema.optional().describe('Required with the ask_human tool: who answers, how long to wait'),
+  askHuman: AskHumanSchema.optional().describe(
+    "Required with the ask_human tool and with a model's onRefusal: ask: who answers, how long to wait",
+  ),
 });
 
 /** Who must approve a risky action, how often they are reminded, who is added when it waits, and for how long. */
@@ -488,8 +499,17 @@ export const BlueprintSchema = z
         if (!agent.askHuman) {
           issue(['agents', name], 'ask_human needs askHuman: { to: [...] } naming who answers');
         }
-      } else if (agent.askHuman) {
-        issue(['agents', name, 'askHuman'], 'askHuman is set but ask_human is not in tools; add it or remove askHuman');
+      } else if (agent.askHuman && bp.models[agent.model]?.onRefusal !== 'ask') {
+        issue(
+          ['agents', name, 'askHuman'],
+          'askHuman is set but ask_human is not in tools (nor does its model ask on refusals, onRefusal: ask); add ask_human or remove askHuman',
+        );
+      }
+      if (bp.models[agent.model]?.onRefusal === 'ask' && !agent.askHuman) {
+        issue(
+          ['agents', name],
+          `model "${agent.model}" asks a human when it refuses (onRefusal: ask): give agent ${name} askHuman: { to: [...] } naming who answers`,
+        );
       }
       if (agent.askHuman) checkApprovers(agent.askHuman.to, ['agents', name, 'askHuman', 'to']);
       for (const field of ['handoffs', 'delegates'] as const) {

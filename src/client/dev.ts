@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { batonDataConverter } from '../codec/data-converter.js';
+import { configuredDataConverter } from '../codec/data-converter.js';
 import { mergeAccess, noAccess } from '../activities/index.js';
 import type { BatonConfig } from '../config.js';
 import { demoBackOfficeAccess, loadToolAccess } from '../tool-access-config.js';
@@ -42,6 +42,8 @@ export function devEnvHints(config: BatonConfig, opts: Pick<DevOptions, 'port' |
 export async function runDev(config: BatonConfig, opts: DevOptions): Promise<void> {
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  // Large payloads go to the filesystem store beside the database, so goals that read big documents still fit.
+  const payloadStore = config.payloadStore ?? resolve(dataDir, 'payloads');
   const found = findTemporalBinary('cli');
   if (!found) throw new GoalCommandError(missingBinaryMessage('cli'), 'config');
   const dbFile = resolve(dataDir, 'temporal.db');
@@ -68,7 +70,7 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
     await server.stop();
     throw err;
   }
-  const dataConverter = batonDataConverter(config.encryptionKeys);
+  const dataConverter = configuredDataConverter({ ...config, payloadStore });
   const identity = await startDevIdentity(config, { dataDir, host: opts.ip === '0.0.0.0' ? '127.0.0.1' : opts.ip });
   const worker = await createBatonWorker({
     trust: identity.trust,
@@ -94,6 +96,7 @@ export async function runDev(config: BatonConfig, opts: DevOptions): Promise<voi
       `  Web UI          ${config.uiUrl}/namespaces/${config.namespace}/workflows   (BATON_UI_URL)`,
       `  Worker          task queue ${config.taskQueue}`,
       `  Data            ${dbFile}`,
+      `  Payload store   ${payloadStore}   (BATON_PAYLOAD_STORE; payloads over the threshold)`,
       ...identity.banner,
       '',
       `In another shell: ${exported}npx baton login   then   npx baton start refund-request   then   npx baton approvals`,

@@ -1,5 +1,6 @@
 /** Typed client helpers behind the CLI: start goals, read their state, find and decide approvals. */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import {
   Client,
@@ -11,7 +12,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import type { LoadedBlueprint } from '../blueprint/load.js';
-import { batonDataConverter } from '../codec/data-converter.js';
+import { configuredDataConverter, DEV_PAYLOAD_STORE } from '../codec/data-converter.js';
 import { GoalCommandError } from './errors.js';
 import { goalDetails } from './goal-details.js';
 import { checkInput } from './input.js';
@@ -52,7 +53,11 @@ export async function connectClient(config: BatonConfig): Promise<Client> {
       connection,
       namespace: config.namespace,
       identity: clientIdentity(config),
-      dataConverter: batonDataConverter(config.encryptionKeys),
+      dataConverter: configuredDataConverter({
+        ...config,
+        // `baton dev` keeps large payloads in .baton/payloads; commands run beside it read them without a setting.
+        ...(config.payloadStore || !existsSync(DEV_PAYLOAD_STORE) ? {} : { payloadStore: DEV_PAYLOAD_STORE }),
+      }),
       interceptors: { workflow: await clientTracingInterceptors() },
     });
   } catch (err) {

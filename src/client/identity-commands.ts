@@ -3,7 +3,7 @@
  * `baton keygen` (a gateway signing key and the trust entry workers need) and `baton register` (pins a blueprint
  * in a registry directory). Each is registered with one line in cli.ts.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { Command } from 'commander';
 import { parse, stringify } from 'yaml';
@@ -111,6 +111,22 @@ export function serveCommand(): Command {
     });
 }
 
+/** Adds a public key under its issuer in a trust file, creating the file (with an empty group mapping) if needed. */
+function addToTrustFile(file: string, issuer: string, key: { kid: string; publicKey: string }): void {
+  type TrustYaml = { issuers?: { issuer: string; keys: { kid: string; publicKey: string }[] }[]; groups?: unknown };
+  const trust: TrustYaml = existsSync(file)
+    ? ((parse(readFileSync(file, 'utf8')) as TrustYaml | null) ?? {})
+    : { issuers: [], groups: {} };
+  trust.issuers ??= [];
+  const entry = trust.issuers.find((i) => i.issuer === issuer);
+  if (entry?.keys.some((k) => k.kid === key.kid))
+    throw new GoalCommandError(`${file} already has key ${key.kid} of ${issuer}; choose another --kid`);
+  if (entry) entry.keys.push(key);
+  else trust.issuers.push({ issuer, keys: [key] });
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(file, stringify(trust));
+}
+
 /** `baton keygen`: a new gateway signing key. */
 export function keygenCommand(): Command {
   return new Command('keygen')
@@ -118,18 +134,25 @@ export function keygenCommand(): Command {
     .requiredOption('--out <file>', 'where to write the private key (mode 0600); never commit it')
     .option('--kid <id>', 'key id (rotate by adding a new id)', new Date().toISOString().slice(0, 10))
     .option('--issuer <url>', 'the gateway URL the trust entry names', 'https://approvals.example.com')
+    .option('--trust-file <file>', 'also add the key to this trust file (created if missing) for the workers')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ npx baton keygen --out gateway-key --kid 2026-06')
-    .action((opts: { out: string; kid: string; issuer: string; json?: boolean }) => {
+    .action((opts: { out: string; kid: string; issuer: string; trustFile?: string; json?: boolean }) => {
       if (existsSync(opts.out))
         throw new GoalCommandError(`${opts.out} exists; choose another --out (a key is never overwritten)`);
       const key = generateSigningKey();
+      mkdirSync(dirname(resolve(opts.out)), { recursive: true });
       writeFileSync(opts.out, `${key.privateKey}\n`, { mode: 0o600 });
       const trust = { issuers: [{ issuer: opts.issuer, keys: [{ kid: opts.kid, publicKey: key.publicKey }] }] };
+      if (opts.trustFile) addToTrustFile(opts.trustFile, opts.issuer, { kid: opts.kid, publicKey: key.publicKey });
       print(
         opts.json,
         { privateKeyFile: opts.out, kid: opts.kid, publicKey: key.publicKey },
-        `wrote the private key to ${opts.out}; give the gateway BATON_SIGNING_KEY_FILE=${opts.out} BATON_SIGNING_KEY_ID=${opts.kid}\nadd to the workers' BATON_TRUST_FILE:\n${stringify(trust)}`,
+        `wrote the private key to ${opts.out}; give the gateway BATON_SIGNING_KEY_FILE=${opts.out} BATON_SIGNING_KEY_ID=${opts.kid}\n${
+          opts.trustFile
+            ? `added the public key to ${opts.trustFile} (map your identity provider's groups under groups:)`
+            : `add to the workers' BATON_TRUST_FILE:\n${stringify(trust)}`
+        }`,
       );
     });
 }
@@ -156,7 +179,9 @@ export function registerCommand(): Command {
         const entry = {
           name: loaded.blueprint.name,
           version: opts.version,
-          file: rel.startsWith('..') || isAbsolute(rel) ? resolve(f) : rel,
+          // Relative to the registry, so a registry and its blueprints mounted side by side (docker-compose.yml)
+          // resolve the same inside a container.
+          file: isAbsolute(rel) ? resolve(f) : rel,
           sha256: loaded.hash,
         };
         const at = entries.findIndex((e) => e.name === entry.name && e.version === entry.version);

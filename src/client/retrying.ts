@@ -4,6 +4,7 @@
  * the client; the workflow is not involved.
  */
 import type { WorkflowExecutionDescription } from '@temporalio/client';
+import { clip, oneLine } from '../text.js';
 
 /** One activity that has failed at least once and is waiting for, or running, its next attempt. */
 export interface RetryingCall {
@@ -15,6 +16,7 @@ export interface RetryingCall {
   attempt: number;
   /** 0 means unlimited. */
   maximumAttempts: number;
+  /** The last attempt's failure, whole (a model endpoint's error body, capped by the activity, may span lines). */
   lastError: string;
   /** ISO time of the next attempt, while it waits for it. */
   nextAttemptAt?: string;
@@ -40,19 +42,22 @@ export function retryingCalls(desc: WorkflowExecutionDescription): RetryingCall[
       activity: p.activityType?.name ?? '?',
       attempt: p.attempt ?? 1,
       maximumAttempts: p.maximumAttempts ?? 0,
-      lastError: message.split('\n')[0] ?? message,
+      lastError: message,
       ...(next ? { nextAttemptAt: next } : {}),
     });
   }
   return calls;
 }
 
-/** One line about a retrying call: `model call model-3 failing, attempt 3 of 8, next in 4s: <last error>`. */
-export function describeRetry(call: RetryingCall, now = Date.now()): string {
+/**
+ * One line about a retrying call: `model call model-3 is retrying (attempt 3, next attempt in 4s); last error: …`,
+ * the error on one line, whole or cut to `max` characters (a progress line must fit the terminal).
+ */
+export function describeRetry(call: RetryingCall, now = Date.now(), max = Number.POSITIVE_INFINITY): string {
   const what = call.activity === 'callModel' ? 'model call' : call.activity === 'runTool' ? 'tool call' : call.activity;
   const of = call.maximumAttempts > 0 ? ` of ${call.maximumAttempts}` : '';
   const next = call.nextAttemptAt
     ? `next attempt in ${Math.max(0, Math.round((Date.parse(call.nextAttemptAt) - now) / 1000))}s`
     : 'attempt running now';
-  return `${what} ${call.activityId} is retrying (attempt ${call.attempt}${of}, ${next}); last error: ${call.lastError}`;
+  return `${what} ${call.activityId} is retrying (attempt ${call.attempt}${of}, ${next}); last error: ${clip(oneLine(call.lastError), max)}`;
 }

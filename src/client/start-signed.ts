@@ -24,7 +24,13 @@ export async function startSigned(
 ): Promise<Started> {
   const isFile = existsSync(what);
   if (!readCredentials(config)) {
-    if (isFile) return unsigned();
+    if (isFile) {
+      // Said before the start, not after: the goal is accepted here and refused by a worker that wants signed starts.
+      process.stderr.write(
+        'baton: not signed in: this start is unsigned, and only workers that allow ad hoc starts (baton dev) run it; `baton login` first to start as you\n',
+      );
+      return unsigned();
+    }
     throw new GoalCommandError(`${what} is not a file; starting a registered blueprint by name needs \`baton login\``);
   }
   const [name, version] = what.split('@') as [string, string | undefined];

@@ -1,13 +1,21 @@
 /**
  * Following a goal as it runs (`baton watch`, `baton start --wait`): each new step of its audit trail is printed
- * once it is settled, a live progress line says what the goal is doing now (on a terminal only), and the result
- * ends it. The steps come from the goal's history, polled; the lines are the same records `baton audit` exports.
+ * once it is settled, a live progress line says what the goal is doing now (on a terminal only: a reply as it
+ * streams, a call being retried, who it waits for), and the result ends it. The steps come from the goal's history,
+ * polled; the lines are the same records `baton audit` exports.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { shortTime } from '../audit/format.js';
 import { text } from '../audit/history.js';
-import { auditGoal, type AuditEntry, type AuditRecord, type GoalAudit, type RunCache } from '../audit/index.js';
+import {
+  auditGoal,
+  describeStreaming,
+  type AuditEntry,
+  type AuditRecord,
+  type GoalAudit,
+  type RunCache,
+} from '../audit/index.js';
 import { statusColor, type Style } from './output.js';
 import { describeRetry, retryingCalls, type RetryingCall } from './retrying.js';
 
@@ -45,13 +53,14 @@ function describeNow(audit: GoalAudit, style: Style, startedMs: number, retrying
   const steps = entries.filter((e) => e.kind === 'model.call' || e.kind === 'tool.call').length;
   const open = entries.findLast((e) => !settled(e));
   const retry = retrying[0];
+  const streaming = open && audit.streaming?.find((s) => s.activityId === open.data.activityId);
   const doing =
     status === 'awaiting_approval' || status === 'awaiting_reply'
       ? `waiting for ${facts.published.approvers?.join(', ') || 'an approver'}`
       : retry
-        ? style.red(describeRetry(retry))
+        ? style.red(describeRetry(retry, Date.now(), 120))
         : open
-          ? `${open.actor}: ${open.kind === 'model.call' ? 'thinking' : text(open.data.tool, open.kind)}`
+          ? `${open.actor}: ${open.kind === 'model.call' ? (streaming ? describeStreaming(streaming) : 'thinking') : text(open.data.tool, open.kind)}`
           : 'working';
   const secs = Math.max(0, Math.round((Date.now() - startedMs) / 1000));
   const cost = facts.published.costUsd === undefined ? '' : ` · $${facts.published.costUsd.toFixed(4)}`;
@@ -106,7 +115,7 @@ export async function watchGoal(client: Client, goalId: string, opts: WatchOptio
         if (opts.json && seal) lines.push(JSON.stringify(seal));
       } else if (entries.some((e) => !settled(e))) {
         // A call that fails is retried by Temporal and stays open: its attempts are only in the goal's description.
-        retrying = retryingCalls(await client.workflow.getHandle(goalId).describe());
+        retrying = retryingCalls(audit.description ?? (await client.workflow.getHandle(goalId).describe()));
         for (const r of retrying) {
           if ((reported.get(r.activityId) ?? 0) >= r.attempt) continue;
           reported.set(r.activityId, r.attempt);

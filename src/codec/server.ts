@@ -9,9 +9,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { ExternalStorage, Payload, PayloadCodec } from '@temporalio/common';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { ENCRYPTED_ENCODING } from './encryption.js';
+import { conversationStoreFrom } from './conversation-store.js';
+import { resolveStoredPayloads, resolveStoredTexts } from './stored-references.js';
 
 interface JsonPayload {
   metadata?: Record<string, string>;
@@ -55,6 +57,8 @@ export interface CodecServerOptions {
   hosts?: string[];
   /** Largest request body read; default 4 MiB. */
   maxBodyBytes?: number;
+  /** The payload store: references in /decode requests are resolved (and checked against their hash) first. */
+  storage?: ExternalStorage;
 }
 
 export interface CodecServer {
@@ -221,8 +225,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerCon
     let out: Payload[];
     if (route === 'encode') out = await ctx.opts.codec.encode(payloads);
     else {
+      await resolveStoredPayloads(payloads, ctx.opts.storage);
       const encrypted = payloads.filter(isEncrypted);
       const decoded = await ctx.opts.codec.decode(encrypted);
+      // Long tool outputs kept in the conversation store are shown whole, checked against their hash.
+      if (ctx.opts.storage)
+        await resolveStoredTexts(
+          decoded,
+          conversationStoreFrom({ externalStorage: ctx.opts.storage, payloadCodecs: [ctx.opts.codec] }),
+        );
       let next = 0;
       out = payloads.map((p) => (isEncrypted(p) ? decoded[next++]! : refusedPayload()));
     }

@@ -2,7 +2,8 @@
  * `baton serve`: the approval gateway. People sign in with OpenID Connect (authorization code + PKCE); the gateway
  * shows what waits on them, signs their decisions and answers (src/gateway/signer.ts) and delivers them through the
  * `decide` / `reply` updates. The CLI signs in through it (a device-style login) and uses the same JSON API.
- * Routes are listed in docs/approvals.md.
+ * Routes are listed in docs/approvals.md. Over 300 lines because the routes share what `startGateway` sets up (the
+ * OpenID Connect client, the sessions, the desk); pages, HTTP helpers, sessions and signing have their own modules.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

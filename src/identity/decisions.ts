@@ -161,6 +161,9 @@ export function checkStart(
   if (v.ok) return { verified: true, identity: v.identity, target };
   if (ctx.trust.allowAdHocBlueprints) return { verified: false, claimed: start.claimedBy, reason: v.reason };
   return {
-    refused: `the start is not authenticated (${v.reason}): start goals through \`baton start\` after \`baton login\``,
+    refused:
+      v.code === 'missing'
+        ? `the start is not authenticated (${v.reason})`
+        : `the start is not authenticated (${v.reason}): start goals through \`baton start\` after \`baton login\``,
   };
 }

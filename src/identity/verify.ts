@@ -79,10 +79,13 @@ export function verify(
   seen: (assertionId: string) => boolean = () => false,
 ): Verification {
   if (token === undefined || token === null || token === '') {
-    return refuse(
-      'missing',
-      'no assertion: decide through `baton approve` after `baton login`, or the inbox of `baton serve`',
-    );
+    const how =
+      expected.kind === 'start'
+        ? 'start goals through `baton start` after `baton login`, or the API of `baton serve`'
+        : expected.kind === 'reply'
+          ? 'answer through `baton reply` after `baton login`, or the inbox of `baton serve`'
+          : 'decide through `baton approve` after `baton login`, or the inbox of `baton serve`';
+    return refuse('missing', `no assertion: ${how}`);
   }
   const decoded = decodeAssertion(token);
   if (typeof decoded === 'string') return refuse('malformed', decoded);

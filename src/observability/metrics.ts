@@ -12,6 +12,7 @@ import type {
 } from '@temporalio/worker';
 import type { Context } from '@temporalio/activity';
 import type { ModelReply, ModelRequest, ToolRequest } from '../activities/index.js';
+import { costOfReply } from '../activities/model/pricing.js';
 import { GoalMetric } from '../workflows/metrics.js';
 
 /** Activity-side metric names (Prometheus adds `_total` to counters and the unit to histograms). */
@@ -62,9 +63,9 @@ class ActivityMetricsInterceptor implements ActivityInboundCallsInterceptor {
         const tokens = meter.createCounter(ActivityMetric.tokens, undefined, 'Model tokens used');
         tokens.add(reply.usage.inputTokens, { ...tags, direction: 'input' });
         tokens.add(reply.usage.outputTokens, { ...tags, direction: 'output' });
-        const price = req.settings.price;
-        if (price) {
-          const usd = (reply.usage.inputTokens * price.input + reply.usage.outputTokens * price.output) / 1e6;
+        if (req.settings.price) {
+          // Cached input at its own rate, as the activity priced it.
+          const usd = costOfReply(reply.usage, req.settings.price);
           meter.createHistogram(ActivityMetric.cost, 'float', 'usd', 'Cost of model calls in USD').record(usd, tags);
         }
         return reply;

@@ -67,6 +67,8 @@ const ReplySchema = z.strictObject({
 
 export const ScriptSchema = z.strictObject({
   goal: z.string().describe('blueprint name (x-baton-goal header) this script answers for'),
+  /** Refuse prompts over this many tokens (4 characters a token) as endpoints do: 400 context_length_exceeded. */
+  contextWindow: z.int().positive().optional(),
   replies: z.array(ReplySchema).min(1),
 });
 

@@ -1,11 +1,14 @@
 /**
  * A scripted OpenAI-compatible chat-completions server on loopback, for the offline demo and the tests. Each reply
  * comes from a script, chosen by matching the request; a request no script answers is a loud 400 error, never a
- * guess. It also serves a small demo API (`/demo/...`) that the example blueprints' HTTP tools call.
+ * guess. It also serves a small demo API (`/demo/...`) that the example blueprints' HTTP tools call. Over 300 lines
+ * because it answers every reply shape the tests need (streaming, refusals, filtered and cut-off replies, usage,
+ * prompt caching); the matching and the demo API live in their own modules.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleDemoApi, newDemoLedger, type DemoLedger } from './demo-api.js';
+import { PromptCache } from './prompt-cache.js';
 import {
   fillInput,
   goalInputOf,
@@ -179,6 +182,7 @@ export async function startScriptedModel(
   const hangsLeft = new Map<object, number>();
   const dripsLeft = new Map<object, number>();
   const requests: SeenRequest[] = [];
+  const promptCache = new PromptCache();
   const ledger: DemoLedger = newDemoLedger();
   let completions = 0;
   const load = (input: ScriptInput): void => {
@@ -207,6 +211,20 @@ export async function startScriptedModel(
     };
     requests.push(seen);
     const script = goal === undefined ? undefined : scripts.get(goal);
+    const promptTokens = Math.ceil(
+      messages.reduce((n, m) => n + (typeof m.content === 'string' ? m.content.length : 0), 0) / 4,
+    );
+    if (script?.contextWindow !== undefined && promptTokens > script.contextWindow) {
+      seen.answered = 'fail';
+      send(res, 400, {
+        error: {
+          message: `This model's maximum context length is ${script.contextWindow} tokens. However, your messages resulted in ${promptTokens} tokens.`,
+          type: 'invalid_request_error',
+          code: 'context_length_exceeded',
+        },
+      });
+      return;
+    }
     const reply = script?.replies.find((r) => {
       if (!matches(r, f)) return false;
       return !r.fail || (failuresLeft.get(r) ?? r.fail.times) > 0;
@@ -246,6 +264,11 @@ export async function startScriptedModel(
     const hang = reply.hang && (hangsLeft.get(reply) ?? reply.hang.times) > 0 ? reply.hang.ms : 0;
     if (reply.hang && hang) hangsLeft.set(reply, (hangsLeft.get(reply) ?? reply.hang.times) - 1);
     const promptChars = messages.reduce((n, m) => n + (typeof m.content === 'string' ? m.content.length : 0), 0);
+    const reportedTokens = reply.usage?.input ?? Math.ceil(promptChars / 4);
+    // A script's own figure wins; otherwise the simulated cache says how much of the prompt repeats the last one.
+    const cachedTokens =
+      reply.usage?.cached ??
+      promptCache.cachedTokens(`${goal ?? ''}/${agent ?? ''}`, body.tools, messages, reportedTokens);
     const input = goalInputOf(messages.flatMap((m) => (typeof m.content === 'string' ? [m.content] : [])));
     const content = fillInput(reply.content, input);
     const toolCalls = reply.toolCalls.map((c, i) => ({
@@ -275,13 +298,11 @@ export async function startScriptedModel(
         ? {}
         : {
             usage: {
-              prompt_tokens: reply.usage?.input ?? Math.ceil(promptChars / 4),
+              prompt_tokens: reportedTokens,
               completion_tokens:
                 reply.usage?.output ?? Math.ceil(((content ?? '').length + JSON.stringify(toolCalls).length) / 4),
               total_tokens: 0,
-              ...(reply.usage?.cached === undefined
-                ? {}
-                : { prompt_tokens_details: { cached_tokens: reply.usage.cached } }),
+              ...(cachedTokens ? { prompt_tokens_details: { cached_tokens: cachedTokens } } : {}),
               ...(reply.usage?.reasoning === undefined
                 ? {}
                 : { completion_tokens_details: { reasoning_tokens: reply.usage.reasoning } }),

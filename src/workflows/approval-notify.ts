@@ -12,7 +12,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { Activities, ApprovalNotification } from '../activities/index.js';
+import type { Activities, ApprovalNotification, ApprovalReference } from '../activities/index.js';
 import type { Blueprint, NotificationEvent } from '../blueprint/schema.js';
 import { NotificationError } from '../failures.js';
 import { waitingOn } from './approvals.js';
@@ -45,17 +45,31 @@ function failureText(err: unknown): string {
   return ranOut && !(e instanceof TimeoutFailure) ? `${text} (gave up when its retry time ran out)` : text;
 }
 
+/** An approval by reference: what a reminder or an escalation needs to say, without the call's content or log. */
+export function approvalReference(record: ApprovalRecord): ApprovalReference {
+  const copy = JSON.parse(JSON.stringify(record)) as Partial<ApprovalRecord>;
+  delete copy.args;
+  delete copy.reason;
+  delete copy.events;
+  return { ...(copy as Omit<ApprovalRecord, 'args' | 'reason' | 'events'>), byReference: true };
+}
+
 /** Sends one goal's approval notifications and knows how many are still on their way. */
 export class ApprovalNotifier {
   private inflight = 0;
 
   constructor(private readonly bp: Blueprint) {}
 
-  /** Sends a notification to every webhook that wants the event. */
+  /**
+   * Sends a notification to every webhook that wants the event. `byReference`: the approval goes by its id and
+   * state, without its arguments, reason and log (the `approval.opened` notice of the same id carried them), so a
+   * long wait's reminders stay small however large the call they are about.
+   */
   send(
     event: NotificationEvent,
     record: ApprovalRecord,
     extra: Pick<ApprovalNotification, 'escalatedTo' | 'outcome'> = {},
+    byReference = false,
   ): void {
     const hooks = this.bp.notifications ?? [];
     hooks.forEach((webhook, i) => {
@@ -64,7 +78,7 @@ export class ApprovalNotifier {
         event,
         at: new Date(Date.now()).toISOString(),
         goal: { id: workflowInfo().workflowId, name: this.bp.name },
-        approval: JSON.parse(JSON.stringify(record)) as ApprovalRecord,
+        approval: byReference ? approvalReference(record) : (JSON.parse(JSON.stringify(record)) as ApprovalRecord),
         to: waitingOn(record),
         ...extra,
       };

@@ -2,7 +2,9 @@
  * The approval desk of a goal: it opens approvals, waits for them on durable timers (reminders, escalation, a
  * deadline), takes decisions from the `approval` signal and the `decide` update, and tells webhooks what happens
  * (through approval-notify.ts).
- * The goal loop talks to it through `request` and the few members below; everything here is deterministic.
+ * The goal loop talks to it through `request` and the few members below; everything here is deterministic. Just
+ * over 300 lines: the desk's state, its wait and its handlers are one state machine; the pure rules are in
+ * approvals.ts, the notifications in approval-notify.ts.
  */
 import { ApplicationFailure, condition, isCancellation, log, patched, setHandler } from '@temporalio/workflow';
 import type { ApprovalNotification } from '../activities/index.js';
@@ -14,10 +16,12 @@ import {
   advanceSchedule,
   applyVote,
   dueAt,
+  logReminder,
   nextWake,
   pendingRefusal,
   refusalReason,
   resolveApprovers,
+  scheduleOf,
   waitingOn,
   wakeSummary,
   wakeWork,
@@ -36,6 +40,7 @@ import { recordFact } from './facts.js';
 import { Patch } from './patches.js';
 import { keepLatest, keptText } from '../identity/authorize.js';
 import { voteIdentity, type IdentityGate } from './identity-gate.js';
+import { WaitMovesOn } from './wait-runs.js';
 
 /** Failure type of a goal that an approval policy ended (`onTimeout: cancel`). */
 export const GoalCancelledType = GoalFailure.Cancelled;
@@ -81,12 +86,15 @@ export class ApprovalDesk {
   readonly records: ApprovalRecord[];
   readonly refused: RefusedDecision[];
   private readonly notifier: ApprovalNotifier;
+  /** Approvals a previous run left pending when it continued as new during their wait (wait-runs.ts). */
+  private readonly carriedPending: ApprovalRecord[];
 
   /**
    * @param bp the goal's blueprint (approver groups, notifications)
    * @param store the goal record: approvals and refused decisions (carried over continue-as-new)
    * @param changed called whenever an approval opens, changes hands or settles, so the goal can publish its state
    * @param gate verifies who decides (goals recorded before verified identity decide by name)
+   * @param moveOn true when a wait should continue in a new run (the run's history is full)
    */
   constructor(
     private readonly bp: Blueprint,
@@ -97,10 +105,18 @@ export class ApprovalDesk {
     },
     private readonly changed: () => void,
     readonly gate: IdentityGate,
+    private readonly moveOn: () => boolean = () => false,
   ) {
     this.records = store.approvals ?? [];
     this.refused = store.refusedDecisions ?? [];
     this.notifier = new ApprovalNotifier(bp);
+    this.carriedPending = this.records.filter((r) => r.status === 'pending');
+  }
+
+  /** The pending approval a previous run left for this same request, taken up instead of opening a new one. */
+  private adopt(req: ApprovalRequest): ApprovalRecord | undefined {
+    const i = this.carriedPending.findIndex((r) => r.tool === req.tool && r.requestedBy === req.requestedBy);
+    return i < 0 ? undefined : this.carriedPending.splice(i, 1)[0];
   }
 
   /** Judges a decision without changing anything: the validator's view, and the first half of {@link decide}. */
@@ -176,6 +192,8 @@ export class ApprovalDesk {
     // Decisions are judged against the trust and the verified starter: the goal's opening comes first.
     await this.gate.ensureOpen();
     const { policy } = req;
+    const adopted = this.adopt(req);
+    if (adopted) return this.wait(adopted, policy, Date.parse(adopted.openedAt), true);
     const opened = Date.now();
     const record: ApprovalRecord = {
       id: `apr-${this.records.length + 1}`,
@@ -208,26 +226,39 @@ export class ApprovalDesk {
     });
     recordApprovalOpened(this.bp.name, record);
     this.notify('approval.opened', record);
+    return this.wait(record, policy, opened, false);
+  }
 
-    const done: ScheduleProgress = { reminders: 0, escalations: 0 };
+  /**
+   * Waits on an open approval until it settles: reminders, escalation, the deadline. A wait whose run's history is
+   * full throws {@link WaitMovesOn} (the goal continues as new, and the next run adopts the record and waits on).
+   */
+  private async wait(
+    record: ApprovalRecord,
+    policy: ApprovalPolicy,
+    opened: number,
+    adopted: boolean,
+  ): Promise<ApprovalRecord> {
+    const bounded = adopted || patched(Patch.boundedHumanWaits);
+    const done: ScheduleProgress = adopted ? scheduleOf(record, policy, opened) : { reminders: 0, escalations: 0 };
     const settled = (): boolean => record.status !== 'pending';
+    const wakes = bounded ? () => settled() || this.moveOn() : settled;
     try {
       while (!settled()) {
+        if (bounded && this.moveOn()) throw new WaitMovesOn(record.id);
         const wake = nextWake(policy, opened, done);
         if (wake === Infinity) {
-          await condition(settled);
-          break;
+          await condition(wakes);
+          continue;
         }
         const summary = wakeSummary(record, wake, wakeWork(dueAt(policy, opened, done, wake)));
+        const woke = await condition(wakes, Math.max(1, wake - Date.now()), { summary });
         // A decision and the timer can land in the same workflow task: a settled approval wins over the schedule.
-        if (
-          (await condition(settled, Math.max(1, wake - Date.now()), { summary })) ||
-          (settled() && patched(Patch.approvalSettledWins))
-        )
-          break;
+        if (settled() && (woke || patched(Patch.approvalSettledWins))) break;
+        if (woke) continue;
         // Trust may have changed while the approval waited (a rotation, a revocation).
         await this.gate.refresh();
-        this.onSchedule(record, policy, opened, done);
+        this.onSchedule(record, policy, opened, done, bounded);
       }
     } catch (err) {
       // The goal is being cancelled: the approval closes with it, and its approvers hear so.
@@ -252,7 +283,13 @@ export class ApprovalDesk {
   }
 
   /** Does what is due now, in the order {@link wakeWork} gives: the timeout alone, else escalation steps, a reminder. */
-  private onSchedule(record: ApprovalRecord, policy: ApprovalPolicy, opened: number, done: ScheduleProgress): void {
+  private onSchedule(
+    record: ApprovalRecord,
+    policy: ApprovalPolicy,
+    opened: number,
+    done: ScheduleProgress,
+    bounded: boolean,
+  ): void {
     const now = Date.now();
     const at = iso(now);
     const due = dueAt(policy, opened, done, now);
@@ -273,7 +310,11 @@ export class ApprovalDesk {
         record.eligible = resolveApprovers(record.approvers, this.bp.approvers);
         record.events.push({ kind: 'escalation', at, to: [...to] });
         this.changed();
-        this.notify('approval.escalated', record, { escalatedTo: resolveApprovers(to, this.bp.approvers) });
+        const escalatedTo = resolveApprovers(to, this.bp.approvers);
+        this.notify('approval.escalated', record, { escalatedTo }, bounded);
+      } else if (bounded) {
+        logReminder(record, at);
+        this.notify('approval.reminder', record, {}, true);
       } else {
         record.events.push({ kind: 'reminder', at, to: waitingOn(record) });
         this.notify('approval.reminder', record);
@@ -287,8 +328,9 @@ export class ApprovalDesk {
     event: NotificationEvent,
     record: ApprovalRecord,
     extra: Pick<ApprovalNotification, 'escalatedTo' | 'outcome'> = {},
+    byReference = false,
   ): void {
-    this.notifier.send(event, record, extra);
+    this.notifier.send(event, record, extra, byReference);
   }
 
   /** Resolves once every notification sent so far has been delivered or has failed for good. */

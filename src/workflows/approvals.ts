@@ -130,6 +130,33 @@ export function remindersElapsed(policy: ApprovalPolicy, openedMs: number, nowMs
   return policy.remind === undefined ? 0 : Math.floor((nowMs - openedMs) / durationMs(policy.remind));
 }
 
+/**
+ * Where the schedule of an approval carried over continue-as-new stands, read from its record: the escalation steps
+ * it logged, and the reminder interval of its latest reminder (the log always keeps the latest).
+ */
+export function scheduleOf(record: ApprovalRecord, policy: ApprovalPolicy, openedMs: number): ScheduleProgress {
+  const lastReminder = record.events.findLast((e) => e.kind === 'reminder');
+  return {
+    escalations: record.events.filter((e) => e.kind === 'escalation').length,
+    reminders: lastReminder ? remindersElapsed(policy, openedMs, Date.parse(lastReminder.at)) : 0,
+  };
+}
+
+/** Reminders an approval's log lists; older ones are dropped from the log and only counted (`reminders`). */
+export const LISTED_REMINDERS = 10;
+
+/** Logs a reminder: counted, listed, and the oldest listed one dropped past {@link LISTED_REMINDERS}. */
+export function logReminder(record: ApprovalRecord, at: string): void {
+  record.reminders = (record.reminders ?? 0) + 1;
+  record.events.push({ kind: 'reminder', at, to: waitingOn(record) });
+  if (record.events.filter((e) => e.kind === 'reminder').length > LISTED_REMINDERS) {
+    record.events.splice(
+      record.events.findIndex((e) => e.kind === 'reminder'),
+      1,
+    );
+  }
+}
+
 /** One thing a wake does to a waiting approval. `step` indexes `policy.escalate`. */
 export type WakeWork = { kind: 'timeout' } | { kind: 'escalation'; step: number } | { kind: 'reminder' };
 

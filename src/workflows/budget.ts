@@ -2,6 +2,7 @@
  * Budgets as pure functions over the goal's counters: steps, tokens, cost and working time, counted in the
  * workflow from recorded activity results and workflow time, so replay counts the same.
  */
+import type { ModelUsage } from '../activities/index.js';
 import type { BudgetSpec } from '../blueprint/schema.js';
 import type { BudgetLimits, BudgetState, Usage } from './definitions.js';
 import { durationMs } from './durations.js';
@@ -112,4 +113,18 @@ export function taskShare(b: BudgetState, n: number): BudgetLimits | string {
   if (b.limits.maxDurationMs !== undefined)
     share.maxDurationMs = Math.max(1, b.limits.maxDurationMs - b.used.durationMs);
   return share;
+}
+
+/** Adds the parts of a usage figure noted beside its totals: input served from cache, tokens counted not reported. */
+export function addUsageNotes(total: Usage, part: Pick<Usage, 'cachedInputTokens' | 'estimatedTokens'>): void {
+  if (part.cachedInputTokens) total.cachedInputTokens = (total.cachedInputTokens ?? 0) + part.cachedInputTokens;
+  if (part.estimatedTokens) total.estimatedTokens = (total.estimatedTokens ?? 0) + part.estimatedTokens;
+}
+
+/** The notes of one model call's usage: its cached input, and all its tokens when they were counted, not reported. */
+export function replyUsageNotes(u: ModelUsage): Pick<Usage, 'cachedInputTokens' | 'estimatedTokens'> {
+  return {
+    ...(u.cachedInputTokens ? { cachedInputTokens: u.cachedInputTokens } : {}),
+    ...(u.estimated ? { estimatedTokens: u.inputTokens + u.outputTokens } : {}),
+  };
 }

@@ -110,8 +110,13 @@ export interface ApprovalRecord {
   openedAt: string;
   deadline?: string;
   decidedAt?: string;
-  /** What happened while it waited: reminders, escalations, the timeout, notifications that could not be sent. */
+  /**
+   * What happened while it waited: reminders, escalations, the timeout, notifications that could not be sent. Of the
+   * reminders only the latest few are listed (`reminders` counts them all), so a long wait keeps a small record.
+   */
   events: ApprovalEvent[];
+  /** Reminders sent so far (absent on approvals recorded before reminders were counted). */
+  reminders?: number;
 }
 
 /** One entry of an approval's own log. `to` names who a reminder or escalation was for. */
@@ -140,6 +145,10 @@ export interface Usage {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
+  /** Input tokens the providers served from their prompt caches (part of inputTokens, priced at the cached rate). */
+  cachedInputTokens?: number;
+  /** Tokens of calls whose endpoint sent no usage, counted with a tokenizer (part of the totals). */
+  estimatedTokens?: number;
 }
 
 /** Budget limits in force; approved extensions raise them. */
@@ -207,12 +216,14 @@ export interface RefusalRecord {
   at: string;
 }
 
-/** A question an agent asked a human with `ask_human`. */
+/** A question an agent asked a human with `ask_human`, or the engine asked about its model's refusal. */
 export interface QuestionRecord {
   id: string;
   agent: string;
   step: number;
   question: string;
+  /** Set when the engine asked: `refusal`, the agent's model refused (onRefusal: ask). */
+  about?: 'refusal';
   /** Who may answer (user names, group:NAME, *). */
   to: string[];
   /** The same with groups resolved to user names. */
@@ -345,11 +356,48 @@ export interface GoalRecord {
   mcp?: PinnedMcp;
   /** The name each requested model was served under, as its endpoint reported it (`scripted:gpt-4o-mini`). */
   servedBy?: Record<string, string>;
+  /** Set by a run that continued as new during a human wait: where the next run takes the turn up (wait-runs.ts). */
+  resume?: ResumePoint;
+  /**
+   * The transcript the last model call stored (its window), and how many of `messages` it covers: the next call
+   * names it and sends only the messages after them, so a call's input does not grow with the goal.
+   */
+  context?: { ref: ContextRef; upTo: number };
+  /**
+   * The blueprint tools this goal let run (approved or needing no approval), by tool: how many calls, and the sums of
+   * their numeric arguments. Approval conditions read it as `prior` (a per-goal cumulative limit). Absent in goals
+   * recorded before it existed, and until a tool runs.
+   */
+  toolsRan?: Record<string, ToolTally>;
 }
+
+/** One tool's calls that ran in a goal: how many, and each numeric top-level argument summed over them. */
+export interface ToolTally {
+  count: number;
+  sum: Record<string, number>;
+}
+
+/** Where a run stopped when it continued as new during a human wait: the next run resumes the turn there. */
+export type ResumePoint =
+  /** Before or during a model call (a budget extension or a paused model waited): the call is made again. */
+  | { kind: 'model'; step: number }
+  /** During the tool calls of a reply: the call at `next` is dispatched again (and finds its wait pending). */
+  | {
+      kind: 'tools';
+      step: number;
+      actor: string;
+      content: string | null;
+      toolCalls: ToolCallRequest[];
+      next: number;
+      /** The repair problem of an earlier call of the same reply, if any. */
+      problem?: string;
+      /** Messages due once the reply's tool results are in (handoff notes, validator feedback). */
+      notes: ChatMessage[];
+    };
 
 /** Bookkeeping the `state` query does not show. */
 export type InternalField =
-  'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas' | 'mcp' | 'servedBy';
+  'messages' | 'startedAt' | 'humanWaitMs' | 'repairs' | 'builtinSchemas' | 'mcp' | 'servedBy' | 'resume' | 'context';
 
 /** What the `state` query returns (DESIGN §2.1): the record without its bookkeeping, and what follows from it. */
 export type GoalState = Omit<GoalRecord, InternalField> & {
@@ -371,11 +419,36 @@ export interface ToolCallRequest {
   arguments: string;
 }
 
-/** The transcript the workflow keeps, independent of any SDK's types. */
+/**
+ * A message text kept in the conversation store (issue 14) by the activity that produced it: stored once under the
+ * sha256 of its encoded (and encrypted) bytes, with its size and its token count (o200k tokenizer). The workflow
+ * keeps this and a short preview; the model activity reads the text back, checked against its hash.
+ */
+export interface StoredText {
+  sha256: string;
+  /** Characters of the text. */
+  chars: number;
+  tokens: number;
+}
+
+/** A stored text as one request quotes it: after `prefix`, cut to `clip` characters (beginning and end). */
+export type StoredQuote = StoredText & { prefix?: string; clip?: number };
+
+/** A transcript the model activity stored (its messages, stored texts by reference): what the next call continues. */
+export interface ContextRef {
+  sha256: string;
+  /** Messages in it. */
+  messages: number;
+}
+
+/**
+ * The transcript the workflow keeps, independent of any SDK's types. A message with `stored` has its text in the
+ * conversation store; its `content` is then a preview, and the model is sent the stored text.
+ */
 export type ChatMessage =
-  | { role: 'system' | 'user'; content: string }
+  | { role: 'system' | 'user'; content: string; stored?: StoredQuote }
   | { role: 'assistant'; content: string | null; toolCalls?: ToolCallRequest[] }
-  | { role: 'tool'; toolCallId: string; content: string };
+  | { role: 'tool'; toolCallId: string; content: string; stored?: StoredQuote };
 
 /** Signal `approval`: decides an approval; an invalid one is recorded as refused and changes nothing. */
 export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');

@@ -3,7 +3,7 @@
  * and gathers their results, usage, steps, shared-memory writes and human-wait time into the parent's record.
  */
 import { patched, workflowInfo } from '@temporalio/workflow';
-import { taskShare } from './budget.js';
+import { addUsageNotes, taskShare } from './budget.js';
 import type { TaskRecord } from './definitions.js';
 import { runTasks, taskWorkflowId } from './delegation.js';
 import type { CallOutcome, EngineContext } from './engine-context.js';
@@ -84,6 +84,7 @@ export async function delegate(
       ctx.r.usage.inputTokens += o.usage.inputTokens;
       ctx.r.usage.outputTokens += o.usage.outputTokens;
       ctx.r.usage.costUsd += o.usage.costUsd;
+      addUsageNotes(ctx.r.usage, o.usage);
     }
     if (o.steps !== undefined) {
       r.steps = o.steps;

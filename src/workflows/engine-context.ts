@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import type { Blueprint, Limits } from '../blueprint/schema.js';
 import type { ApprovalDesk } from './approval-wait.js';
-import type { BudgetState, ChatMessage, GoalArgs, GoalRecord } from './definitions.js';
+import type { BudgetState, ChatMessage, GoalArgs, GoalRecord, StoredText } from './definitions.js';
 import type { GoalMcp } from './mcp-tools.js';
 
 /** What one tool call gives back to the model, and what it means for the rest of the turn. */
@@ -18,6 +18,8 @@ export interface CallOutcome {
   endsTurn?: string;
   /** Structured details of what happened, for the audit (e.g. which question, answered by whom). */
   detail?: Record<string, unknown>;
+  /** The whole output in the conversation store (`output` is then its preview). */
+  stored?: StoredText;
 }
 
 /** A running goal, as its tools see it. */
@@ -43,6 +45,8 @@ export interface EngineContext {
   humansChanged(): void;
   /** Runs a wait on humans, keeping its time out of the working-time budget. */
   waitingOnHumans<T>(wait: () => Promise<T>): Promise<T>;
+  /** True when a human wait should continue in a new run: this run's history is full and nothing ties the goal to it. */
+  waitMayMove(): boolean;
   /** The budget as used now (computed, never written). */
   currentBudget(): BudgetState;
   /** Ends the goal as completed with this answer. */

@@ -59,6 +59,8 @@ export type AuditFact =
       fact: 'question.asked';
       questionId: string;
       callId?: string;
+      /** `refusal` when the engine asked about the agent's model's refusal (onRefusal: ask), not the agent. */
+      about?: 'refusal';
       agent: string;
       question: string;
       eligible: string[];

@@ -42,6 +42,8 @@ const INTERNAL: Record<InternalField, true> = {
   builtinSchemas: true,
   mcp: true,
   servedBy: true,
+  resume: true,
+  context: true,
 };
 
 /** The budget with its `used` counters at workflow time `nowMs` (human waits excluded), computed, never written. */
@@ -75,10 +77,16 @@ export function stateView(r: GoalRecord, args: GoalArgs, budget: BudgetState): G
   };
 }
 
-/** What continue-as-new carries: the record as it is, the transcript cut to its window. */
-export function carriedState(r: GoalRecord, contextMessages: number, budget: BudgetState): CarriedState {
-  const carried: Partial<GoalRecord> = { ...r, budget, messages: contextWindow(r.messages, contextMessages) };
+/**
+ * What continue-as-new carries: the record as it is, the transcript cut to its window (or whole, for a model with a
+ * `contextWindow`, whose transcript compaction keeps within it: `contextMessages` undefined).
+ */
+export function carriedState(r: GoalRecord, contextMessages: number | undefined, budget: BudgetState): CarriedState {
+  const messages = contextMessages === undefined ? r.messages : contextWindow(r.messages, contextMessages);
+  const carried: Partial<GoalRecord> = { ...r, budget, messages };
   delete carried.status;
   delete carried.result;
+  // The stored context covers messages by position, and the window above moved them: the next run starts afresh.
+  delete carried.context;
   return carried as CarriedState;
 }

@@ -5,7 +5,8 @@
  * Read it as `run`: `tick` over a `NextStep` (call the model, take an answer, run tools, continue as new) until a
  * `GoalEnd`, which `Goal.end` turns into the result and status, the one place a goal ends. Its parts live beside it:
  * the record (goal-record.ts), the model call (model-call.ts), tool calls (tool-calls.ts) and the engine tools
- * (engine-tool-registry.ts), human waits (human-wait.ts, approval-wait.ts), the budget gate (budget-gate.ts),
+ * (engine-tool-registry.ts), human waits (human-wait.ts, approval-wait.ts, and wait-runs.ts for the waits that
+ * move to a new run, which is why the loop tracks where its turn stands), the budget gate (budget-gate.ts),
  * delegation (delegate-tool.ts) and publishing (publish.ts). It is over 300 lines because the loop's turns and the
  * status they publish belong together; splitting them further would spread one state machine over several files.
  */
@@ -13,6 +14,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  ContinueAsNew,
   makeContinueAsNewFunc,
   getExternalWorkflowHandle,
   isCancellation,
@@ -37,14 +39,16 @@ import {
   type GoalResult,
   type GoalStatus,
   type RefusalRecord,
+  type ResumePoint,
   type TaskStatusReport,
 } from './definitions.js';
 import type { EngineContext } from './engine-context.js';
 import { offeredTools, type ToolOffer } from './engine-tools.js';
 import { budgetAt, carriedState, openRecord, queryState } from './goal-record.js';
 import { GoalMcp } from './mcp-tools.js';
-import { installReplyHandlers } from './human-wait.js';
-import { addUsage, askModel, ToolSchemas } from './model-call.js';
+import { askAboutRefusal, installReplyHandlers } from './human-wait.js';
+import { tokenScale } from './context-budget.js';
+import { addUsage, askModel, fitContext, ToolSchemas } from './model-call.js';
 import { Patch } from './patches.js';
 import { recordFact } from './facts.js';
 import { IdentityGate } from './identity-gate.js';
@@ -53,6 +57,7 @@ import { replyEnding } from './reply.js';
 import { dispatch } from './tool-calls.js';
 import { openingMessage, systemPrompt } from './transcript.js';
 import { propose } from './validation.js';
+import { historyFull, WaitMovesOn } from './wait-runs.js';
 
 /** Failure types a goal can end with (defined in src/failures.ts). */
 export { GoalFailure };
@@ -68,9 +73,15 @@ export type GoalEnd =
 type NextStep =
   | { kind: 'callModel' }
   | { kind: 'answer'; actor: string; reply: ModelReply }
-  | { kind: 'runTools'; actor: string; reply: ModelReply; offers: Map<string, ToolOffer> }
+  | { kind: 'runTools'; actor: string; reply: TurnReply; offers: Map<string, ToolOffer>; from?: ToolsResume }
   | { kind: 'continueAsNew' }
   | { kind: 'end'; end: GoalEnd };
+
+/** What a tool turn needs of the model's reply. */
+type TurnReply = Pick<ModelReply, 'content' | 'toolCalls'>;
+
+/** Where a tool turn resumes in a new run: the call to dispatch next, and what the earlier calls left. */
+type ToolsResume = { next: number; problem?: string; notes: ChatMessage[] };
 
 /** Carries a GoalEnd out of the depths of a step (the budget gate, a verdict, the repair count) to `Goal.run`. */
 class GoalEnding extends Error {
@@ -95,9 +106,15 @@ class Goal implements EngineContext {
   /** Messages to add once every tool result of the current reply is in (handoff notes, validator feedback). */
   readonly notes: ChatMessage[] = [];
   private readonly runStartStep: number;
+  /** The history's length at this run's first task. */
+  private readonly runStartEvents: number;
   private readonly publisher: Publisher;
   /** Set when a tool ended the goal (a verdict, an answer): the loop ends it after the turn. */
   private ending?: GoalEnd;
+  /** Provider-reported prompt tokens over the estimate of the same request (token-aware models); at least 1. */
+  private tokenScale = 1;
+  /** Where the turn stands, so a human wait that moves to a new run can be taken up there (wait-runs.ts). */
+  private position: ResumePoint;
 
   constructor(readonly args: GoalArgs) {
     this.bp = args.blueprint;
@@ -107,8 +124,23 @@ class Goal implements EngineContext {
     this.mcp = new GoalMcp(this.bp, this.r.mcp ?? args.task?.mcp ?? {});
     this.schemas = new ToolSchemas(this.bp, this.r, (name) => this.mcp.parameters(name));
     this.gate = new IdentityGate(args, this.r);
-    this.desk = new ApprovalDesk(this.bp, this.r, () => this.humansChanged(), this.gate);
+    this.desk = new ApprovalDesk(
+      this.bp,
+      this.r,
+      () => this.humansChanged(),
+      this.gate,
+      () => this.waitMayMove(),
+    );
     this.runStartStep = this.r.step;
+    this.runStartEvents = workflowInfo().historyLength;
+    this.position = { kind: 'model', step: this.r.step };
+    // A run that takes up a human wait says what it waits on from its first task (before trust is loaded).
+    if (this.r.resume) this.humansChanged();
+  }
+
+  /** A human wait moves to a new run when this run's history is full, unless sub-tasks of this run still work. */
+  waitMayMove(): boolean {
+    return !this.r.tasks.some((t) => !FINAL.includes(t.status as GoalStatus)) && historyFull(this.runStartEvents);
   }
 
   /** An approval or a question opened, changed hands or settled: the status follows whether anything still waits. */
@@ -272,8 +304,31 @@ class Goal implements EngineContext {
     const next = makeContinueAsNewFunc<typeof goalWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
     return next({
       ...this.args,
-      carried: carriedState(this.r, this.limits.contextMessages, this.currentBudget()),
+      carried: carriedState(
+        this.r,
+        this.bp.models[this.agentSpec.model]?.contextWindow === undefined ? this.limits.contextMessages : undefined,
+        this.currentBudget(),
+      ),
     });
+  }
+
+  /** A human wait filled this run's history: the goal continues as new, to take the wait up where it stands. */
+  private async waitInNextRun(): Promise<never> {
+    this.r.step = this.position.step;
+    this.r.resume = this.position;
+    return this.continueAsNew();
+  }
+
+  /** The first step of a run: where the previous run stopped in a human wait, else as after any turn. */
+  private firstStep(): NextStep {
+    const at = this.r.resume;
+    delete this.r.resume;
+    if (at?.kind !== 'tools') return this.afterTurn();
+    const agent = this.bp.agents[at.actor];
+    if (!agent) return this.afterTurn();
+    const from = { next: at.next, notes: at.notes, ...(at.problem === undefined ? {} : { problem: at.problem }) };
+    const reply = { content: at.content, toolCalls: at.toolCalls };
+    return { kind: 'runTools', actor: at.actor, reply, offers: this.offers(agent), from };
   }
 
   /** The step after a turn: the goal's end when a tool ended it, else the next model call (or a fresh run). */
@@ -284,6 +339,7 @@ class Goal implements EngineContext {
 
   /** One model call: its reply is either an answer (no tool calls) or tools to run. */
   private async modelTurn(): Promise<NextStep> {
+    this.position = { kind: 'model', step: this.r.step };
     await this.ensureBudget();
     const actor = this.r.agent;
     const agent = this.agentSpec;
@@ -292,14 +348,14 @@ class Goal implements EngineContext {
       throw ApplicationFailure.nonRetryable(`model "${agent.model}" is not in the blueprint`, GoalFailure.Blueprint);
     const offers = this.offers(agent);
     this.r.step += 1;
-    const reply = await askModel(
-      this,
-      settings,
-      agent.model,
-      this.schemas.descriptors(offers),
-      systemPrompt(this.bp, actor, agent, offers, this.args.task),
-    );
+    const tools = this.schemas.descriptors(offers);
+    const system = systemPrompt(this.bp, actor, agent, offers, this.args.task);
+    await fitContext(this, settings, agent, tools, system, this.tokenScale);
+    const reply = await askModel(this, settings, agent.model, tools, system);
     if (reply.builtinSchemas) Object.assign(this.r.builtinSchemas, reply.builtinSchemas);
+    if (settings.contextWindow !== undefined) {
+      this.tokenScale = tokenScale(reply.usage.inputTokens, system, tools, this.r.messages);
+    }
     addUsage(this, reply, agent);
     this.r.messages.push({
       role: 'assistant',
@@ -311,12 +367,18 @@ class Goal implements EngineContext {
   }
 
   /** A reply without tool calls: a final answer only when it stopped on its own and is not a verdict in text. */
-  private answerTurn(actor: string, reply: ModelReply): NextStep {
+  private async answerTurn(actor: string, reply: ModelReply): Promise<NextStep> {
     const answer = reply.content?.trim() ?? '';
     const ending = replyEnding(reply);
-    if (ending.kind === 'refused' && this.bp.models[this.agentSpec.model]?.onRefusal === 'fail') {
+    const onRefusal = this.bp.models[this.agentSpec.model]?.onRefusal;
+    if (ending.kind === 'refused' && onRefusal === 'fail') {
       // Only blueprints written after onRefusal existed set it: no goal recorded before runs this branch.
       this.fail(`agent ${actor} at step ${this.r.step}: ${ending.problem}`, GoalFailure.ModelRefused);
+    }
+    if (ending.kind === 'refused' && onRefusal === 'ask' && patched(Patch.refusalAsk)) {
+      this.unusable(actor, 'refused_reply', ending.problem);
+      await askAboutRefusal(this, actor, ending);
+      return this.afterTurn();
     }
     if (ending.kind !== 'answer' && patched(Patch.finishReason)) {
       this.unusable(actor, ending.kind === 'truncated' ? 'truncated_reply' : 'refused_reply', ending.problem);
@@ -345,10 +407,27 @@ class Goal implements EngineContext {
   }
 
   /** Runs the reply's tool calls in order; one that ends the turn (handoff, verdict) leaves the rest not run. */
-  private async toolsTurn(actor: string, reply: ModelReply, offers: Map<string, ToolOffer>): Promise<NextStep> {
-    let problem: string | undefined;
+  private async toolsTurn(
+    actor: string,
+    reply: TurnReply,
+    offers: Map<string, ToolOffer>,
+    from?: ToolsResume,
+  ): Promise<NextStep> {
+    let problem = from?.problem;
     let turnEnded: string | undefined;
-    for (const call of reply.toolCalls) {
+    if (from) this.notes.push(...from.notes);
+    for (const [i, call] of reply.toolCalls.entries()) {
+      if (i < (from?.next ?? 0)) continue;
+      this.position = {
+        kind: 'tools',
+        step: this.r.step,
+        actor,
+        content: reply.content,
+        toolCalls: reply.toolCalls,
+        next: i,
+        notes: [...this.notes],
+        ...(problem === undefined ? {} : { problem }),
+      };
       if (turnEnded !== undefined) {
         recordFact({
           fact: 'tool',
@@ -364,7 +443,12 @@ class Goal implements EngineContext {
       const outcome = await dispatch(this, call, actor, offers, reply.content ?? '');
       if (outcome.repair) problem = `${call.name}: ${outcome.output}`;
       turnEnded = outcome.endsTurn;
-      this.r.messages.push({ role: 'tool', toolCallId: call.id, content: outcome.output });
+      this.r.messages.push({
+        role: 'tool',
+        toolCallId: call.id,
+        content: outcome.output,
+        ...(outcome.stored ? { stored: outcome.stored } : {}),
+      });
     }
     this.r.messages.push(...this.notes.splice(0));
     if (!this.ending) this.countRepair(problem);
@@ -379,7 +463,7 @@ class Goal implements EngineContext {
       case 'answer':
         return this.answerTurn(step.actor, step.reply);
       case 'runTools':
-        return this.toolsTurn(step.actor, step.reply, step.offers);
+        return this.toolsTurn(step.actor, step.reply, step.offers, step.from);
       case 'continueAsNew':
         return this.continueAsNew();
     }
@@ -410,11 +494,12 @@ class Goal implements EngineContext {
     }
     this.publish();
     try {
-      for (let next = this.afterTurn(); ;) {
+      for (let next = this.firstStep(); ;) {
         if (next.kind === 'end') return next.end;
         next = await this.tick(next);
       }
     } catch (err) {
+      if (err instanceof WaitMovesOn) return await this.waitInNextRun();
       if (err instanceof GoalEnding) return err.end;
       if (err instanceof GoalCancelledByPolicy) return { kind: 'cancelled', reason: err.message };
       throw err;
@@ -471,6 +556,8 @@ export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
     await goal.gate.open();
     return goal.end(await goal.run());
   } catch (err) {
+    // Continuing as new is not an end: the goal runs on in its next run (older goals published `failed` first).
+    if (err instanceof ContinueAsNew && patched(Patch.continueAsNewIsNoEnd)) throw err;
     // Cancelled from outside, or an error the engine did not plan for: the status still follows the execution.
     if (isCancellation(err) && goal.r.status !== 'cancelled') {
       goal.end({ kind: 'cancelled', reason: 'the goal was cancelled' });

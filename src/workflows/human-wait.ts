@@ -5,6 +5,7 @@
  * working-time budget through `EngineContext.waitingOnHumans`.
  */
 import { ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
+import { GoalFailure } from '../failures.js';
 import { resolveApprovers } from './approvals.js';
 import { replySignal, replyUpdate, type GoalRecord, type HumanReply, type QuestionRecord } from './definitions.js';
 import { durationMs } from './durations.js';
@@ -14,52 +15,30 @@ import { recordFact } from './facts.js';
 import { voteIdentity, type IdentityGate } from './identity-gate.js';
 import { Patch } from './patches.js';
 import { pendingReplyRefusal, replyRefusalReason } from './questions.js';
+import { WaitMovesOn } from './wait-runs.js';
 
-/** ask_human: opens a question, waits for a `reply` (or the timeout), and tells the model the answer. */
+/**
+ * ask_human: opens a question, waits for a `reply` (or the timeout), and tells the model the answer. The engine asks
+ * the same people the same way about a refusal of the agent's model (`about: 'refusal'`, onRefusal: ask).
+ */
 export async function askHuman(
   ctx: EngineContext,
   actor: string,
   question: string,
   callId?: string,
+  about?: 'refusal',
 ): Promise<CallOutcome> {
   const settings = ctx.bp.agents[actor]?.askHuman;
   if (!settings) return { output: 'error: this agent has no askHuman settings', repair: false };
-  const asked = Date.now();
-  const timeoutMs = settings.timeout === undefined ? undefined : durationMs(settings.timeout);
-  const q: QuestionRecord = {
-    id: `q-${ctx.r.questions.length + 1}`,
-    agent: actor,
-    step: ctx.r.step,
-    question,
-    to: [...settings.to],
-    eligible: resolveApprovers(settings.to, ctx.bp.approvers),
-    status: 'pending',
-    askedAt: new Date(asked).toISOString(),
-    ...(timeoutMs === undefined ? {} : { deadline: new Date(asked + timeoutMs).toISOString() }),
-  };
-  ctx.r.questions.push(q);
-  ctx.humansChanged();
-  recordFact({
-    fact: 'question.asked',
-    questionId: q.id,
-    ...(callId ? { callId } : {}),
-    agent: actor,
-    question,
-    eligible: q.eligible,
-    ...(q.deadline ? { deadline: q.deadline } : {}),
-  });
-  const answered = await ctx.waitingOnHumans(async () => {
-    const settled = () => q.status !== 'pending';
-    if (timeoutMs === undefined) {
-      await condition(settled);
-      return true;
-    }
-    // The Web UI shows the timer's summary: without one it reads as the timer's sequence number.
-    if (!patched(Patch.questionTimerSummary)) return condition(settled, timeoutMs);
-    return condition(settled, timeoutMs, {
-      summary: `${q.id}: answer from ${q.eligible.join(', ')} due in ${settings.timeout}`,
-    });
-  });
+  // Answers are judged against the trust and the verified starter: a run that takes up a question concludes its
+  // opening first (it has made no model call yet).
+  await ctx.desk.gate.ensureOpen();
+  const adopted = ctx.r.questions.find((x) => x.status === 'pending' && x.agent === actor && x.question === question);
+  const q = adopted ?? openQuestion(ctx, actor, question, settings, callId, about);
+  const bounded = adopted !== undefined || patched(Patch.boundedHumanWaits);
+  const answered = await ctx.waitingOnHumans(() =>
+    bounded ? boundedWait(ctx, q, settings.timeout) : unboundedWait(q, settings.timeout),
+  );
   if (!answered) {
     q.status = 'timed_out';
     recordFact({ fact: 'question.settled', questionId: q.id, status: 'timed_out' });
@@ -73,6 +52,108 @@ export async function askHuman(
         repair: false,
         detail,
       };
+}
+
+/** Opens a question: recorded, published, and its fact in history. */
+function openQuestion(
+  ctx: EngineContext,
+  actor: string,
+  question: string,
+  settings: { to: string[]; timeout?: string },
+  callId: string | undefined,
+  about: 'refusal' | undefined,
+): QuestionRecord {
+  const asked = Date.now();
+  const timeoutMs = settings.timeout === undefined ? undefined : durationMs(settings.timeout);
+  const q: QuestionRecord = {
+    id: `q-${ctx.r.questions.length + 1}`,
+    agent: actor,
+    step: ctx.r.step,
+    question,
+    ...(about ? { about } : {}),
+    to: [...settings.to],
+    eligible: resolveApprovers(settings.to, ctx.bp.approvers),
+    status: 'pending',
+    askedAt: new Date(asked).toISOString(),
+    ...(timeoutMs === undefined ? {} : { deadline: new Date(asked + timeoutMs).toISOString() }),
+  };
+  ctx.r.questions.push(q);
+  ctx.humansChanged();
+  recordFact({
+    fact: 'question.asked',
+    questionId: q.id,
+    ...(callId ? { callId } : {}),
+    ...(about ? { about } : {}),
+    agent: actor,
+    question,
+    eligible: q.eligible,
+    ...(q.deadline ? { deadline: q.deadline } : {}),
+  });
+  return q;
+}
+
+/** Waits for an answer or the timeout, in one run (goals started before bounded waits). */
+async function unboundedWait(q: QuestionRecord, timeout: string | undefined): Promise<boolean> {
+  const settled = () => q.status !== 'pending';
+  if (timeout === undefined) {
+    await condition(settled);
+    return true;
+  }
+  // The Web UI shows the timer's summary: without one it reads as the timer's sequence number.
+  if (!patched(Patch.questionTimerSummary)) return condition(settled, durationMs(timeout));
+  return condition(settled, durationMs(timeout), {
+    summary: `${q.id}: answer from ${q.eligible.join(', ')} due in ${timeout}`,
+  });
+}
+
+/**
+ * Waits for an answer until the question's deadline; when the run's history fills first, throws
+ * {@link WaitMovesOn} and the next run takes the same question up (wait-runs.ts).
+ */
+async function boundedWait(ctx: EngineContext, q: QuestionRecord, timeout: string | undefined): Promise<boolean> {
+  const settled = () => q.status !== 'pending';
+  const wakes = () => settled() || ctx.waitMayMove();
+  const deadline = q.deadline === undefined ? undefined : Date.parse(q.deadline);
+  for (let first = Date.now() === Date.parse(q.askedAt); ; first = false) {
+    if (settled()) return true;
+    if (ctx.waitMayMove()) throw new WaitMovesOn(q.id);
+    if (deadline === undefined) {
+      await condition(wakes);
+      continue;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    const due = first && timeout !== undefined ? `due in ${timeout}` : `due by ${q.deadline}`;
+    if (!(await condition(wakes, left, { summary: `${q.id}: answer from ${q.eligible.join(', ')} ${due}` }))) {
+      return settled();
+    }
+  }
+}
+
+/**
+ * onRefusal: ask. The agent's model refused (or the provider's filter withheld the reply): the agent's askHuman
+ * people are asked, and the agent is told the refusal was not taken as an answer, with their answer as guidance.
+ * Nobody answering in time fails the goal (`ModelRefused`), as onRefusal: fail would have at once.
+ */
+export async function askAboutRefusal(
+  ctx: EngineContext,
+  actor: string,
+  ending: { problem: string; instruction: string },
+): Promise<void> {
+  const timeout = ctx.bp.agents[actor]?.askHuman?.timeout;
+  const question =
+    `Agent ${actor} could not go on at step ${ctx.r.step}: ${ending.problem}. ` +
+    `Your answer goes to the agent as guidance and it carries on` +
+    (timeout ? `; without an answer within ${timeout} the goal fails.` : '.');
+  const outcome = await askHuman(ctx, actor, question, undefined, 'refusal');
+  if (outcome.detail?.status !== 'answered') {
+    const asked = typeof outcome.detail?.questionId === 'string' ? outcome.detail.questionId : 'the question';
+    ctx.fail(
+      `agent ${actor} at step ${ctx.r.step}: ${ending.problem}; nobody answered ${asked} about it${timeout ? ` within ${timeout}` : ''}`,
+      GoalFailure.ModelRefused,
+    );
+  }
+  ctx.r.messages.push({ role: 'user', content: `${ending.instruction} A person reviewed it: ${outcome.output}` });
 }
 
 type Judged =

@@ -73,7 +73,7 @@ export class GoalMcp {
   private bind(): void {
     const { bindings, problems } = mcpBindings(this.bp, this.pinned);
     this.bindings = bindings;
-    this.problems = problems;
+    this.problems = problems.map((p) => `${p.source}: ${p.message}`);
     this.unselected = unselectedModelNames(this.bp, this.pinned);
   }
 

@@ -5,17 +5,25 @@
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, patched, TimeoutFailure } from '@temporalio/workflow';
 import type { z } from 'zod';
-import type { ModelReply, ToolDescriptor } from '../activities/index.js';
+import type { ModelReply, ModelRequest, ToolDescriptor } from '../activities/index.js';
 import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
 import { GoalFailure, ModelInvocationError } from '../failures.js';
 import { callModel } from './activity-profiles.js';
 import { parserForJsonSchema } from './arguments.js';
-import type { GoalRecord } from './definitions.js';
+import type { ChatMessage, GoalRecord } from './definitions.js';
 import type { EngineContext } from './engine-context.js';
 import { jsonSchemaOf, type ToolOffer } from './engine-tools.js';
 import { DEFAULT_MODEL_RETRY_FOR, modelCallOptions } from './model-options.js';
 import { Patch } from './patches.js';
-import { contextWindow } from './transcript.js';
+import {
+  compactionSplit,
+  promptBudget,
+  requestTokens,
+  SUMMARY_HEADING,
+  summaryMessages,
+  visibleMessages,
+} from './context-budget.js';
+import { addUsageNotes, replyUsageNotes } from './budget.js';
 
 /**
  * The Web UI's summary of a model call: the model that serves it, as its endpoint named it on an earlier reply
@@ -40,6 +48,7 @@ export async function askModel(
   system: string,
 ): Promise<ModelReply> {
   const fromSettings = patched(Patch.modelSettings);
+  const transcript = transcriptOf(ctx, settings, system);
   for (let resumed = 0; ; resumed++) {
     const opening = ctx.desk.gate.opening;
     try {
@@ -55,10 +64,7 @@ export async function askModel(
             agent: ctx.r.agent,
             settings,
             ...(fromSettings ? { modelKey } : {}),
-            messages: [
-              { role: 'system', content: system },
-              ...contextWindow(ctx.r.messages, ctx.limits.contextMessages),
-            ],
+            ...transcript.fields,
             tools,
             ...(opening ? { opening } : {}),
           },
@@ -70,6 +76,10 @@ export async function askModel(
       else if (opening) await ctx.desk.gate.ensureOpen();
       if (reply.model && reply.model !== settings.model)
         ctx.r.servedBy = { ...ctx.r.servedBy, [settings.model]: reply.model };
+      if (transcript.upTo !== undefined) {
+        if (reply.context) ctx.r.context = { ref: reply.context, upTo: transcript.upTo };
+        else delete ctx.r.context;
+      }
       return reply;
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
@@ -106,6 +116,33 @@ export async function askModel(
   }
 }
 
+/**
+ * The transcript part of a model request. By reference (issue 14): the transcript the previous call stored, the
+ * messages added since, and the window for the activity to apply, so the input stays the same size however long the
+ * goal runs; `upTo` is how many of the goal's messages the stored transcript then covers. Goals started before it
+ * send the window inline.
+ */
+function transcriptOf(
+  ctx: EngineContext,
+  settings: Blueprint['models'][string],
+  system: string,
+): { fields: Pick<ModelRequest, 'messages' | 'base' | 'window' | 'keepContext'>; upTo?: number } {
+  const head: ChatMessage = { role: 'system', content: system };
+  const visible = () => visibleMessages(ctx.r.messages, settings, ctx.limits.contextMessages);
+  if (!patched(Patch.contextByReference)) return { fields: { messages: [head, ...visible()] } };
+  const base = ctx.r.context;
+  const window = settings.contextWindow === undefined ? ctx.limits.contextMessages : undefined;
+  return {
+    fields: {
+      messages: [head, ...(base ? ctx.r.messages.slice(base.upTo) : visible())],
+      ...(base ? { base: base.ref } : {}),
+      ...(window === undefined ? {} : { window }),
+      keepContext: true,
+    },
+    upTo: ctx.r.messages.length,
+  };
+}
+
 /** Why Temporal gave up on a model call, and whether a human can fix it and resume the goal. */
 function modelStoppage(
   err: ActivityFailure,
@@ -139,11 +176,65 @@ function modelStoppage(
   return undefined;
 }
 
+/**
+ * Before a call to a model with a `contextWindow`: when the request (estimated, times `scale` learnt from the
+ * provider's counts) would not fit, the model summarises the older messages (a model call recorded like any other,
+ * its usage counted) and the summary replaces them. See src/workflows/context-budget.ts.
+ */
+export async function fitContext(
+  ctx: EngineContext,
+  settings: Blueprint['models'][string],
+  agent: AgentSpec,
+  tools: ToolDescriptor[],
+  system: string,
+  scale: number,
+): Promise<void> {
+  const budget = promptBudget(settings);
+  if (budget === undefined) return;
+  if (Math.ceil(requestTokens(system, tools, ctx.r.messages) * scale) <= budget) return;
+  if (!patched(Patch.tokenAwareContext)) return;
+  const [opening, ...rest] = ctx.r.messages;
+  const split = opening ? compactionSplit(rest, budget - requestTokens(system, tools, [opening])) : undefined;
+  if (!opening || !split) return;
+  const fromSettings = patched(Patch.modelSettings);
+  const reply = await callModel.executeWithOptions(
+    {
+      activityId: `compact-${ctx.r.step}`,
+      summary: `${ctx.r.agent}: compact context (${split.older.length} messages)`,
+      ...(fromSettings ? modelCallOptions(settings) : {}),
+    },
+    [
+      {
+        goal: ctx.bp.name,
+        agent: ctx.r.agent,
+        settings,
+        ...(fromSettings ? { modelKey: agent.model } : {}),
+        messages: summaryMessages(split.older, budget),
+        tools: [],
+      },
+    ],
+  );
+  addUsage(ctx, reply, agent);
+  // The stored transcript covered the messages compaction replaces: the next call sends the new ones whole.
+  delete ctx.r.context;
+  ctx.r.messages.splice(
+    0,
+    ctx.r.messages.length,
+    opening,
+    {
+      role: 'user',
+      content: `${SUMMARY_HEADING}\n${reply.content ?? ''}`,
+    },
+    ...split.kept,
+  );
+}
+
 /** Adds a reply's tokens to the goal's usage, priced from the blueprint. */
 export function addUsage(ctx: EngineContext, reply: ModelReply, agent: AgentSpec): void {
   const price = ctx.bp.models[agent.model]?.price;
   ctx.r.usage.inputTokens += reply.usage.inputTokens;
   ctx.r.usage.outputTokens += reply.usage.outputTokens;
+  addUsageNotes(ctx.r.usage, replyUsageNotes(reply.usage));
   // The activity prices what it read (cached input at its own price); replies recorded before it did are priced here.
   if (reply.usage.costUsd !== undefined) ctx.r.usage.costUsd += reply.usage.costUsd;
   else if (price) {

@@ -41,6 +41,26 @@ export const Patch = {
    * `loadTrust` activity; unregistered blueprints are refused (DESIGN §2.1, issue 12).
    */
   verifiedIdentity: 'verified-identity',
+  /** A model whose onRefusal is `ask` puts its refusals to the agent's askHuman people instead of retrying them. */
+  refusalAsk: 'model-refusal-ask',
+  /** A model with a `contextWindow` gets its older messages summarised when the next request would not fit. */
+  tokenAwareContext: 'token-aware-context',
+  /**
+   * Human waits stay bounded (issue 14): a wait whose run's history is full continues as new and the next run takes
+   * it up; an approval lists only its latest reminders (and counts them all); reminders and escalations notify with
+   * the approval by reference (its id and state, not its arguments and log).
+   */
+  boundedHumanWaits: 'bounded-human-waits',
+  /**
+   * Continuing as new no longer passes through the goal's failure path, which published `BatonStatus = failed` (and
+   * a failed result in the Web UI's details) in the last task of every run that continued as new.
+   */
+  continueAsNewIsNoEnd: 'continue-as-new-is-no-end',
+  /**
+   * A model call names the transcript the previous call stored and sends only the messages added since; the activity
+   * applies the window (issue 14: a call's input no longer grows with the goal).
+   */
+  contextByReference: 'context-by-reference',
   /**
    * The operator's trust comes with the goal's first model call, whose activity checks the goal's opening (blueprint
    * registered, start authenticated) before it calls the model, instead of a `loadTrust` activity first (issue 16).

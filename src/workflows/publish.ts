@@ -40,7 +40,7 @@ export class Publisher {
     }
     const lines = [
       `**${this.bp.name}** · ${r.status} · agent ${r.agent} · step ${r.step} · run ${r.run}`,
-      `tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out · $${r.usage.costUsd.toFixed(4)}`,
+      `tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out${r.usage.estimatedTokens ? ` (${r.usage.estimatedTokens} estimated)` : ''} · $${r.usage.costUsd.toFixed(4)}`,
       ...pending.map((a) => `waiting: ${a.id} ${a.tool} ${inlineValue(a.args, 60)} for ${a.eligible.join(', ')}`),
       ...asked.map((q) => `asking: ${q.id} ${inlineValue(q.question, 60)} of ${q.eligible.join(', ')}`),
       ...r.tasks.map((t) => `task ${t.id} ${t.agent} · ${t.status} · ${t.workflowId}`),

@@ -17,7 +17,7 @@ import { ENGINE_TOOLS, type EngineTool, type handoffArgs } from './engine-tool-r
 import { isKnownTool, type ToolOffer } from './engine-tools.js';
 import { recordFact, type ToolOutcome } from './facts.js';
 import { Patch } from './patches.js';
-import { needsApproval } from './policy.js';
+import { needsApproval, priorCalls, tallyRun } from './policy.js';
 import { inlineValue } from './summaries.js';
 
 type HandoffArgs = z.output<typeof handoffArgs>;
@@ -139,7 +139,19 @@ async function runBlueprintTool(
   if (!spec && !mcp) return refuse(ctx, actor, call, 'unknown_tool', `error: there is no tool "${call.name}"`, true);
   await ctx.ensureBudget();
   const approvalPolicy = mcp ? mcp.approval : spec?.approval;
-  const policy = needsApproval(approvalPolicy, args, ctx.args.input, () => patched(Patch.celNonBooleanFailsClosed));
+  const parameters = mcp
+    ? mcp.inputSchema
+    : spec?.type === 'http'
+      ? spec.parameters
+      : ctx.r.builtinSchemas[spec?.function ?? call.name];
+  const prior = priorCalls(ctx.r.toolsRan, call.name, parameters);
+  const policy = needsApproval(
+    approvalPolicy,
+    args,
+    ctx.args.input,
+    () => patched(Patch.celNonBooleanFailsClosed),
+    prior,
+  );
   if (policy.required && approvalPolicy) {
     const approval = approvalPolicy;
     const record = await ctx.waitingOnHumans(() =>
@@ -155,6 +167,8 @@ async function runBlueprintTool(
     const refusal = refusalForAgent(record, approval);
     if (refusal !== undefined) return refuse(ctx, actor, call, 'not_run', refusal, false, record.id);
   }
+  // Counted once let run, whatever comes of it: a call that fails may still have taken effect. State only, no command.
+  tallyRun((ctx.r.toolsRan ??= {}), call.name, args);
   ctx.r.step += 1;
   const activityId = patched(Patch.toolKeyPerExecution)
     ? `tool-${ctx.r.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
@@ -174,7 +188,7 @@ async function runBlueprintTool(
       : local
         ? await runLocalTool.executeWithOptions(options(), [{ ...request, activityId }])
         : await runTool.executeWithOptions(options(), [request]);
-    return { output: result.output, repair: false };
+    return { output: result.output, repair: false, ...(result.stored ? { stored: result.stored } : {}) };
   } catch (err) {
     // A scheduled activity fails as an ActivityFailure around its cause; a local activity with the cause itself.
     const cause = err instanceof ActivityFailure ? err.cause : local ? err : undefined;

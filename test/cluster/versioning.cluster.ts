@@ -167,10 +167,14 @@ describe('Worker Versioning on the cluster', () => {
 
     // Approve everything: version 1 finishes its goals' steps, then each continues as new onto version 2.
     const all = [...parked, ...fresh];
+    expect(w.model.ledger.refunds.size).toBe(0);
     await inBatches(all, 10, (h) => approve(w.client, h.workflowId, 'apr-1', 'alice'));
     const results = await inBatches(all, 10, (h) => h.result());
     const completed = results.filter((r) => r.status === 'completed').length;
     expect(completed).toBe(PARKED + 5);
+    // Each goal refunded once, after its approval: the goals did their work, not only ended.
+    const refunded = all.map((h) => [...w.model.ledger.refunds.keys()].filter((k) => k.startsWith(`${h.workflowId}/`)));
+    expect(refunded.filter((keys) => keys.length === 1)).toHaveLength(PARKED + 5);
 
     let upgraded = 0;
     let failedTasks = 0;
@@ -206,7 +210,8 @@ describe('Worker Versioning on the cluster', () => {
     expect(second.child.exitCode).toBeNull();
     process.stderr.write(
       `[cluster] versioning: ${PARKED} goals parked on ${v1}, ${v2} made current, ${completed} completed, ` +
-        `${upgraded} upgraded on continue-as-new, ${failedTasks} failed workflow tasks, version 1 drained\n`,
+        `${refunded.length} refunded once each, ${upgraded} upgraded on continue-as-new, ${failedTasks} failed ` +
+        `workflow tasks, version 1 drained\n`,
     );
   });
 });

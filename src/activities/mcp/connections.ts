@@ -11,11 +11,13 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { guardedWebFetch } from '../egress-fetch.js';
+import { EgressDenied, type EgressPolicy } from '../egress.js';
 
 /** How to reach one server, with every reference already resolved (never logged, never returned). */
 export type McpServerSettings =
   | { kind: 'stdio'; command: string; args: string[]; env: Record<string, string> }
-  | { kind: 'http'; url: URL; headers: Record<string, string> };
+  | { kind: 'http'; url: URL; headers: Record<string, string>; egress: EgressPolicy };
 
 /** One server as a call names it. */
 export interface McpTarget {
@@ -136,7 +138,12 @@ function fingerprintOf(settings: McpServerSettings): string {
   const plain =
     settings.kind === 'stdio'
       ? settings
-      : { kind: settings.kind, url: settings.url.href, headers: Object.entries(settings.headers).sort() };
+      : {
+          kind: settings.kind,
+          url: settings.url.href,
+          headers: Object.entries(settings.headers).sort(),
+          allowed: [...settings.egress.allowedHosts].sort(),
+        };
   return createHash('sha256').update(JSON.stringify(plain)).digest('hex');
 }
 
@@ -149,7 +156,19 @@ function transportFor(settings: McpServerSettings): Transport {
       stderr: 'pipe',
     });
   }
-  return new StreamableHTTPClientTransport(settings.url, { requestInit: { headers: settings.headers } });
+  // Every request of the session (and each redirect the SDK follows within the origin) passes the egress guard.
+  return new StreamableHTTPClientTransport(settings.url, {
+    requestInit: { headers: settings.headers },
+    fetch: guardedWebFetch(settings.egress),
+  });
+}
+
+/** The egress guard's refusal behind a failure (the SDK and the pool wrap it), if it is one. */
+export function egressDenial(err: unknown): EgressDenied | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth += 1) {
+    if (e instanceof EgressDenied) return e;
+  }
+  return undefined;
 }
 
 /**

@@ -1,27 +1,23 @@
 /**
- * The MCP activities: discovery (`tools/list`, recorded in history and pinned for the goal) and the `mcp` tool
- * runner (`tools/call` against the pinned definition, with the goal's idempotency key in the request's `_meta`).
+ * The MCP activities: discovery (`tools/list`, recorded in history and pinned for the goal; see discovery.ts) and the
+ * `mcp` tool runner (`tools/call` against the pinned definition, with the goal's idempotency key in the request's
+ * `_meta`).
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import {
-  describeMcpServer,
-  selectionFor,
-  type McpCallSpec,
-  type PinnedMcp,
-  type PinnedMcpSource,
-} from '../../blueprint/mcp.js';
-import type { McpToolSpec } from '../../blueprint/schema.js';
+import type { McpCallSpec } from '../../blueprint/mcp.js';
 import { ToolError } from '../../failures.js';
 import { durationMs } from '../../workflows/durations.js';
-import { allowedHostsFor } from '../egress.js';
-import { callerKeys, type SecretResolver } from '../secrets.js';
-import { scrubbedFailure, type ToolCall, type ToolResult, type ToolRunner } from '../tools.js';
-import { notDelivered, type McpConnection, type McpConnections, type McpTarget } from './connections.js';
-import { formatResult, type BlobStore } from './results.js';
+import type { SecretResolver } from '../secrets.js';
+import type { ToolCall, ToolResult, ToolRunner } from '../tools.js';
+import { egressDenial, notDelivered, type McpConnection, type McpConnections, type McpTarget } from './connections.js';
+import type { BlobStore } from './blobs.js';
+import { formatResult } from './results.js';
 import { schemaHash, serverSettings } from './server-settings.js';
+
+export { createDiscoveryActivity, discoverSource, type DiscoveryRequest } from './discovery.js';
 
 /** The `_meta` key of the idempotency key Baton sends with every `tools/call`. */
 export const IDEMPOTENCY_META_KEY = 'dev.baton/idempotency-key';
@@ -31,13 +27,6 @@ export interface McpDeps {
   connections: McpConnections;
   blobs: BlobStore;
   resolver: SecretResolver;
-}
-
-/** What the workflow asks discovery for. */
-export interface DiscoveryRequest {
-  /** The blueprint's name (worker-side lists name sources as `source` or `blueprint/source`). */
-  goal: string;
-  sources: Record<string, McpToolSpec>;
 }
 
 function failed(message: string, nonRetryable = false, type: string = ToolError.Failed): ApplicationFailure {
@@ -57,69 +46,6 @@ async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   } finally {
     clearInterval(beat);
   }
-}
-
-/** Builds the discovery activity. */
-export function createDiscoveryActivity(deps: McpDeps) {
-  return async function discoverMcpTools(req: DiscoveryRequest): Promise<PinnedMcp> {
-    const pinned: PinnedMcp = {};
-    for (const [source, spec] of Object.entries(req.sources)) {
-      const keys = callerKeys(req.goal, source);
-      const secrets = deps.resolver.forCall({ label: `mcp source ${source}`, keys, declared: spec.secrets });
-      const owner = `mcp source ${source} (${describeMcpServer(spec)})`;
-      try {
-        const settings = await serverSettings(
-          spec,
-          secrets.resolve,
-          allowedHostsFor(deps.resolver.access.hosts, keys),
-          owner,
-        );
-        const target: McpTarget = { key: `${req.goal}/${source}`, settings, maxConcurrency: spec.maxConcurrency };
-        const signal = AbortSignal.any([
-          Context.current().cancellationSignal,
-          AbortSignal.timeout(durationMs(spec.timeout)),
-        ]);
-        const conn = await deps.connections.connection(target);
-        let listed: Tool[];
-        try {
-          listed = await conn.tools(signal);
-        } catch (err) {
-          await deps.connections.discard(conn);
-          throw failed(`${owner}: tools/list failed: ${describeError(err)}`);
-        }
-        pinned[source] = pin(spec, listed, conn);
-      } catch (err) {
-        if (err instanceof ApplicationFailure) throw scrubbedFailure(err, secrets, ToolError.McpDiscoveryFailed);
-        throw scrubbedFailure(
-          failed(`${owner}: ${describeError(err)}`, false, ToolError.McpDiscoveryFailed),
-          secrets,
-          '',
-        );
-      }
-    }
-    return pinned;
-  };
-}
-
-function pin(spec: McpToolSpec, listed: Tool[], conn: McpConnection): PinnedMcpSource {
-  const selected = listed.filter((t) => selectionFor(spec, t.name) !== undefined);
-  const info = conn.client.getServerVersion();
-  return {
-    server: describeMcpServer(spec),
-    ...(info ? { serverInfo: { name: info.name, version: info.version } } : {}),
-    tools: selected.map((t) => ({
-      name: t.name,
-      ...(t.description !== undefined ? { description: t.description } : {}),
-      inputSchema: t.inputSchema,
-      ...(t.annotations ? { annotations: { ...t.annotations } } : {}),
-      schemaHash: schemaHash(t.inputSchema),
-    })),
-    unselected: listed.filter((t) => !selected.includes(t)).map((t) => t.name),
-    unmatched: Object.keys(spec.tools).filter(
-      (sel) => !selected.some((t) => selectionFor(spec, t.name) === spec.tools[sel]),
-    ),
-    discoveredAt: new Date().toISOString(),
-  };
 }
 
 /**
@@ -178,6 +104,8 @@ export function createMcpRunner(deps: McpDeps): ToolRunner {
         try {
           conn = await deps.connections.connection(target);
         } catch (err) {
+          const denied = egressDenial(err);
+          if (denied) throw failed(`${owner}: ${denied.message}`, true, 'EgressDenied');
           throw failed(`${owner}: ${describeError(err)}`);
         }
         try {
@@ -204,6 +132,9 @@ export function createMcpRunner(deps: McpDeps): ToolRunner {
           };
         } catch (err) {
           if (err instanceof ApplicationFailure) throw err;
+          const denied = egressDenial(err);
+          // Refused before it was sent: no retry, on this connection or a new one, would be let through.
+          if (denied) throw failed(`${owner}: ${denied.message}`, true, 'EgressDenied');
           if (call.cancelled.aborted) throw new CancelledFailure('the tool call was cancelled');
           if (timeout.aborted || (err instanceof McpError && err.code === Number(ErrorCode.RequestTimeout))) {
             throw failed(`${owner}: no answer within ${spec.call.timeout} (the tool's timeout)`);

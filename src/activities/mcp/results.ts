@@ -1,31 +1,11 @@
 /**
  * What an MCP tool result becomes for the model: text as it is, structured content as JSON, resource links as
- * one line each, and images, audio and binary resources stored by reference (the bytes never enter history).
+ * one line each, and images, audio and binary resources stored by reference in the worker's bounded blob store
+ * (blobs.ts; the bytes never enter history).
  * The whole is cut to the tool's byte limit, like an http tool's response.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-
-/** Where a worker keeps binary content of tool results. */
-export interface BlobStore {
-  /** Stores the bytes and returns a reference (`blob:sha256:<hex>`) an operator can look up. */
-  put(data: Buffer, mimeType: string): Promise<string>;
-}
-
-/** A store in a directory of the worker's file system, one file per content hash. */
-export function directoryBlobStore(dir: string): BlobStore {
-  return {
-    async put(data, mimeType) {
-      const hash = createHash('sha256').update(data).digest('hex');
-      const ext = (/^[a-z]+\/([a-z0-9.+-]+)$/i.exec(mimeType)?.[1] ?? 'bin').replace(/[^a-z0-9]/gi, '');
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, `${hash}.${ext}`), data);
-      return `blob:sha256:${hash}`;
-    },
-  };
-}
+import type { BlobStore } from './blobs.js';
 
 /** A stored piece of binary content, as the result names it. */
 export interface Attachment {
@@ -65,9 +45,13 @@ export async function formatResult(
   const attachments: Attachment[] = [];
   const store = async (kind: Attachment['kind'], base64: string, mimeType: string, label: string): Promise<void> => {
     const data = Buffer.from(base64, 'base64');
-    const ref = await blobs.put(data, mimeType);
-    attachments.push({ kind, mimeType, bytes: data.byteLength, ref });
-    parts.push(`[${label}: ${mimeType}, ${data.byteLength} bytes, stored as ${ref}]`);
+    const stored = await blobs.put(data, mimeType);
+    if ('notStored' in stored) {
+      parts.push(`[${label}: ${mimeType}, ${data.byteLength} bytes, not stored: ${stored.notStored}]`);
+      return;
+    }
+    attachments.push({ kind, mimeType, bytes: data.byteLength, ref: stored.ref });
+    parts.push(`[${label}: ${mimeType}, ${data.byteLength} bytes, stored as ${stored.ref}]`);
   };
   for (const item of result.content ?? []) {
     switch (item.type) {

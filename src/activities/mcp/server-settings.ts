@@ -42,7 +42,10 @@ function denied(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: 'EgressDenied', nonRetryable: true, message });
 }
 
-/** Refuses an HTTP server on a loopback, private or link-local address unless the worker allows its host. */
+/**
+ * Refuses an HTTP server on a loopback, private or link-local address unless the worker allows its host: a clear,
+ * early answer before any connection. Each request after it is checked again by the connection's guarded fetch.
+ */
 async function checkEgress(url: URL, allowedHosts: readonly string[], owner: string): Promise<void> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw denied(`${owner}: an MCP server URL must be http or https`);
@@ -88,5 +91,6 @@ export async function serverSettings(
     kind: 'http',
     url,
     headers: Object.fromEntries(Object.entries(spec.headers).map(([k, v]) => [k, renderReferences(v, resolve)])),
+    egress: { allowedHosts },
   };
 }

@@ -4,7 +4,7 @@
  * pricing and failure typing are shared and live beside it, so adding a provider touches one module.
  */
 import type { ModelSettings } from '../../blueprint/schema.js';
-import type { ChatMessage, ToolCallRequest } from '../../workflows/definitions.js';
+import type { ChatMessage, ContextRef, ToolCallRequest } from '../../workflows/definitions.js';
 import type { OpeningCheck } from '../../identity/opening.js';
 import type { TrustSnapshot } from '../../identity/trust.js';
 
@@ -28,6 +28,15 @@ export interface ModelRequest {
   settings: ModelSettings;
   messages: ChatMessage[];
   tools: ToolDescriptor[];
+  /**
+   * The transcript an earlier call stored, which this call continues: `messages` then holds the system prompt and
+   * only the messages added since (src/activities/model/context.ts).
+   */
+  base?: ContextRef;
+  /** Send the opening message and the latest `window` messages of the transcript (the workflow's own rule). */
+  window?: number;
+  /** Store the transcript this call sends and return its reference in the reply (`context`). */
+  keepContext?: boolean;
   /**
    * A goal's first model call carries its opening check: the activity checks it against the operator's trust before
    * it calls the model, refuses the call when it fails, and returns the trust it read (`ModelReply.trust`).
@@ -81,6 +90,8 @@ export interface ModelReply {
   reassignedIds?: { index: number; sent: string; assigned: string }[];
   /** The schemas of the builtins the request named (`ToolDescriptor.builtin`); null for one not registered here. */
   builtinSchemas?: Record<string, Record<string, unknown> | null>;
+  /** The transcript this call sent, stored (asked for with `keepContext`, when the worker has a store). */
+  context?: ContextRef;
   /** The operator's trust the call checked the goal's opening against (`ModelRequest.opening`), for the goal to record. */
   trust?: TrustSnapshot;
 }

@@ -25,8 +25,9 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
     )
     .action(async (opts: JsonFlag & { host: string; port: string; origin: string[] }) => {
       const c = loadConfig();
-      const { batonDataConverter } = await import('../../codec/data-converter.js');
-      const codec = batonDataConverter(c.encryptionKeys)?.payloadCodecs?.[0];
+      const { configuredDataConverter } = await import('../../codec/data-converter.js');
+      const converter = configuredDataConverter(c);
+      const codec = converter?.payloadCodecs?.[0];
       if (!codec) {
         throw new GoalCommandError(
           'set BATON_ENCRYPTION_KEYS: the codec server decrypts with the same keys as the worker',
@@ -39,6 +40,7 @@ ${examples('BATON_CODEC_TOKEN=$(openssl rand -hex 24) npx baton codec-server --p
         host: opts.host,
         port: Number(opts.port),
         origins: opts.origin,
+        ...(converter?.externalStorage ? { storage: converter.externalStorage } : {}),
         ...codecServerSettings(c),
       });
       const stopped = new Promise<void>((resolve) => {
