@@ -46,6 +46,7 @@ export function createActivities(deps: ActivityDeps) {
     resolver,
     builtins,
     runners: { mcp: createMcpRunner(mcp), ...deps.runners },
+    ...(deps.conversation ? { conversation: deps.conversation } : {}),
   });
   return {
     callModel: createModelActivity({
