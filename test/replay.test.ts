@@ -3,7 +3,7 @@
  * against the current workflow code. A deliberately non-deterministic change fails replay; its patched() form passes.
  * The scenario histories are checked to take the path they are named for, so a re-recording that silently became a
  * happy path is caught: the `--verified` ones (recorded with signed starts, votes and answers) carry the
- * `verified-identity` patch, read the operator's trust through `loadTrust` and record each verdict as a `decision`
+ * `verified-identity` patch, read the operator's trust (through `loadTrust`, or with the first model call) and record each verdict as a `decision`
  * fact; the older ones, recorded before verified identity, carry none of it and still replay on the by-name path.
  */
 import { readdirSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { RECORDER_ISSUER, RECORDER_KID } from '../src/build/recorder-identity.js
 import {
   activitiesOf,
   decisions,
+  decoded,
   EventType,
   eventsOf,
   factsOfKind,
@@ -80,6 +81,17 @@ function verdicts(id: string): { on: string; via: string; outcome: string; who?:
   }));
 }
 
+/**
+ * Whether a goal recorded the operator's trust: through a `loadTrust` activity (goals recorded before
+ * `trust-with-first-model-call`), or in its first model call's reply, which checked the goal's opening.
+ */
+function readsTrust(id: string): boolean {
+  if (activitiesOf(id).includes('loadTrust')) return true;
+  return eventsOf(id, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED).some(
+    (e) => (decoded(e.activityTaskCompletedEventAttributes?.result)[0] as { trust?: unknown } | undefined)?.trust,
+  );
+}
+
 /** How each approval of a goal settled. */
 function settled(id: string): string[] {
   return factsOfKind(id, 'approval.settled').map((f) => `${f.approvalId} ${f.status}`);
@@ -102,7 +114,7 @@ describe('replay of recorded histories', () => {
   it('has --verified histories that took the verified-identity path, and older ones that did not', () => {
     for (const id of verifiedIds) {
       expect.soft(patchesOf(id), id).toContain('verified-identity');
-      expect.soft(activitiesOf(id), id).toContain('loadTrust');
+      expect.soft(readsTrust(id), id).toBe(true);
       // Started with a signed start assertion, by the recorder's key, for a blueprint the workers registered.
       const starters = factsOfKind(id, 'starter');
       expect.soft(starters, id).toHaveLength(1);
