@@ -2,6 +2,7 @@
  * Real Temporal servers for tests: the dev server (from the Temporal CLI) and the time-skipping test server, both
  * found the way Baton finds them (env, .tools/temporal, PATH) and started on loopback.
  */
+import { spawnSync } from 'node:child_process';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { devServerFlags } from '../../src/runtime/dev-server-flags.js';
 import { findTemporalBinary } from '../../src/runtime/temporal-binaries.js';
@@ -54,8 +55,42 @@ const INDEXED_VALUE_TYPE = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DA
  * The time-skipping test server, with Baton's search attributes registered: timers of days pass in milliseconds
  * while no work is pending.
  */
+/** PIDs of this process's children running `executablePath`. */
+function childrenRunning(executablePath: string): number[] {
+  const out = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout ?? '';
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([pid, cmd]) => pid && cmd === executablePath)
+    .map(([pid]) => Number(pid));
+}
+
+/**
+ * The SDK gives an ephemeral server a fixed 5 s to answer; on a loaded 2-core machine the test server sometimes
+ * needs longer. A start that timed out that way is tried again, after stopping the server process that attempt
+ * left (only our own child, by its pid).
+ */
+async function withStartRetries<T>(executablePath: string | undefined, start: () => Promise<T>): Promise<T> {
+  // Without a known executable its process cannot be told apart from others: no retry then.
+  const attempts = executablePath ? 4 : 1;
+  for (let i = 1; ; i++) {
+    const before = new Set(executablePath ? childrenRunning(executablePath) : []);
+    try {
+      return await start();
+    } catch (err) {
+      if (i >= attempts || !/did not start within/.test((err as Error).message)) throw err;
+      for (const pid of childrenRunning(executablePath!)) if (!before.has(pid)) process.kill(pid, 'SIGKILL');
+      process.stderr.write(`[test] ephemeral server start timed out (attempt ${i} of ${attempts}); trying again\n`);
+    }
+  }
+}
+
 export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: executable('test-server') } });
+  const server = executable('test-server');
+  const path = server.type === 'existing-path' ? server.path : undefined;
+  const env = await withStartRetries(path, () =>
+    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: server } }),
+  );
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(batonSearchAttributes.map((k) => [k.name, INDEXED_VALUE_TYPE[k.type]])),
