@@ -1,4 +1,7 @@
-/** Typed client helpers behind the CLI: start goals, read their state, find and decide approvals. */
+/**
+ * Typed client helpers behind the CLI: start goals, read their state, find and decide approvals. Just over 300
+ * lines: each helper is small, and the CLI commands, the gateway and the tests share them from one place.
+ */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
