@@ -10,7 +10,8 @@ import { readdirSync } from 'node:fs';
 import { bundleWorkflowCode, Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, inject, it } from 'vitest';
-import { SCENARIOS, STARTER } from '../src/build/history-scenarios.js';
+import { GENERATIONS, recorded, scenarios, STARTER } from '../src/build/history-scenarios.js';
+import { PATCH_BASELINE } from '../src/workflows/patches.js';
 import { RECORDER_ISSUER, RECORDER_KID } from '../src/build/recorder-identity.js';
 import {
   activitiesOf,
@@ -47,8 +48,10 @@ async function bundle(fixture: string): Promise<{ code: string }> {
 }
 
 const ids = histories.map((h) => h.workflowId);
-/** Histories recorded under verified identity. */
-const verifiedIds = ids.filter((id) => id.includes('--verified'));
+/** Histories recorded under verified identity, by any generation of the workflow code. */
+const verifiedIds = ids.filter((id) => GENERATIONS.some((g) => id.includes(`--${g}`)));
+/** The generation that recorded a history. */
+const generationOf = (id: string) => GENERATIONS.find((g) => id.split('--')[1] === g);
 /**
  * Histories recorded before verified identity, on the by-name path: no current worker records that path for a new
  * goal, so this list only shrinks (when `verified-identity` is deprecated). Other files without `--verified` (a
@@ -105,15 +108,20 @@ describe('replay of recorded histories', () => {
     // Exactly the recordings the recorder makes (src/build/history-scenarios.ts), with the first task of each that
     // delegates: a stray or missing --verified file fails here.
     const delegated = (id: string) => (id.startsWith('infra-provisioning--') ? [id, `${id}--t-1-executor`] : [id]);
-    const recorded = [...examples.map((e) => `${e}--verified`), ...SCENARIOS.map((sc) => sc.id)].flatMap(delegated);
-    expect([...verifiedIds].sort()).toEqual(recorded.sort());
+    const made = GENERATIONS.flatMap((g) => [
+      ...examples.map((e) => recorded(g, e)),
+      ...scenarios(g).map((sc) => sc.id),
+    ]).flatMap(delegated);
+    expect([...verifiedIds].sort()).toEqual(made.sort());
     // And those recorded before verified identity, kept as they ran.
     for (const id of olderIds) expect(ids).toContain(id);
   });
 
   it('has --verified histories that took the verified-identity path, and older ones that did not', () => {
     for (const id of verifiedIds) {
-      expect.soft(patchesOf(id), id).toContain('verified-identity');
+      // The first generation marks each change; later ones one baseline standing for them all, and nothing else.
+      if (generationOf(id) === 'verified') expect.soft(patchesOf(id), id).toContain('verified-identity');
+      else expect.soft(patchesOf(id), id).toEqual([PATCH_BASELINE]);
       expect.soft(readsTrust(id), id).toBe(true);
       // Started with a signed start assertion, by the recorder's key, for a blueprint the workers registered.
       const starters = factsOfKind(id, 'starter');
@@ -124,7 +132,7 @@ describe('replay of recorded histories', () => {
         keyId: RECORDER_KID,
         subject: id.includes('refused-then-approved') ? 'carol' : STARTER,
       });
-      expect.soft(starters[0]?.blueprint, id).toMatch(new RegExp(`^${id.split('--')[0]}@verified`));
+      expect.soft(starters[0]?.blueprint, id).toMatch(new RegExp(`^${id.split('--')[0]}@${generationOf(id)}`));
       for (const f of factsOfKind(id, 'decision').filter((d) => d.outcome === 'accepted')) {
         expect.soft(f.verified, id).toMatchObject({ issuer: RECORDER_ISSUER, keyId: RECORDER_KID });
       }
@@ -132,72 +140,75 @@ describe('replay of recorded histories', () => {
     // The same searches find none of it in the histories recorded before verified identity.
     for (const id of olderIds) {
       expect.soft(patchesOf(id), id).not.toContain('verified-identity');
+      expect.soft(patchesOf(id), id).not.toContain(PATCH_BASELINE);
       expect.soft(activitiesOf(id), id).not.toContain('loadTrust');
       expect.soft(factsOfKind(id, 'decision'), id).toEqual([]);
       expect.soft(factsOfKind(id, 'starter'), id).toEqual([]);
     }
   });
 
-  it('has --verified approval histories that took the paths they are named for', () => {
-    const approve = { on: 'approval', via: 'update', outcome: 'accepted', who: 'alice' };
-    // Approved through the `decide` update by a finance approver, verified with the groups the trust maps.
-    expect(verdicts('refund-request--verified')).toEqual([approve]);
-    expect(decisions('refund-request--verified')).toEqual(['approve']);
-    expect(factsOfKind('refund-request--verified', 'decision')[0]?.verified?.groups).toContain('finance');
-    expect(settled('refund-request--verified')).toEqual(['apr-1 approved']);
-    expect(resultOf('refund-request--verified')).toMatchObject({ status: 'completed' });
+  for (const gen of GENERATIONS) {
+    it(`has ${gen} approval histories that took the paths they are named for`, () => {
+      const approve = { on: 'approval', via: 'update', outcome: 'accepted', who: 'alice' };
+      // Approved through the `decide` update by a finance approver, verified with the groups the trust maps.
+      expect(verdicts(recorded(gen, 'refund-request'))).toEqual([approve]);
+      expect(decisions(recorded(gen, 'refund-request'))).toEqual(['approve']);
+      expect(factsOfKind(recorded(gen, 'refund-request'), 'decision')[0]?.verified?.groups).toContain('finance');
+      expect(settled(recorded(gen, 'refund-request'))).toEqual(['apr-1 approved']);
+      expect(resultOf(recorded(gen, 'refund-request'))).toMatchObject({ status: 'completed' });
 
-    expect(verdicts('refund-request--verified--rejected')).toEqual([approve]);
-    expect(decisions('refund-request--verified--rejected')).toEqual(['reject']);
-    expect(settled('refund-request--verified--rejected')).toEqual(['apr-1 rejected']);
+      expect(verdicts(recorded(gen, 'refund-request', 'rejected'))).toEqual([approve]);
+      expect(decisions(recorded(gen, 'refund-request', 'rejected'))).toEqual(['reject']);
+      expect(settled(recorded(gen, 'refund-request', 'rejected'))).toEqual(['apr-1 rejected']);
 
-    // Through the `approval` signal: four votes refused and recorded (unsigned, a key nobody trusts, not an
-    // approver, the starter's own approval), then a signed one accepted.
-    const refusedFirst = 'refund-request--verified--refused-then-approved';
-    const refused = (code: string) => ({ on: 'approval', via: 'signal', outcome: 'refused', code });
-    expect(verdicts(refusedFirst)).toEqual([
-      refused('missing'),
-      refused('bad_signature'),
-      refused('not_an_approver'),
-      refused('self_approval'),
-      { on: 'approval', via: 'signal', outcome: 'accepted', who: 'alice' },
-    ]);
-    expect(signalled(refusedFirst, 'approval')).toHaveLength(5);
-    expect(decisions(refusedFirst)).toEqual([]);
-    expect(settled(refusedFirst)).toEqual(['apr-1 approved']);
+      // Through the `approval` signal: four votes refused and recorded (unsigned, a key nobody trusts, not an
+      // approver, the starter's own approval), then a signed one accepted.
+      const refusedFirst = recorded(gen, 'refund-request', 'refused-then-approved');
+      const refused = (code: string) => ({ on: 'approval', via: 'signal', outcome: 'refused', code });
+      expect(verdicts(refusedFirst)).toEqual([
+        refused('missing'),
+        refused('bad_signature'),
+        refused('not_an_approver'),
+        refused('self_approval'),
+        { on: 'approval', via: 'signal', outcome: 'accepted', who: 'alice' },
+      ]);
+      expect(signalled(refusedFirst, 'approval')).toHaveLength(5);
+      expect(decisions(refusedFirst)).toEqual([]);
+      expect(settled(refusedFirst)).toEqual(['apr-1 approved']);
 
-    // Nobody decides: the deadline fires and the approval times out.
-    const timeout = 'refund-request--verified--approval-timeout';
-    expect(verdicts(timeout)).toEqual([]);
-    expect(eventsOf(timeout, EventType.EVENT_TYPE_TIMER_FIRED).length).toBeGreaterThan(0);
-    expect(settled(timeout)).toEqual(['apr-1 timed_out']);
+      // Nobody decides: the deadline fires and the approval times out.
+      const timeout = recorded(gen, 'refund-request', 'approval-timeout');
+      expect(verdicts(timeout)).toEqual([]);
+      expect(eventsOf(timeout, EventType.EVENT_TYPE_TIMER_FIRED).length).toBeGreaterThan(0);
+      expect(settled(timeout)).toEqual(['apr-1 timed_out']);
 
-    // The budget runs out twice; each extension (tool `budget`) is approved with a signed vote, as is the refund.
-    const budget = 'refund-request--verified--budget-ask';
-    const opened = factsOfKind(budget, 'approval.opened').map((f) => f.tool);
-    expect(opened).toEqual(['budget', 'issue_refund', 'budget']);
-    expect(verdicts(budget)).toEqual([approve, approve, approve]);
+      // The budget runs out twice; each extension (tool `budget`) is approved with a signed vote, as is the refund.
+      const budget = recorded(gen, 'refund-request', 'budget-ask');
+      const opened = factsOfKind(budget, 'approval.opened').map((f) => f.tool);
+      expect(opened).toEqual(['budget', 'issue_refund', 'budget']);
+      expect(verdicts(budget)).toEqual([approve, approve, approve]);
 
-    // Quorum 2: two distinct verified people approve the apply.
-    expect(verdicts('infra-provisioning--verified')).toEqual([approve, { ...approve, who: 'bob' }]);
-    expect(settled('infra-provisioning--verified')).toEqual(['apr-1 approved']);
-  });
+      // Quorum 2: two distinct verified people approve the apply.
+      expect(verdicts(recorded(gen, 'infra-provisioning'))).toEqual([approve, { ...approve, who: 'bob' }]);
+      expect(settled(recorded(gen, 'infra-provisioning'))).toEqual(['apr-1 approved']);
+    });
 
-  it('has --verified question histories that took the paths they are named for', () => {
-    // sam (the soc group) answers through the `reply` update, verified.
-    expect(verdicts('security-alert--verified').filter((v) => v.on === 'question')).toEqual([
-      { on: 'question', via: 'update', outcome: 'accepted', who: 'sam' },
-    ]);
-    expect(factsOfKind('security-alert--verified', 'question.settled')).toMatchObject([
-      { status: 'answered', by: 'sam' },
-    ]);
-    // Nobody answers: the question times out, and no verdict on it is recorded.
-    const unanswered = 'security-alert--verified--unanswered';
-    expect(verdicts(unanswered).filter((v) => v.on === 'question')).toEqual([]);
-    expect(factsOfKind(unanswered, 'question.settled')).toMatchObject([{ status: 'timed_out' }]);
-  });
+    it(`has ${gen} question histories that took the paths they are named for`, () => {
+      // sam (the soc group) answers through the `reply` update, verified.
+      expect(verdicts(recorded(gen, 'security-alert')).filter((v) => v.on === 'question')).toEqual([
+        { on: 'question', via: 'update', outcome: 'accepted', who: 'sam' },
+      ]);
+      expect(factsOfKind(recorded(gen, 'security-alert'), 'question.settled')).toMatchObject([
+        { status: 'answered', by: 'sam' },
+      ]);
+      // Nobody answers: the question times out, and no verdict on it is recorded.
+      const unanswered = recorded(gen, 'security-alert', 'unanswered');
+      expect(verdicts(unanswered).filter((v) => v.on === 'question')).toEqual([]);
+      expect(factsOfKind(unanswered, 'question.settled')).toMatchObject([{ status: 'timed_out' }]);
+    });
+  }
 
-  for (const base of ['infra-provisioning', 'infra-provisioning--verified']) {
+  for (const base of ['infra-provisioning', ...GENERATIONS.map((g) => recorded(g, 'infra-provisioning'))]) {
     it(`has delegation histories that take the failure paths they are named for (${base})`, () => {
       const failedChildren = (id: string) => eventsOf(id, EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED).length;
       // The happy path: both children complete, their plans approved; the searches below would tell it apart.
@@ -230,10 +241,12 @@ describe('replay of recorded histories', () => {
     });
   }
 
-  it('has a --verified delegated task whose rejection was a verified vote', () => {
-    expect(verdicts('infra-provisioning--verified--child-rejected--t-1-executor')).toEqual([
-      { on: 'approval', via: 'update', outcome: 'accepted', who: 'alice' },
-    ]);
+  it('has verified delegated tasks whose rejection was a verified vote', () => {
+    for (const gen of GENERATIONS) {
+      expect(verdicts(`${recorded(gen, 'infra-provisioning', 'child-rejected')}--t-1-executor`)).toEqual([
+        { on: 'approval', via: 'update', outcome: 'accepted', who: 'alice' },
+      ]);
+    }
   });
 
   it('has histories of how goals read trust and run side-effect-free builtins, each taking its path', () => {

@@ -76,14 +76,17 @@ export interface ModelActivityDeps {
  * The trust a goal's first call checks its opening against. A failing opening (an unregistered blueprint, an
  * unauthenticated start) ends the call before the model is called, with the reason the workflow fails the goal with.
  */
-function openingTrust(req: ModelRequest, trust: (() => TrustSnapshot) | undefined): TrustSnapshot | undefined {
-  if (!req.opening) return undefined;
+function openingTrust(
+  req: ModelRequest,
+  trust: (() => TrustSnapshot) | undefined,
+): Pick<ModelReply, 'trust' | 'opening'> {
+  if (!req.opening) return {};
   const snapshot = trust ? trust() : emptyTrust();
   const verdict = checkOpening(snapshot, req.opening);
   if (!verdict.ok) {
     throw ApplicationFailure.create({ type: GoalFailure.Blueprint, nonRetryable: true, message: verdict.reason });
   }
-  return snapshot;
+  return { trust: snapshot, opening: verdict };
 }
 
 /** The tools as sent to the model, with the registered schema of each builtin the workflow named. */
@@ -106,7 +109,7 @@ export function createModelActivity(deps: ModelActivityDeps) {
   const clientFor = modelClients(deps.openai, deps.resolver);
   return async function callModel(req: ModelRequest & { modelKey?: string }): Promise<ModelReply> {
     const ctx = Context.current();
-    const trust = openingTrust(req, deps.trust);
+    const opening = openingTrust(req, deps.trust);
     const { tools, schemas } = withBuiltinSchemas(req.tools, deps.builtinSchemas ?? {});
     const { messages, context } = await assembleContext(req, deps.conversation);
     const sent: ModelRequest = { goal: req.goal, agent: req.agent, settings: req.settings, messages, tools };
@@ -156,7 +159,7 @@ export function createModelActivity(deps: ModelActivityDeps) {
         ...(reassignedIds.length ? { reassignedIds } : {}),
         ...(schemas ? { builtinSchemas: schemas } : {}),
         ...(context ? { context } : {}),
-        ...(trust ? { trust } : {}),
+        ...opening,
       };
     } finally {
       clearInterval(timer);

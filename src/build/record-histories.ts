@@ -8,9 +8,9 @@
  * Everything goes through verified identity, as in production: the worker trusts only a key made for this run and
  * runs only the blueprints registered for it (src/build/recorder-identity.ts); goals are started with a signed start
  * assertion, and every vote and answer is signed for an eligible person (never the starter) and delivered as
- * `baton serve` delivers it. Only missing histories are recorded; `--force` re-records all the `--verified` ones
- * (the older histories cannot be recorded again). Tests only read that folder; re-record deliberately, and say why
- * in the commit.
+ * `baton serve` delivers it. It records the current generation (`CURRENT` in history-scenarios.ts), and only the
+ * histories missing; `--force` re-records all of that generation (older generations cannot be recorded again: the
+ * code that wrote them is gone). Tests only read that folder; re-record deliberately, and say why in the commit.
  *
  *   npm run build && node dist/build/record-histories.js [--force]
  */
@@ -29,7 +29,7 @@ import type { ScriptInput } from '../scripted-model/script.js';
 import { startScriptedModel } from '../scripted-model/server.js';
 import { createBatonWorker } from '../worker.js';
 import { batonSearchAttributes } from '../workflows/search-attributes.js';
-import { example, SCENARIOS, STARTER, type Scenario, type Settling } from './history-scenarios.js';
+import { example, scenarios, STARTER, type Scenario, type Settling } from './history-scenarios.js';
 import { prepareRecorderIdentity } from './recorder-identity.js';
 
 /** A signed-in person in no approver group: a valid signature that must still be refused. */
@@ -48,7 +48,7 @@ const examples = files.map((f) => f.replace(/\.yaml$/, '')).filter((goal) => exi
 const scripts = await Promise.all(
   examples.map(async (goal) => parse(await readFile(scriptFile(goal), 'utf8')) as ScriptInput),
 );
-const recordings: Scenario[] = [...examples.map(example), ...SCENARIOS];
+const recordings: Scenario[] = [...examples.map((goal) => example(goal)), ...scenarios()];
 
 /** Each recording's blueprint text: the example's, changed as its scenario says. */
 const blueprints = await Promise.all(

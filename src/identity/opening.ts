@@ -1,9 +1,9 @@
 /**
  * A goal's opening check: its blueprint registered (or ad hoc where the operator allows it) and its start
- * authenticated. One pure function, run twice with the same inputs: by the first model call's activity against the
- * trust it reads, before the model is called (so an unregistered blueprint never reaches a model), and by the
- * workflow against the trust that call returns (recorded, so a replay reaches the same verdict). Goals that read
- * their trust with a `loadTrust` activity first run the same function in the workflow alone.
+ * authenticated. One pure function, run by the first model call's activity against the trust it reads, before the
+ * model is called (so an unregistered blueprint never reaches a model); the call returns the trust and the verdict,
+ * which the workflow records as its own (a replay reads both from the history). Goals whose reply carried only the
+ * trust, and goals that read their trust with a `loadTrust` activity first, run the same function in the workflow.
  */
 import { checkBlueprint, checkStart, type BlueprintStanding, type StartIdentity } from './decisions.js';
 import type { TrustSnapshot } from './trust.js';

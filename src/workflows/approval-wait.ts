@@ -6,7 +6,7 @@
  * over 300 lines: the desk's state, its wait and its handlers are one state machine; the pure rules are in
  * approvals.ts, the notifications in approval-notify.ts.
  */
-import { ApplicationFailure, condition, isCancellation, log, patched, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, isCancellation, log, setHandler } from '@temporalio/workflow';
 import type { ApprovalNotification } from '../activities/index.js';
 import { GoalFailure } from '../failures.js';
 import { ApprovalNotifier } from './approval-notify.js';
@@ -37,7 +37,7 @@ import {
 } from './definitions.js';
 import { durationMs } from './durations.js';
 import { recordFact } from './facts.js';
-import { Patch } from './patches.js';
+import { changed, Patch } from './patches.js';
 import { keepLatest, keptText } from '../identity/authorize.js';
 import { voteIdentity, type IdentityGate } from './identity-gate.js';
 import { WaitMovesOn } from './wait-runs.js';
@@ -239,7 +239,7 @@ export class ApprovalDesk {
     opened: number,
     adopted: boolean,
   ): Promise<ApprovalRecord> {
-    const bounded = adopted || patched(Patch.boundedHumanWaits);
+    const bounded = adopted || changed(Patch.boundedHumanWaits);
     const done: ScheduleProgress = adopted ? scheduleOf(record, policy, opened) : { reminders: 0, escalations: 0 };
     const settled = (): boolean => record.status !== 'pending';
     const wakes = bounded ? () => settled() || this.moveOn() : settled;
@@ -254,7 +254,7 @@ export class ApprovalDesk {
         const summary = wakeSummary(record, wake, wakeWork(dueAt(policy, opened, done, wake)));
         const woke = await condition(wakes, Math.max(1, wake - Date.now()), { summary });
         // A decision and the timer can land in the same workflow task: a settled approval wins over the schedule.
-        if (settled() && (woke || patched(Patch.approvalSettledWins))) break;
+        if (settled() && (woke || changed(Patch.approvalSettledWins))) break;
         if (woke) continue;
         // Trust may have changed while the approval waited (a rotation, a revocation).
         await this.gate.refresh();

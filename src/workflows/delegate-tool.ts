@@ -2,13 +2,13 @@
  * The `delegate` engine tool: starts sub-tasks as child goals at the same time, each with a share of the budget,
  * and gathers their results, usage, steps, shared-memory writes and human-wait time into the parent's record.
  */
-import { patched, workflowInfo } from '@temporalio/workflow';
+import { workflowInfo } from '@temporalio/workflow';
 import { addUsageNotes, taskShare } from './budget.js';
 import type { TaskRecord } from './definitions.js';
 import { runTasks, taskWorkflowId } from './delegation.js';
 import type { CallOutcome, EngineContext } from './engine-context.js';
 import { mergeMemory } from './memory.js';
-import { Patch } from './patches.js';
+import { changed, Patch } from './patches.js';
 import { inlineValue } from './summaries.js';
 
 /** delegate: starts the sub-tasks as child goals, at the same time, and gathers their results. */
@@ -64,7 +64,7 @@ export async function delegate(
       ctx.publish();
     },
   );
-  if (patched(Patch.childHumanWaits)) {
+  if (changed(Patch.childHumanWaits)) {
     // The tasks ran at the same time: the longest human wait among them is time this goal spent on humans too.
     const childWaits = Math.max(0, ...outcomes.map((o) => o.humanWaitMs ?? 0));
     ctx.r.humanWaitMs += Math.min(childWaits, Date.now() - since);

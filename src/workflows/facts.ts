@@ -3,11 +3,11 @@
  * unusable tool call, an engine tool's outcome, a question or approval opened and settled. Each fact is one memo
  * upsert (`WorkflowPropertiesModified` in history, under {@link FACT_MEMO_KEY}); the audit (src/audit) reads these
  * facts and never the wording the model was told. Goals recorded before the facts existed have none; the audit keeps
- * its older readers for them. Recording is guarded by `patched(Patch.auditFacts)`.
+ * its older readers for them. Recording is guarded by `changed(Patch.auditFacts)`.
  */
-import { patched, upsertMemo } from '@temporalio/workflow';
+import { upsertMemo } from '@temporalio/workflow';
 import type { ApprovalStatus, RefusalRecord } from './definitions.js';
-import { Patch } from './patches.js';
+import { changed, Patch } from './patches.js';
 
 /** The memo field every fact is written under; each upsert event carries one fact. */
 export const FACT_MEMO_KEY = 'batonFact';
@@ -116,7 +116,7 @@ export type AuditFactKind = AuditFact['fact'];
 
 /** Records one fact in history (goals started before the facts existed record none, so they replay as they ran). */
 export function recordFact(fact: AuditFact): void {
-  if (!patched(Patch.auditFacts)) return;
+  if (!changed(Patch.auditFacts)) return;
   upsertMemo({ [FACT_MEMO_KEY]: fact });
 }
 

@@ -18,7 +18,6 @@ import {
   makeContinueAsNewFunc,
   getExternalWorkflowHandle,
   isCancellation,
-  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -49,7 +48,7 @@ import { GoalMcp } from './mcp-tools.js';
 import { askAboutRefusal, installReplyHandlers } from './human-wait.js';
 import { tokenScale } from './context-budget.js';
 import { addUsage, askModel, fitContext, ToolSchemas } from './model-call.js';
-import { Patch } from './patches.js';
+import { changed, Patch } from './patches.js';
 import { recordFact } from './facts.js';
 import { IdentityGate } from './identity-gate.js';
 import { Publisher } from './publish.js';
@@ -148,7 +147,7 @@ class Goal implements EngineContext {
     if (FINAL.includes(this.r.status)) return this.publish();
     if (this.desk.pending().length > 0) return this.setStatus('awaiting_approval');
     if (!this.r.questions.some((q) => q.status === 'pending')) return this.setStatus('running');
-    this.setStatus(patched(Patch.awaitingReply) ? 'awaiting_reply' : 'awaiting_approval');
+    this.setStatus(changed(Patch.awaitingReply) ? 'awaiting_reply' : 'awaiting_approval');
   }
 
   get agentSpec(): AgentSpec {
@@ -375,12 +374,12 @@ class Goal implements EngineContext {
       // Only blueprints written after onRefusal existed set it: no goal recorded before runs this branch.
       this.fail(`agent ${actor} at step ${this.r.step}: ${ending.problem}`, GoalFailure.ModelRefused);
     }
-    if (ending.kind === 'refused' && onRefusal === 'ask' && patched(Patch.refusalAsk)) {
+    if (ending.kind === 'refused' && onRefusal === 'ask' && changed(Patch.refusalAsk)) {
       this.unusable(actor, 'refused_reply', ending.problem);
       await askAboutRefusal(this, actor, ending);
       return this.afterTurn();
     }
-    if (ending.kind !== 'answer' && patched(Patch.finishReason)) {
+    if (ending.kind !== 'answer' && changed(Patch.finishReason)) {
       this.unusable(actor, ending.kind === 'truncated' ? 'truncated_reply' : 'refused_reply', ending.problem);
       this.r.messages.push({ role: 'user', content: ending.instruction });
       return this.afterTurn();
@@ -480,7 +479,7 @@ class Goal implements EngineContext {
       );
       // Goals recorded before issue 16 asked for the schemas with an activity first; newer ones learn them from the
       // first model call (ToolDescriptor.builtin): one round trip fewer before the model is called.
-      if (builtins.length && !patched(Patch.builtinSchemasWithModelCall)) {
+      if (builtins.length && !changed(Patch.builtinSchemasWithModelCall)) {
         this.r.builtinSchemas = await describeBuiltins(builtins);
       }
       if (!this.args.task?.mcp) {
@@ -557,11 +556,11 @@ export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
     return goal.end(await goal.run());
   } catch (err) {
     // Continuing as new is not an end: the goal runs on in its next run (older goals published `failed` first).
-    if (err instanceof ContinueAsNew && patched(Patch.continueAsNewIsNoEnd)) throw err;
+    if (err instanceof ContinueAsNew && changed(Patch.continueAsNewIsNoEnd)) throw err;
     // Cancelled from outside, or an error the engine did not plan for: the status still follows the execution.
     if (isCancellation(err) && goal.r.status !== 'cancelled') {
       goal.end({ kind: 'cancelled', reason: 'the goal was cancelled' });
-    } else if (!isCancellation(err) && !FINAL.includes(goal.r.status) && patched(Patch.statusFollowsFailure)) {
+    } else if (!isCancellation(err) && !FINAL.includes(goal.r.status) && changed(Patch.statusFollowsFailure)) {
       goal.end({ kind: 'failed', reason: err instanceof Error ? err.message : String(err) });
     }
     throw err;

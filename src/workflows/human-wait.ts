@@ -4,7 +4,7 @@
  * timeout. Approvals share the same shape in approval-wait.ts (the approval desk); both keep their waits out of the
  * working-time budget through `EngineContext.waitingOnHumans`.
  */
-import { ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { GoalFailure } from '../failures.js';
 import { resolveApprovers } from './approvals.js';
 import { replySignal, replyUpdate, type GoalRecord, type HumanReply, type QuestionRecord } from './definitions.js';
@@ -13,7 +13,7 @@ import type { CallOutcome, EngineContext } from './engine-context.js';
 import { keepLatest, keptText } from '../identity/authorize.js';
 import { recordFact } from './facts.js';
 import { voteIdentity, type IdentityGate } from './identity-gate.js';
-import { Patch } from './patches.js';
+import { changed, Patch } from './patches.js';
 import { pendingReplyRefusal, replyRefusalReason } from './questions.js';
 import { WaitMovesOn } from './wait-runs.js';
 
@@ -35,7 +35,7 @@ export async function askHuman(
   await ctx.desk.gate.ensureOpen();
   const adopted = ctx.r.questions.find((x) => x.status === 'pending' && x.agent === actor && x.question === question);
   const q = adopted ?? openQuestion(ctx, actor, question, settings, callId, about);
-  const bounded = adopted !== undefined || patched(Patch.boundedHumanWaits);
+  const bounded = adopted !== undefined || changed(Patch.boundedHumanWaits);
   const answered = await ctx.waitingOnHumans(() =>
     bounded ? boundedWait(ctx, q, settings.timeout) : unboundedWait(q, settings.timeout),
   );
@@ -100,7 +100,7 @@ async function unboundedWait(q: QuestionRecord, timeout: string | undefined): Pr
     return true;
   }
   // The Web UI shows the timer's summary: without one it reads as the timer's sequence number.
-  if (!patched(Patch.questionTimerSummary)) return condition(settled, durationMs(timeout));
+  if (!changed(Patch.questionTimerSummary)) return condition(settled, durationMs(timeout));
   return condition(settled, durationMs(timeout), {
     summary: `${q.id}: answer from ${q.eligible.join(', ')} due in ${timeout}`,
   });

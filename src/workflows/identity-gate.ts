@@ -5,10 +5,10 @@
  * and the checks every human act passes before it counts (src/identity/decisions.ts). Goals recorded before
  * verified identity (no `verified-identity` patch) keep deciding by name, as they ran.
  */
-import { ApplicationFailure, patched, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { blueprintHashOf, checkDecision, checkReply, type Checked, type GoalContext } from '../identity/decisions.js';
-import { checkOpening, type OpeningCheck } from '../identity/opening.js';
+import { checkOpening, type Opening, type OpeningCheck } from '../identity/opening.js';
 import { decodeAssertion } from '../identity/assertion.js';
 import { emptyTrust, TRUST_DEFAULTS, type TrustSnapshot } from '../identity/trust.js';
 import type { VerifiedIdentity } from '../identity/verify.js';
@@ -23,7 +23,7 @@ import type {
   StarterRecord,
   VoteIdentity,
 } from './definitions.js';
-import { Patch } from './patches.js';
+import { changed, Patch } from './patches.js';
 import { recordFact, type DecisionFact } from './facts.js';
 import { keptText } from '../identity/authorize.js';
 
@@ -59,7 +59,7 @@ export class IdentityGate {
     private readonly args: GoalArgs,
     private readonly r: GoalRecord,
   ) {
-    this.active = patched(Patch.verifiedIdentity);
+    this.active = changed(Patch.verifiedIdentity);
   }
 
   /**
@@ -132,7 +132,7 @@ export class IdentityGate {
    */
   async open(): Promise<void> {
     if (!this.active) return;
-    if (patched(Patch.trustWithFirstModelCall)) {
+    if (changed(Patch.trustWithFirstModelCall)) {
       this.pendingOpening = this.openingCheck();
       return;
     }
@@ -159,15 +159,18 @@ export class IdentityGate {
 
   /**
    * The first model call read the trust and found the opening sound (else it failed without calling the model):
-   * the workflow records that trust and reaches its own verdict on it, the same one.
+   * the workflow records that trust and the call's verdict, both in the call's recorded reply. The verdict is the
+   * one {@link checkOpening} gives on the same check and trust (the same function, in the worker that runs this
+   * workflow), so a replay reaches it from the history without verifying the signature again; a reply recorded
+   * before it carried the verdict has the workflow reach it itself.
    */
-  accept(trust: TrustSnapshot): void {
+  accept(trust: TrustSnapshot, verdict?: Extract<Opening, { ok: true }>): void {
     const check = this.pendingOpening;
     if (!check) return;
     this.trust = trust;
     // The call read the trust after it was asked for: counting its age from then errs towards reading it again.
     this.loadedAt = Math.max(this.loadedAt, check.nowMs);
-    this.conclude(check);
+    this.conclude(check, verdict);
   }
 
   /** What the opening check needs, as this task sees it. */
@@ -192,9 +195,9 @@ export class IdentityGate {
   }
 
   /** Refuses an unregistered blueprint or an unauthenticated start; records the verified (or labelled) starter. */
-  private conclude(check: OpeningCheck): void {
+  private conclude(check: OpeningCheck, given?: Extract<Opening, { ok: true }>): void {
     this.pendingOpening = undefined;
-    const verdict = checkOpening(this.trust, check);
+    const verdict = given ?? checkOpening(this.trust, check);
     if (!verdict.ok) throw ApplicationFailure.nonRetryable(verdict.reason, GoalFailure.Blueprint);
     const { standing, start } = verdict;
     if (!start) return;

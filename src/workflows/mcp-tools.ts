@@ -4,13 +4,7 @@
  * delegated sub-tasks. Offers, argument checks and call options all come from that pinned list, never from the
  * server's list of the moment, so a changed server cannot change a running goal.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  patched,
-  proxyActivities,
-  type ActivityOptions,
-} from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities, ToolRequest } from '../activities/index.js';
 import {
   mcpBindings,
@@ -23,7 +17,7 @@ import {
 import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
 import { ToolError } from '../failures.js';
 import { durationMs } from './durations.js';
-import { Patch } from './patches.js';
+import { changed, Patch } from './patches.js';
 import type { ToolOffer } from './engine-tools.js';
 import { inlineValue } from './summaries.js';
 
@@ -82,7 +76,7 @@ export class GoalMcp {
    * reached or listed after the retries: the goal cannot offer what it never saw.
    */
   async discover(): Promise<string | undefined> {
-    if (!this.used || !patched(Patch.mcpTools)) return undefined;
+    if (!this.used || !changed(Patch.mcpTools)) return undefined;
     const sources = mcpSources(this.bp);
     try {
       this.pinned = await discoverMcpTools.executeWithOptions(

@@ -3,7 +3,7 @@
  * into the record, and the descriptors and parsers of the tools the agent is offered.
  */
 import { RetryState } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, patched, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { ModelReply, ModelRequest, ToolDescriptor } from '../activities/index.js';
 import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
@@ -14,7 +14,7 @@ import type { ChatMessage, GoalRecord } from './definitions.js';
 import type { EngineContext } from './engine-context.js';
 import { jsonSchemaOf, type ToolOffer } from './engine-tools.js';
 import { DEFAULT_MODEL_RETRY_FOR, modelCallOptions } from './model-options.js';
-import { Patch } from './patches.js';
+import { changed, Patch } from './patches.js';
 import {
   compactionSplit,
   promptBudget,
@@ -30,7 +30,7 @@ import { addUsageNotes, replyUsageNotes } from './budget.js';
  * (`scripted:gpt-4o-mini` when the scripted model answers); before any reply, the model asked for, said so.
  */
 function modelSummary(ctx: EngineContext, model: string): string {
-  if (!patched(Patch.modelCallSummary)) return `${ctx.r.agent}: model ${model}`;
+  if (!changed(Patch.modelCallSummary)) return `${ctx.r.agent}: model ${model}`;
   const served = ctx.r.servedBy?.[model];
   return served ? `${ctx.r.agent}: model ${served}` : `${ctx.r.agent}: model ${model} (requested)`;
 }
@@ -47,7 +47,7 @@ export async function askModel(
   tools: ToolDescriptor[],
   system: string,
 ): Promise<ModelReply> {
-  const fromSettings = patched(Patch.modelSettings);
+  const fromSettings = changed(Patch.modelSettings);
   const transcript = transcriptOf(ctx, settings, system);
   for (let resumed = 0; ; resumed++) {
     const opening = ctx.desk.gate.opening;
@@ -70,9 +70,10 @@ export async function askModel(
           },
         ],
       );
-      // The call checked the goal's opening before it called the model; the goal records the trust it read and
-      // reaches the same verdict. A reply without it (a worker that predates the check) gets a read of its own.
-      if (opening && reply.trust) ctx.desk.gate.accept(reply.trust);
+      // The call checked the goal's opening before it called the model; the goal records the trust it read and the
+      // verdict (or reaches it again, for a reply without one). A reply without the trust (a worker that predates the
+      // check) gets a read of its own.
+      if (opening && reply.trust) ctx.desk.gate.accept(reply.trust, reply.opening);
       else if (opening) await ctx.desk.gate.ensureOpen();
       if (reply.model && reply.model !== settings.model)
         ctx.r.servedBy = { ...ctx.r.servedBy, [settings.model]: reply.model };
@@ -129,7 +130,7 @@ function transcriptOf(
 ): { fields: Pick<ModelRequest, 'messages' | 'base' | 'window' | 'keepContext'>; upTo?: number } {
   const head: ChatMessage = { role: 'system', content: system };
   const visible = () => visibleMessages(ctx.r.messages, settings, ctx.limits.contextMessages);
-  if (!patched(Patch.contextByReference)) return { fields: { messages: [head, ...visible()] } };
+  if (!changed(Patch.contextByReference)) return { fields: { messages: [head, ...visible()] } };
   const base = ctx.r.context;
   const window = settings.contextWindow === undefined ? ctx.limits.contextMessages : undefined;
   return {
@@ -192,11 +193,11 @@ export async function fitContext(
   const budget = promptBudget(settings);
   if (budget === undefined) return;
   if (Math.ceil(requestTokens(system, tools, ctx.r.messages) * scale) <= budget) return;
-  if (!patched(Patch.tokenAwareContext)) return;
+  if (!changed(Patch.tokenAwareContext)) return;
   const [opening, ...rest] = ctx.r.messages;
   const split = opening ? compactionSplit(rest, budget - requestTokens(system, tools, [opening])) : undefined;
   if (!opening || !split) return;
-  const fromSettings = patched(Patch.modelSettings);
+  const fromSettings = changed(Patch.modelSettings);
   const reply = await callModel.executeWithOptions(
     {
       activityId: `compact-${ctx.r.step}`,

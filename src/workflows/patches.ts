@@ -1,3 +1,5 @@
+import { patched } from '@temporalio/workflow';
+
 /**
  * Names of the `patched()` markers that guard changes in what a running goal does. Each one lets goals recorded
  * before the change replay as they ran and gives goals started after it the new behaviour. Listed once, with the
@@ -72,3 +74,24 @@ export const Patch = {
    */
   localBuiltinTools: 'local-builtin-tools',
 } as const;
+
+/** A change named in {@link Patch}. */
+export type PatchId = (typeof Patch)[keyof typeof Patch];
+
+/**
+ * One marker that stands for every change in {@link Patch} above (issue 16). Each `patched()` a new goal passes
+ * records a marker and a `TemporalChangeVersion` search attribute upsert, two events the server persists: a new goal
+ * crossed 19 of them, six before its first model call. It now records this one instead. Goals recorded before it
+ * carry no such marker, so they replay through each change's own marker as before; a goal that started on older code
+ * and goes on here takes every change at once from its first new task, as each `patched()` would have.
+ */
+export const PATCH_BASELINE = 'baton-patch-baseline-1';
+
+/**
+ * Whether this goal takes change `id`: `patched(id)` for goals recorded before the baseline, which checked each change
+ * alone. Use it instead of `patched()` for every change listed in {@link Patch}; a change added later gets its own
+ * `patched()` (and a later baseline may fold it in).
+ */
+export function changed(id: PatchId): boolean {
+  return patched(PATCH_BASELINE) || patched(id);
+}

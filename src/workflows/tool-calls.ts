@@ -4,7 +4,7 @@
  * model must know about are recorded in the goal record as structured refusals (kind, reason), and every outcome
  * decided here (refusals, engine tools) as a structured fact in history (facts.ts), which the audit reads.
  */
-import { ActivityFailure, ApplicationFailure, patched, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { ToolError } from '../failures.js';
 import { runLocalTool, runsLocally, runTool, toolRetry } from './activity-profiles.js';
@@ -16,7 +16,7 @@ import type { CallOutcome, EngineContext } from './engine-context.js';
 import { ENGINE_TOOLS, type EngineTool, type handoffArgs } from './engine-tool-registry.js';
 import { isKnownTool, type ToolOffer } from './engine-tools.js';
 import { recordFact, type ToolOutcome } from './facts.js';
-import { Patch } from './patches.js';
+import { changed, Patch } from './patches.js';
 import { needsApproval, priorCalls, tallyRun } from './policy.js';
 import { inlineValue } from './summaries.js';
 
@@ -149,7 +149,7 @@ async function runBlueprintTool(
     approvalPolicy,
     args,
     ctx.args.input,
-    () => patched(Patch.celNonBooleanFailsClosed),
+    () => changed(Patch.celNonBooleanFailsClosed),
     prior,
   );
   if (policy.required && approvalPolicy) {
@@ -170,10 +170,10 @@ async function runBlueprintTool(
   // Counted once let run, whatever comes of it: a call that fails may still have taken effect. State only, no command.
   tallyRun((ctx.r.toolsRan ??= {}), call.name, args);
   ctx.r.step += 1;
-  const activityId = patched(Patch.toolKeyPerExecution)
+  const activityId = changed(Patch.toolKeyPerExecution)
     ? `tool-${ctx.r.step}-${call.name}@${workflowInfo().firstExecutionRunId}`
     : `tool-${ctx.r.step}-${call.name}`;
-  const local = !mcp && runsLocally(spec!) && patched(Patch.localBuiltinTools);
+  const local = !mcp && runsLocally(spec!) && changed(Patch.localBuiltinTools);
   try {
     const mcpCall = mcp ? ctx.mcp.call(mcp, actor, args, activityId) : undefined;
     const options = () => ({
@@ -205,7 +205,7 @@ async function runBlueprintTool(
       });
       return { output: `error: ${cause.message}`, repair: false };
     }
-    if (cause instanceof TimeoutFailure && patched(Patch.toolOutcomeUnknown)) {
+    if (cause instanceof TimeoutFailure && changed(Patch.toolOutcomeUnknown)) {
       return refuse(
         ctx,
         actor,

@@ -5,7 +5,7 @@
  */
 import type { ModelSettings } from '../../blueprint/schema.js';
 import type { ChatMessage, ContextRef, ToolCallRequest } from '../../workflows/definitions.js';
-import type { OpeningCheck } from '../../identity/opening.js';
+import type { Opening, OpeningCheck } from '../../identity/opening.js';
 import type { TrustSnapshot } from '../../identity/trust.js';
 
 /** A tool as the model sees it. */
@@ -94,6 +94,12 @@ export interface ModelReply {
   context?: ContextRef;
   /** The operator's trust the call checked the goal's opening against (`ModelRequest.opening`), for the goal to record. */
   trust?: TrustSnapshot;
+  /**
+   * The call's verdict on that opening (always sound: an unsound one fails the call). Recorded with the reply, so the
+   * goal takes it as its own instead of verifying the start assertion's signature a second time (issue 16); goals
+   * whose reply lacks it (recorded before) reach the same verdict themselves.
+   */
+  opening?: Extract<Opening, { ok: true }>;
 }
 
 /** A tool call as a provider returned it: the id may be missing or repeated. */
