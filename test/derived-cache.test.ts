@@ -1,7 +1,9 @@
 /** The cross-goal cache of values derived from blueprints: computed once per key, frozen JSON, bounded. */
 import { describe, expect, it } from 'vitest';
 import { deepFreeze, derived, derivedCacheSize } from '../src/blueprint/derived-cache.js';
+import { parserForJsonSchema } from '../src/blueprint/json-schema-parser.js';
 import { workflowPreloadModules } from '../src/runtime/workflow-preload.js';
+import { delegateArgs, memoryWriteArgs } from '../src/workflows/engine-tool-registry.js';
 
 describe('derived-value cache', () => {
   it('builds a value once per kind and key', () => {
@@ -38,5 +40,17 @@ describe('derived-value cache', () => {
     const modules = workflowPreloadModules('/app/dist/workflows/index.js');
     expect(modules).toContain('/app/dist/blueprint/derived-cache.js');
     expect(modules).toContain('/app/dist/blueprint/schema.js');
+    expect(modules).toContain('/app/dist/blueprint/json-schema-parser.js');
+  });
+
+  it('shares engine tool argument schemas and JSON Schema parsers between goals, built on first use', () => {
+    expect(memoryWriteArgs()).toBe(memoryWriteArgs());
+    expect(delegateArgs(['a', 'b'], 2)).toBe(delegateArgs(['a', 'b'], 2));
+    expect(delegateArgs(['a', 'b'], 3)).not.toBe(delegateArgs(['a', 'b'], 2));
+    expect(delegateArgs(['a', 'b'], 2).safeParse({ tasks: [{ agent: 'c', task: 'x' }] }).success).toBe(false);
+    const schema = { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] };
+    const parser = parserForJsonSchema(schema);
+    expect(parserForJsonSchema({ ...schema })).toBe(parser);
+    expect(parser?.safeParse({ n: 'one' }).success).toBe(false);
   });
 });

@@ -6,7 +6,8 @@
  * most of the ≈47 ms of a goal's first workflow task (docs/performance.md). Modules named here are evaluated when
  * the context is built, shared by every workflow and deep-frozen by the SDK. Only modules without per-workflow
  * state belong here: libraries of pure functions, the blueprint schema (pure, no I/O, DESIGN.md §1), and the cache of
- * values derived purely from blueprints (src/blueprint/derived-cache.ts), which is shared on purpose. Never a module
+ * values derived purely from blueprints (src/blueprint/derived-cache.ts), which is shared on purpose, with the parsers
+ * it keeps for tools' JSON Schemas (src/blueprint/json-schema-parser.ts, which brings zod's JSON Schema reader). Never a module
  * of src/workflows/ that keeps state between calls.
  *
  * The identity checks (src/identity/decisions.ts, which brings the Ed25519 curve of @noble/curves and the hashes of
@@ -30,6 +31,7 @@ export function workflowPreloadModules(workflowsPath: string): string[] {
     '@marcbachmann/cel-js',
     join(blueprint, `schema${ext}`),
     join(blueprint, `derived-cache${ext}`),
+    join(blueprint, `json-schema-parser${ext}`),
     join(identity, `decisions${ext}`),
   ];
 }

@@ -2,8 +2,7 @@
  * Checking a model's tool arguments in the workflow, before anything runs or any human is asked: JSON first, then
  * the tool's schema. Failures go back to the model as the tool's result, for it to repair.
  */
-import { z } from 'zod';
-import { derived } from '../blueprint/derived-cache.js';
+import type { z } from 'zod';
 import { describeIssues } from './engine-tools.js';
 
 /** Parses the model's raw arguments text; empty text is an empty object. */
@@ -17,18 +16,6 @@ export function parseJsonArguments(text: string): { ok: true; value: unknown } |
       error: `error: the arguments are not valid JSON (${(err as Error).message}); send one JSON object`,
     };
   }
-}
-
-/** A parser for a tool's JSON Schema, or undefined when zod cannot express it (the tool then checks its own). */
-export function parserForJsonSchema(schema: Record<string, unknown>): z.ZodType | undefined {
-  // Building a parser costs about a millisecond; every goal of the same blueprint builds the same one.
-  return derived('tool-parser', JSON.stringify(schema), () => {
-    try {
-      return z.fromJSONSchema(schema);
-    } catch {
-      return undefined;
-    }
-  });
 }
 
 /** Validates arguments; returns the parsed value (defaults filled) or the message for the model. */

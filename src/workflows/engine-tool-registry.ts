@@ -15,59 +15,85 @@ import { GoalFailure } from '../failures.js';
 import { askHuman } from './human-wait.js';
 import { readMemory, writeMemory } from './memory.js';
 import { judge } from './validation.js';
+import { derived } from '../blueprint/derived-cache.js';
 
-const MemoryKey = z
-  .string()
-  .regex(/^[A-Za-z0-9_.:/-]{1,100}$/, { message: 'a key is 1-100 letters, digits or _ . : / -' });
+/**
+ * An argument schema built on its first use and then shared by the goals of the worker thread (derived-cache.ts). A
+ * zod schema is a pure value; built at module evaluation, every new goal built all of them before its first task
+ * (about a millisecond under load, issue 16). Module-level zod schemas cannot be preloaded instead: the SDK freezes
+ * preloaded modules and zod completes a schema's internals on its first parse.
+ */
+function shared<S>(name: string, build: () => S): () => S {
+  return () => derived('engine-tool-args', name, build);
+}
 
-export const memoryWriteArgs = z.strictObject({
-  key: MemoryKey.describe('Name of the fact, e.g. customer.tier'),
-  value: z.unknown().describe('The fact: text or any JSON value'),
-});
-export const memoryReadArgs = z.strictObject({
-  key: MemoryKey.optional().describe('Read this key only'),
-  prefix: z.string().max(100).optional().describe('Read every key that starts with this'),
-});
-export const askHumanArgs = z.strictObject({
-  question: z.string().min(1).max(2000).describe('What you need a human to tell you, answerable in a few words'),
-});
-export const handoffArgs = z.strictObject({
-  note: z.string().min(1).max(4000).describe('What the next agent needs to know to continue'),
-});
-export const planArgs = z.strictObject({
-  steps: z
-    .array(
-      z.strictObject({
-        task: z.string().min(1).max(500),
-        agent: z.string().optional().describe('The agent expected to do it'),
-        status: z.enum(['pending', 'in_progress', 'done']).default('pending'),
-      }),
-    )
-    .min(1)
-    .max(50)
-    .describe('The whole plan, in order; each call replaces the previous plan'),
-});
-export const acceptArgs = z.strictObject({
-  note: z.string().max(2000).optional().describe('Why the answer is right'),
-});
-export const rejectArgs = z.strictObject({
-  feedback: z.string().min(1).max(4000).describe('What is wrong or missing, for the agent that wrote the answer'),
-});
+const memoryKey = () =>
+  z.string().regex(/^[A-Za-z0-9_.:/-]{1,100}$/, { message: 'a key is 1-100 letters, digits or _ . : / -' });
 
-/** The delegate tool's arguments for an agent that may delegate to `agents`, at most `max` tasks at once. */
-export function delegateArgs(agents: readonly string[], max: number) {
-  return z.strictObject({
-    tasks: z
+export const memoryWriteArgs = shared('memory_write', () =>
+  z.strictObject({
+    key: memoryKey().describe('Name of the fact, e.g. customer.tier'),
+    value: z.unknown().describe('The fact: text or any JSON value'),
+  }),
+);
+export const memoryReadArgs = shared('memory_read', () =>
+  z.strictObject({
+    key: memoryKey().optional().describe('Read this key only'),
+    prefix: z.string().max(100).optional().describe('Read every key that starts with this'),
+  }),
+);
+export const askHumanArgs = shared('ask_human', () =>
+  z.strictObject({
+    question: z.string().min(1).max(2000).describe('What you need a human to tell you, answerable in a few words'),
+  }),
+);
+export const handoffArgs = shared('handoff', () =>
+  z.strictObject({
+    note: z.string().min(1).max(4000).describe('What the next agent needs to know to continue'),
+  }),
+);
+export const planArgs = shared('plan', () =>
+  z.strictObject({
+    steps: z
       .array(
         z.strictObject({
-          agent: z.enum(agents as [string, ...string[]]).describe('Who works on the sub-task'),
-          task: z.string().min(1).max(4000).describe('The sub-task, self-contained: the agent sees only this'),
+          task: z.string().min(1).max(500),
+          agent: z.string().optional().describe('The agent expected to do it'),
+          status: z.enum(['pending', 'in_progress', 'done']).default('pending'),
         }),
       )
       .min(1)
-      .max(max)
-      .describe('Independent sub-tasks; they run at the same time'),
-  });
+      .max(50)
+      .describe('The whole plan, in order; each call replaces the previous plan'),
+  }),
+);
+export const acceptArgs = shared('accept_answer', () =>
+  z.strictObject({
+    note: z.string().max(2000).optional().describe('Why the answer is right'),
+  }),
+);
+export const rejectArgs = shared('reject_answer', () =>
+  z.strictObject({
+    feedback: z.string().min(1).max(4000).describe('What is wrong or missing, for the agent that wrote the answer'),
+  }),
+);
+
+/** The delegate tool's arguments for an agent that may delegate to `agents`, at most `max` tasks at once. */
+export function delegateArgs(agents: readonly string[], max: number) {
+  return derived('engine-tool-args', `delegate\u0000${max}\u0000${JSON.stringify(agents)}`, () =>
+    z.strictObject({
+      tasks: z
+        .array(
+          z.strictObject({
+            agent: z.enum(agents as [string, ...string[]]).describe('Who works on the sub-task'),
+            task: z.string().min(1).max(4000).describe('The sub-task, self-contained: the agent sees only this'),
+          }),
+        )
+        .min(1)
+        .max(max)
+        .describe('Independent sub-tasks; they run at the same time'),
+    }),
+  );
 }
 
 /** One call of an engine tool, its arguments checked against the tool's schema. */
@@ -137,7 +163,7 @@ function verdict(
 export const ENGINE_TOOLS = {
   memory_read: tool({
     description: () => 'Read shared memory: facts any agent of this goal saved. No arguments reads everything.',
-    schema: () => memoryReadArgs,
+    schema: memoryReadArgs,
     handle: (ctx, call) => ({ output: readMemory(ctx.r.memory, call.args), repair: false }),
     audit: ({ args }) => ({
       summary: args.key ? `read memory ${args.key}` : args.prefix ? `read memory ${args.prefix}*` : 'read all memory',
@@ -146,7 +172,7 @@ export const ENGINE_TOOLS = {
   }),
   memory_write: tool({
     description: () => 'Save a fact in shared memory for every agent of this goal; writing a key again replaces it.',
-    schema: () => memoryWriteArgs,
+    schema: memoryWriteArgs,
     handle(ctx, { actor, step, at, args }) {
       const entry: MemoryEntry = { key: args.key, value: args.value, agent: actor, step, at };
       if (ctx.args.task) entry.task = ctx.args.task.taskId;
@@ -156,7 +182,7 @@ export const ENGINE_TOOLS = {
   }),
   ask_human: tool({
     description: () => 'Ask a human a question and wait for the answer. Use it when you are unsure and must not guess.',
-    schema: () => askHumanArgs,
+    schema: askHumanArgs,
     handle: (ctx, call) => askHuman(ctx, call.actor, call.args.question, call.callId),
     audit: (_call, outcome) => {
       const d = outcome.detail as { questionId?: string; status?: string; by?: string | null } | undefined;
@@ -170,7 +196,7 @@ export const ENGINE_TOOLS = {
   plan: tool({
     description: () =>
       'Record your plan (the whole list of steps) in the goal state; call it again to update statuses.',
-    schema: () => planArgs,
+    schema: planArgs,
     handle(ctx, { actor, step, at, args }) {
       const revision = (ctx.r.plan?.revision ?? 0) + 1;
       ctx.r.plan = { agent: actor, step, at, revision, steps: args.steps };
@@ -182,7 +208,7 @@ export const ENGINE_TOOLS = {
   handoff: tool({
     description: (bp, _agent, to = '') =>
       `Hand the goal to ${agentLine(bp, to)}. You stop working on it; write what they need in the note.`,
-    schema: () => handoffArgs,
+    schema: handoffArgs,
     handle(ctx, { actor, step, at, args, to = '' }) {
       ctx.r.handoffs.push({ from: actor, to, note: args.note, step, at });
       ctx.r.agent = to;
@@ -204,13 +230,13 @@ export const ENGINE_TOOLS = {
   }),
   accept_answer: tool({
     description: () => 'Accept the proposed final answer: the goal completes with it.',
-    schema: () => acceptArgs,
+    schema: acceptArgs,
     handle: (ctx, call) => verdict(ctx, call, { accepted: true, ...call.args }),
     audit: ({ args }) => ({ summary: 'accepted the answer', detail: { verdict: 'accepted', note: args.note ?? null } }),
   }),
   reject_answer: tool({
     description: () => 'Send the proposed answer back to the agent that wrote it, with feedback to act on.',
-    schema: () => rejectArgs,
+    schema: rejectArgs,
     handle: (ctx, call) => verdict(ctx, call, { accepted: false, ...call.args }),
     audit: ({ args }, outcome) => ({
       summary: outcome.output,

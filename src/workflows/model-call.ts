@@ -9,7 +9,7 @@ import type { ModelReply, ModelRequest, ToolDescriptor } from '../activities/ind
 import type { AgentSpec, Blueprint } from '../blueprint/schema.js';
 import { GoalFailure, ModelInvocationError } from '../failures.js';
 import { callModel } from './activity-profiles.js';
-import { parserForJsonSchema } from './arguments.js';
+import { parserForJsonSchema } from '../blueprint/json-schema-parser.js';
 import type { ChatMessage, GoalRecord } from './definitions.js';
 import type { EngineContext } from './engine-context.js';
 import { jsonSchemaOf, type ToolOffer } from './engine-tools.js';

@@ -20,7 +20,7 @@ import { changed, Patch } from './patches.js';
 import { needsApproval, priorCalls, tallyRun } from './policy.js';
 import { inlineValue } from './summaries.js';
 
-type HandoffArgs = z.output<typeof handoffArgs>;
+type HandoffArgs = z.output<ReturnType<typeof handoffArgs>>;
 
 /** How the audit names each kind of refusal. */
 const REFUSAL_OUTCOME: Record<RefusalRecord['kind'], ToolOutcome> = {
