@@ -101,6 +101,11 @@ export class ApprovalNotifier {
     });
   }
 
+  /** Notifications sent that are neither delivered nor failed for good. */
+  get inflightCount(): number {
+    return this.inflight;
+  }
+
   /** Resolves once every notification sent so far has been delivered or has failed for good. */
   async drain(): Promise<void> {
     await CancellationScope.nonCancellable(() => condition(() => this.inflight === 0));

@@ -333,6 +333,11 @@ export class ApprovalDesk {
     this.notifier.send(event, record, extra, byReference);
   }
 
+  /** True while a notification sent is neither delivered nor failed for good (what {@link drain} waits for). */
+  get notifying(): boolean {
+    return this.notifier.inflightCount > 0;
+  }
+
   /** Resolves once every notification sent so far has been delivered or has failed for good. */
   drain(): Promise<void> {
     return this.notifier.drain();

@@ -7,8 +7,20 @@ import type { ApprovalRecord } from './definitions.js';
 import type { EngineContext } from './engine-context.js';
 import { GoalFailure } from '../failures.js';
 
+/**
+ * The gate before a step: undefined while the budget lasts (`lean` goals, leanSteps in patches.ts), else the wait of
+ * {@link ensureBudget}. Older goals always get the wait, as they ran.
+ */
+export function budgetGate(ctx: EngineContext, lean: boolean): Promise<void> | undefined {
+  if (lean) {
+    ctx.r.budget.used = ctx.currentBudget().used;
+    if (exceeded(ctx.r.budget).length === 0) return undefined;
+  }
+  return ensureBudget(ctx);
+}
+
 /** Stops the goal for good if a budget is used up and no human extends it. */
-export async function ensureBudget(ctx: EngineContext): Promise<void> {
+async function ensureBudget(ctx: EngineContext): Promise<void> {
   for (;;) {
     ctx.r.budget.used = ctx.currentBudget().used;
     const over = exceeded(ctx.r.budget);

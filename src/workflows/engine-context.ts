@@ -35,8 +35,11 @@ export interface EngineContext {
   readonly desk: ApprovalDesk;
   /** The goal's MCP tools, as pinned when it started. */
   readonly mcp: GoalMcp;
-  /** Passes the budget gate (src/workflows/budget-gate.ts) before a step; may wait for an extension, or end the goal. */
-  ensureBudget(): Promise<void>;
+  /**
+   * The budget gate (src/workflows/budget-gate.ts) before a step: undefined when there is nothing to wait for, else
+   * await it (it may wait for an extension, or end the goal).
+   */
+  ensureBudget(): Promise<void> | undefined;
   /** The parser of a blueprint tool's arguments, from its JSON Schema. */
   parserFor(name: string): z.ZodType | undefined;
   /** Keeps search attributes and the Web UI's details in step with the record. */

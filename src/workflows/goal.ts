@@ -27,7 +27,7 @@ import type { AgentSpec, Blueprint, Limits } from '../blueprint/schema.js';
 import { GoalFailure, ToolError } from '../failures.js';
 import { describeBuiltins } from './activity-profiles.js';
 import { ApprovalDesk, GoalCancelledByPolicy, installApprovalHandlers } from './approval-wait.js';
-import { ensureBudget } from './budget-gate.js';
+import { budgetGate } from './budget-gate.js';
 import {
   stateQuery,
   taskStatusSignal,
@@ -47,7 +47,7 @@ import { budgetAt, carriedState, openRecord, queryState } from './goal-record.js
 import { GoalMcp } from './mcp-tools.js';
 import { askAboutRefusal, installReplyHandlers } from './human-wait.js';
 import { tokenScale } from './context-budget.js';
-import { addUsage, askModel, fitContext, ToolSchemas } from './model-call.js';
+import { addUsage, askModel, contextFits, fitContext, ToolSchemas } from './model-call.js';
 import { changed, Patch } from './patches.js';
 import { recordFact } from './facts.js';
 import { IdentityGate } from './identity-gate.js';
@@ -114,6 +114,8 @@ class Goal implements EngineContext {
   private tokenScale = 1;
   /** Where the turn stands, so a human wait that moves to a new run can be taken up there (wait-runs.ts). */
   private position: ResumePoint;
+  /** Steps await only what they wait on (Patch.leanSteps); false for goals recorded before. */
+  readonly lean: boolean;
 
   constructor(readonly args: GoalArgs) {
     this.bp = args.blueprint;
@@ -132,6 +134,7 @@ class Goal implements EngineContext {
     );
     this.runStartStep = this.r.step;
     this.runStartEvents = workflowInfo().historyLength;
+    this.lean = changed(Patch.leanSteps);
     this.position = { kind: 'model', step: this.r.step };
     // A run that takes up a human wait says what it waits on from its first task (before trust is loaded).
     if (this.r.resume) this.humansChanged();
@@ -211,9 +214,9 @@ class Goal implements EngineContext {
     return this.schemas.parserFor(name);
   }
 
-  /** The budget gate before a step (budget-gate.ts). */
-  ensureBudget(): Promise<void> {
-    return ensureBudget(this);
+  /** The budget gate before a step (budget-gate.ts): undefined when there is nothing to wait for. */
+  ensureBudget(): Promise<void> | undefined {
+    return budgetGate(this, this.lean);
   }
 
   /** Ends the goal as failed, from wherever the failure is found; `run` turns it into its GoalEnd. */
@@ -339,7 +342,8 @@ class Goal implements EngineContext {
   /** One model call: its reply is either an answer (no tool calls) or tools to run. */
   private async modelTurn(): Promise<NextStep> {
     this.position = { kind: 'model', step: this.r.step };
-    await this.ensureBudget();
+    const gate = this.ensureBudget();
+    if (gate) await gate;
     const actor = this.r.agent;
     const agent = this.agentSpec;
     const settings = this.bp.models[agent.model];
@@ -349,7 +353,9 @@ class Goal implements EngineContext {
     this.r.step += 1;
     const tools = this.schemas.descriptors(offers);
     const system = systemPrompt(this.bp, actor, agent, offers, this.args.task);
-    await fitContext(this, settings, agent, tools, system, this.tokenScale);
+    if (!this.lean || !contextFits(this, settings, tools, system, this.tokenScale)) {
+      await fitContext(this, settings, agent, tools, system, this.tokenScale);
+    }
     const reply = await askModel(this, settings, agent.model, tools, system);
     if (reply.builtinSchemas) Object.assign(this.r.builtinSchemas, reply.builtinSchemas);
     if (settings.contextWindow !== undefined) {
@@ -454,8 +460,16 @@ class Goal implements EngineContext {
     return this.afterTurn();
   }
 
-  /** Does one step and says what comes next. */
-  private async tick(step: Exclude<NextStep, { kind: 'end' }>): Promise<NextStep> {
+  /**
+   * Does one step and says what comes next. Goals recorded before `lean-steps` went through an async wrapper here:
+   * they keep its microtask hops on replay.
+   */
+  private tick(step: Exclude<NextStep, { kind: 'end' }>): Promise<NextStep> {
+    return this.lean ? this.turn(step) : (async () => this.turn(step))();
+  }
+
+  /** The turn a step is. */
+  private turn(step: Exclude<NextStep, { kind: 'end' }>): Promise<NextStep> {
     switch (step.kind) {
       case 'callModel':
         return this.modelTurn();
@@ -565,6 +579,6 @@ export async function goalWorkflow(args: GoalArgs): Promise<GoalResult> {
     }
     throw err;
   } finally {
-    await goal.desk.drain();
+    if (!goal.lean || goal.desk.notifying) await goal.desk.drain();
   }
 }

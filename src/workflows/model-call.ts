@@ -177,6 +177,18 @@ function modelStoppage(
   return undefined;
 }
 
+/** True when the next request fits the model's context (estimated, times `scale`), or the model sets no window. */
+export function contextFits(
+  ctx: EngineContext,
+  settings: Blueprint['models'][string],
+  tools: ToolDescriptor[],
+  system: string,
+  scale: number,
+): boolean {
+  const budget = promptBudget(settings);
+  return budget === undefined || Math.ceil(requestTokens(system, tools, ctx.r.messages) * scale) <= budget;
+}
+
 /**
  * Before a call to a model with a `contextWindow`: when the request (estimated, times `scale` learnt from the
  * provider's counts) would not fit, the model summarises the older messages (a model call recorded like any other,
@@ -191,8 +203,7 @@ export async function fitContext(
   scale: number,
 ): Promise<void> {
   const budget = promptBudget(settings);
-  if (budget === undefined) return;
-  if (Math.ceil(requestTokens(system, tools, ctx.r.messages) * scale) <= budget) return;
+  if (budget === undefined || contextFits(ctx, settings, tools, system, scale)) return;
   if (!changed(Patch.tokenAwareContext)) return;
   const [opening, ...rest] = ctx.r.messages;
   const split = opening ? compactionSplit(rest, budget - requestTokens(system, tools, [opening])) : undefined;

@@ -73,6 +73,13 @@ export const Patch = {
    * workflow task that asked for them, instead of scheduled `runTool` activities (issue 16).
    */
   localBuiltinTools: 'local-builtin-tools',
+  /**
+   * A step awaits only what it waits on: the budget gate and the context check, when they have nothing to wait for,
+   * and the loop's turn dispatch no longer add promises and microtask hops (each promise costs a stack capture in the
+   * SDK's stack-trace hook; issue 16). It changes no command, but could change the order in which concurrent parts
+   * of a goal issue theirs, so goals recorded before keep their hops.
+   */
+  leanSteps: 'lean-steps',
 } as const;
 
 /** A change named in {@link Patch}. */

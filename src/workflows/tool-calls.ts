@@ -103,7 +103,8 @@ export async function dispatch(
   const tool = offer.tool;
   if (tool.kind === 'blueprint') return runBlueprintTool(ctx, call, actor, json.value, reason);
 
-  await ctx.ensureBudget();
+  const gate = ctx.ensureBudget();
+  if (gate) await gate;
   ctx.r.step += 1;
   const call1 = { actor, step: ctx.r.step, at: new Date().toISOString(), callId: call.id };
   const engineCall =
@@ -137,7 +138,8 @@ async function runBlueprintTool(
   const mcp = ctx.mcp.binding(call.name);
   const spec = ctx.bp.tools[call.name];
   if (!spec && !mcp) return refuse(ctx, actor, call, 'unknown_tool', `error: there is no tool "${call.name}"`, true);
-  await ctx.ensureBudget();
+  const gate = ctx.ensureBudget();
+  if (gate) await gate;
   const approvalPolicy = mcp ? mcp.approval : spec?.approval;
   const parameters = mcp
     ? mcp.inputSchema
