@@ -129,7 +129,9 @@ describe('a 14-day approval with 15-minute reminders (time-skipping server)', ()
       return s.pendingApprovals[0];
     }, 'the approval to open');
 
-    await env.sleep(14 * 24 * 60 * MINUTE - 20 * MINUTE);
+    // Six hours before the deadline, still day 14: a 20-minute margin was not enough once at load 9 (the deadline's
+    // timer fired before the decision landed), so the margin is many reminder cycles wide.
+    await env.sleep(14 * 24 * 60 * MINUTE - 6 * 60 * MINUTE);
     const decided = await signedDecide(env.client, handle.workflowId, {
       approvalId: 'apr-1',
       decision: 'approve',
@@ -204,7 +206,9 @@ describe('a wait that opens in a full run (dev server suggesting continue-as-new
 
   beforeAll(async () => {
     setSigningClock(() => Date.now());
-    env = await startDevServer({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 20 } });
+    // Suggested after 12 events: fewer than a goal writes before its wait opens (about 18 since the patch baseline
+    // removed a marker and an upsert per change), more than a run's start (a new run must not be full at once).
+    env = await startDevServer({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 12 } });
     h = await createHarness(env, {
       scripts: [
         {

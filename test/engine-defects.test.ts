@@ -3,7 +3,6 @@
  * real dev server: a tool whose worker dies mid-call, a goal id used twice, a child's human wait in its parent's
  * working time, a model reply cut off or filtered, and the `state` query's read-only view.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,8 +15,8 @@ import { openRecord, queryState } from '../src/workflows/goal-record.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { eventsOf, modelRequests } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
+import { spawnWorker, type WorkerProcess } from './helpers/worker-process.js';
 import { signedDecide } from './helpers/identity.js';
-import { testWorkerEnv } from './helpers/identity.js';
 
 const refundYaml = readFileSync('goals/refund-request.yaml', 'utf8');
 
@@ -204,50 +203,48 @@ describe('defect 7: the state query is read-only', () => {
 });
 
 describe('defect 1: a tool whose worker dies mid-call', () => {
-  const workers: ChildProcess[] = [];
+  const workers: WorkerProcess[] = [];
   let w: Harness;
 
   beforeAll(async () => {
     w = await createHarness(env, { refundDelayMs: 20_000, noWorker: true });
   });
   afterAll(async () => {
-    for (const child of workers) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const child of workers) if (child.child.exitCode === null) child.child.kill('SIGKILL');
     await w?.close();
   });
 
-  function spawnWorker(): ChildProcess {
-    const child = spawn(process.execPath, ['bin/baton.js', 'worker'], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: env.address,
-        BATON_TASK_QUEUE: w.taskQueue,
-        OPENAI_BASE_URL: w.model.baseURL,
-        OPENAI_API_KEY: 'scripted',
-        BATON_DEMO_API: w.model.demoURL,
-        // What the worker lets blueprints read and reach: the demo back office on loopback (docs/security.md).
-        BATON_TOOL_ENV: 'BATON_DEMO_API',
-        BATON_EGRESS_ALLOW: `*=${new URL(w.model.demoURL).host}`,
-        BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-        ...testWorkerEnv(),
-      },
-      stdio: 'ignore',
+  /** `baton worker` as operators run it, on loopback with an ephemeral metrics port (test/helpers/worker-process.ts). */
+  async function startWorkerProcess(): Promise<WorkerProcess> {
+    const worker = await spawnWorker({
+      TEMPORAL_ADDRESS: env.address,
+      BATON_TASK_QUEUE: w.taskQueue,
+      OPENAI_BASE_URL: w.model.baseURL,
+      OPENAI_API_KEY: 'scripted',
+      BATON_DEMO_API: w.model.demoURL,
+      // What the worker lets blueprints read and reach: the demo back office on loopback (docs/security.md).
+      BATON_TOOL_ENV: 'BATON_DEMO_API',
+      BATON_EGRESS_ALLOW: `*=${new URL(w.model.demoURL).host}`,
+      BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
     });
-    workers.push(child);
-    return child;
+    workers.push(worker);
+    return worker;
   }
 
   it('comes back to the model as "outcome unknown", never retried, and the status matches the execution', async () => {
     w.model.load(refundScript('refund-lost', 'outcome unknown'));
-    const first = spawnWorker();
+    const first = await startWorkerProcess();
     const handle = await w.start(refund('refund-lost', 'unsafe', '2s'), { customerId: 'c-42', amount: 120 });
     // A worker process starts slowly on a loaded machine: wait generously for it to reach the refund.
     await eventually(
       () => (w.model.ledger.refunds.size > 0 ? true : undefined),
       'the refund request to arrive',
       120_000,
-    );
-    first.kill('SIGKILL');
-    spawnWorker();
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; the worker wrote: ${first.stderr().slice(-2000)}`);
+    });
+    first.child.kill('SIGKILL');
+    await startWorkerProcess();
     const result = await handle.result().catch((e: unknown) => e);
     const description = await handle.describe();
     const status = description.searchAttributes.BatonStatus?.[0];

@@ -3,7 +3,6 @@
  * credentials and requests it refuses; a worker SIGKILLed in the middle of a tool call; the dev server restarted while
  * a goal waits. Every goal completes or fails with a clear reason; no side effect happens twice.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,8 @@ import { startScriptedModel } from '../src/scripted-model/server.js';
 import { createBatonWorker } from '../src/worker.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
-import { signedDecide, testTrustStore, testWorkerEnv } from './helpers/identity.js';
+import { spawnWorker, type WorkerProcess } from './helpers/worker-process.js';
+import { signedDecide, testTrustStore } from './helpers/identity.js';
 
 const refundYaml = readFileSync('goals/refund-request.yaml', 'utf8');
 const refundScript = parse(readFileSync('goals/scripts/refund-request.script.yaml', 'utf8')) as ScriptInput;
@@ -126,37 +126,33 @@ describe('a faulty model endpoint', () => {
 describe('a worker killed in the middle of a tool call', () => {
   let env: TestWorkflowEnvironment;
   let h: Harness;
-  const workers: ChildProcess[] = [];
+  const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
     env = await startDevServer();
     h = await createHarness(env, { scripts: [refundScript], refundDelayMs: 1_500, noWorker: true });
   });
   afterAll(async () => {
-    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     await h?.close();
     await env?.teardown();
   });
 
-  function spawnWorker(): ChildProcess {
-    const child = spawn(process.execPath, ['bin/baton.js', 'worker'], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: env.address,
-        BATON_TASK_QUEUE: h.taskQueue,
-        OPENAI_BASE_URL: h.model.baseURL,
-        OPENAI_API_KEY: 'scripted',
-        BATON_DEMO_API: h.model.demoURL,
-        // What the worker lets blueprints read and reach: the demo back office on loopback (docs/security.md).
-        BATON_TOOL_ENV: 'BATON_DEMO_API',
-        BATON_EGRESS_ALLOW: `*=${new URL(h.model.demoURL).host}`,
-        BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-        ...testWorkerEnv(),
-      },
-      stdio: 'ignore',
+  /** `baton worker` as operators run it, on loopback with an ephemeral metrics port (test/helpers/worker-process.ts). */
+  async function startWorkerProcess(): Promise<WorkerProcess> {
+    const worker = await spawnWorker({
+      TEMPORAL_ADDRESS: env.address,
+      BATON_TASK_QUEUE: h.taskQueue,
+      OPENAI_BASE_URL: h.model.baseURL,
+      OPENAI_API_KEY: 'scripted',
+      BATON_DEMO_API: h.model.demoURL,
+      // What the worker lets blueprints read and reach: the demo back office on loopback (docs/security.md).
+      BATON_TOOL_ENV: 'BATON_DEMO_API',
+      BATON_EGRESS_ALLOW: `*=${new URL(h.model.demoURL).host}`,
+      BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
     });
-    workers.push(child);
-    return child;
+    workers.push(worker);
+    return worker;
   }
 
   it('completes after a restart with exactly one refund', async () => {
@@ -168,13 +164,20 @@ describe('a worker killed in the middle of a tool call', () => {
         "    url: '${env:BATON_DEMO_API}/refunds'\n    timeout: 2s\n",
       );
     const loaded = parseBlueprint(yaml, 'refund-fast.yaml');
-    const first = spawnWorker();
+    const first = await startWorkerProcess();
     const handle = await h.start(loaded, { customerId: 'c-42', amount: 120 });
-    // The refund is recorded by the API; its answer is delayed, and the worker dies before hearing it.
-    await eventually(() => (h.model.ledger.refunds.size > 0 ? true : undefined), 'the refund request to arrive');
-    first.kill('SIGKILL');
+    // The refund is recorded by the API; its answer is delayed, and the worker dies before hearing it. A worker
+    // process starts slowly on a loaded machine: wait generously for it to reach the refund.
+    await eventually(
+      () => (h.model.ledger.refunds.size > 0 ? true : undefined),
+      'the refund request to arrive',
+      120_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; the worker wrote: ${first.stderr().slice(-2000)}`);
+    });
+    first.child.kill('SIGKILL');
     figures.faultsInjected += 1;
-    spawnWorker();
+    await startWorkerProcess();
     const result = await handle.result();
     expect(result.status).toBe('completed');
     figures.goalsCompleted += 1;
@@ -183,7 +186,7 @@ describe('a worker killed in the middle of a tool call', () => {
     const refunds = [...h.model.ledger.refunds.values()];
     figures.duplicateSideEffects += refunds.length - 1;
     expect(refunds).toHaveLength(1);
-  });
+  }, 240_000);
 });
 
 describe('the dev server restarted mid-goal', () => {
