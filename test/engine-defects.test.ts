@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { z } from 'zod';
 import { parseBlueprint } from '../src/blueprint/load.js';
 import { goalState, startGoal } from '../src/client/goals.js';
@@ -15,7 +14,7 @@ import { openRecord, queryState } from '../src/workflows/goal-record.js';
 import { blueprint, createHarness, eventually, type Harness } from './helpers/harness.js';
 import { eventsOf, modelRequests } from './helpers/history.js';
 import { startDevServer } from './helpers/servers.js';
-import { spawnWorker, type WorkerProcess } from './helpers/worker-process.js';
+import { sayingWhatWorkerWrote, spawnHarnessWorker, type WorkerProcess } from './helpers/worker-process.js';
 import { signedDecide } from './helpers/identity.js';
 
 const refundYaml = readFileSync('goals/refund-request.yaml', 'utf8');
@@ -214,19 +213,8 @@ describe('defect 1: a tool whose worker dies mid-call', () => {
     await w?.close();
   });
 
-  /** `baton worker` as operators run it, on loopback with an ephemeral metrics port (test/helpers/worker-process.ts). */
   async function startWorkerProcess(): Promise<WorkerProcess> {
-    const worker = await spawnWorker({
-      TEMPORAL_ADDRESS: env.address,
-      BATON_TASK_QUEUE: w.taskQueue,
-      OPENAI_BASE_URL: w.model.baseURL,
-      OPENAI_API_KEY: 'scripted',
-      BATON_DEMO_API: w.model.demoURL,
-      // What the worker lets blueprints read and reach: the demo back office on loopback (docs/security.md).
-      BATON_TOOL_ENV: 'BATON_DEMO_API',
-      BATON_EGRESS_ALLOW: `*=${new URL(w.model.demoURL).host}`,
-      BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-    });
+    const worker = await spawnHarnessWorker(env.address, w);
     workers.push(worker);
     return worker;
   }
@@ -236,13 +224,10 @@ describe('defect 1: a tool whose worker dies mid-call', () => {
     const first = await startWorkerProcess();
     const handle = await w.start(refund('refund-lost', 'unsafe', '2s'), { customerId: 'c-42', amount: 120 });
     // A worker process starts slowly on a loaded machine: wait generously for it to reach the refund.
-    await eventually(
-      () => (w.model.ledger.refunds.size > 0 ? true : undefined),
-      'the refund request to arrive',
-      120_000,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; the worker wrote: ${first.stderr().slice(-2000)}`);
-    });
+    await sayingWhatWorkerWrote(
+      first,
+      eventually(() => (w.model.ledger.refunds.size > 0 ? true : undefined), 'the refund request to arrive', 120_000),
+    );
     first.child.kill('SIGKILL');
     await startWorkerProcess();
     const result = await handle.result().catch((e: unknown) => e);

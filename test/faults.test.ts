@@ -19,7 +19,7 @@ import { startScriptedModel } from '../src/scripted-model/server.js';
 import { createBatonWorker } from '../src/worker.js';
 import { createHarness, eventually, type Harness } from './helpers/harness.js';
 import { startDevServer } from './helpers/servers.js';
-import { spawnWorker, type WorkerProcess } from './helpers/worker-process.js';
+import { sayingWhatWorkerWrote, spawnHarnessWorker, type WorkerProcess } from './helpers/worker-process.js';
 import { signedDecide, testTrustStore } from './helpers/identity.js';
 
 const refundYaml = readFileSync('goals/refund-request.yaml', 'utf8');
@@ -138,19 +138,8 @@ describe('a worker killed in the middle of a tool call', () => {
     await env?.teardown();
   });
 
-  /** `baton worker` as operators run it, on loopback with an ephemeral metrics port (test/helpers/worker-process.ts). */
   async function startWorkerProcess(): Promise<WorkerProcess> {
-    const worker = await spawnWorker({
-      TEMPORAL_ADDRESS: env.address,
-      BATON_TASK_QUEUE: h.taskQueue,
-      OPENAI_BASE_URL: h.model.baseURL,
-      OPENAI_API_KEY: 'scripted',
-      BATON_DEMO_API: h.model.demoURL,
-      // What the worker lets blueprints read and reach: the demo back office on loopback (docs/security.md).
-      BATON_TOOL_ENV: 'BATON_DEMO_API',
-      BATON_EGRESS_ALLOW: `*=${new URL(h.model.demoURL).host}`,
-      BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-    });
+    const worker = await spawnHarnessWorker(env.address, h);
     workers.push(worker);
     return worker;
   }
@@ -168,13 +157,10 @@ describe('a worker killed in the middle of a tool call', () => {
     const handle = await h.start(loaded, { customerId: 'c-42', amount: 120 });
     // The refund is recorded by the API; its answer is delayed, and the worker dies before hearing it. A worker
     // process starts slowly on a loaded machine: wait generously for it to reach the refund.
-    await eventually(
-      () => (h.model.ledger.refunds.size > 0 ? true : undefined),
-      'the refund request to arrive',
-      120_000,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; the worker wrote: ${first.stderr().slice(-2000)}`);
-    });
+    await sayingWhatWorkerWrote(
+      first,
+      eventually(() => (h.model.ledger.refunds.size > 0 ? true : undefined), 'the refund request to arrive', 120_000),
+    );
     first.child.kill('SIGKILL');
     figures.faultsInjected += 1;
     await startWorkerProcess();

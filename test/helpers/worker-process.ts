@@ -3,6 +3,7 @@
  * environment, its JSON log lines collected, its HTTP endpoint probed, and stopped with a real signal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { inject } from 'vitest';
 
 import { freePort } from '../../src/runtime/free-port.js';
 import { testWorkerEnv } from './identity.js';
@@ -61,6 +62,35 @@ export async function spawnWorker(env: Record<string, string>): Promise<WorkerPr
       }
     },
   };
+}
+
+/**
+ * `baton worker` for a test harness: its task queue, its scripted model and the demo back office (the only place its
+ * blueprints may read and reach, docs/security.md), and the suite's workflow bundle.
+ */
+export function spawnHarnessWorker(
+  address: string,
+  h: { taskQueue: string; model: { baseURL: string; demoURL: string } },
+): Promise<WorkerProcess> {
+  return spawnWorker({
+    TEMPORAL_ADDRESS: address,
+    BATON_TASK_QUEUE: h.taskQueue,
+    OPENAI_BASE_URL: h.model.baseURL,
+    OPENAI_API_KEY: 'scripted',
+    BATON_DEMO_API: h.model.demoURL,
+    BATON_TOOL_ENV: 'BATON_DEMO_API',
+    BATON_EGRESS_ALLOW: `*=${new URL(h.model.demoURL).host}`,
+    BATON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+  });
+}
+
+/** `wait`, or its error with the end of what `worker` wrote (a worker that could not start says why there). */
+export async function sayingWhatWorkerWrote<T>(worker: WorkerProcess, wait: Promise<T>): Promise<T> {
+  try {
+    return await wait;
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; the worker wrote: ${worker.stderr().slice(-2000)}`, { cause: err });
+  }
 }
 
 /** Sums the samples of a Prometheus metric whose labels include `labels`; undefined when there is none. */
