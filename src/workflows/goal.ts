@@ -7,15 +7,13 @@
  * the record (goal-record.ts), the model call (model-call.ts), tool calls (tool-calls.ts) and the engine tools
  * (engine-tool-registry.ts), human waits (human-wait.ts, approval-wait.ts, and wait-runs.ts for the waits that
  * move to a new run, which is why the loop tracks where its turn stands), the budget gate (budget-gate.ts),
- * delegation (delegate-tool.ts) and publishing (publish.ts). It is over 300 lines because the loop's turns and the
- * status they publish belong together; splitting them further would spread one state machine over several files.
+ * delegation (delegate-tool.ts), publishing (publish.ts), the ends (goal-end.ts) and the run boundary
+ * (run-boundary.ts). It is over 300 lines because the loop's turns and the status they publish belong together;
+ * splitting them further would spread one state machine over several files.
  */
 import {
   ApplicationFailure,
-  allHandlersFinished,
-  condition,
   ContinueAsNew,
-  makeContinueAsNewFunc,
   getExternalWorkflowHandle,
   isCancellation,
   setHandler,
@@ -56,17 +54,12 @@ import { replyEnding } from './reply.js';
 import { dispatch } from './tool-calls.js';
 import { openingMessage, systemPrompt } from './transcript.js';
 import { propose } from './validation.js';
+import { GoalEnding, resultOf, type GoalEnd } from './goal-end.js';
+import { continueAsNew, runIsOver } from './run-boundary.js';
 import { historyFull, WaitMovesOn } from './wait-runs.js';
 
 /** Failure types a goal can end with (defined in src/failures.ts). */
 export { GoalFailure };
-
-/** How a goal ends: every way is one of these, and `Goal.end` handles them all. */
-export type GoalEnd =
-  | { kind: 'completed'; answer: string; by: string; validatedBy?: string }
-  /** `type` is the failure type the execution fails with; none when the execution already failed otherwise. */
-  | { kind: 'failed'; reason: string; type?: string }
-  | { kind: 'cancelled'; reason: string };
 
 /** What the loop does next (`Goal.tick`). Humans, handoffs and delegation are waited on inside `runTools`. */
 type NextStep =
@@ -81,13 +74,6 @@ type TurnReply = Pick<ModelReply, 'content' | 'toolCalls'>;
 
 /** Where a tool turn resumes in a new run: the call to dispatch next, and what the earlier calls left. */
 type ToolsResume = { next: number; problem?: string; notes: ChatMessage[] };
-
-/** Carries a GoalEnd out of the depths of a step (the budget gate, a verdict, the repair count) to `Goal.run`. */
-class GoalEnding extends Error {
-  constructor(readonly end: GoalEnd) {
-    super(end.kind === 'failed' || end.kind === 'cancelled' ? end.reason : 'completed');
-  }
-}
 
 const FINAL: readonly GoalStatus[] = ['completed', 'failed', 'cancelled'];
 
@@ -224,21 +210,6 @@ class Goal implements EngineContext {
     throw new GoalEnding({ kind: 'failed', reason, type });
   }
 
-  summary(): Pick<GoalResult, 'approvals' | 'usage' | 'steps' | 'humanWaitMs'> {
-    return {
-      approvals: this.r.approvals.map((a) => ({
-        id: a.id,
-        tool: a.tool,
-        status: a.status,
-        by: a.votes.map((v) => v.by),
-        comments: a.votes.flatMap((v) => (v.comment ? [v.comment] : [])),
-      })),
-      usage: this.r.usage,
-      steps: this.r.step + this.r.budget.delegatedSteps,
-      humanWaitMs: this.r.humanWaitMs,
-    };
-  }
-
   /** Runs a wait on humans, keeping its time out of the duration budget. */
   async waitingOnHumans<T>(wait: () => Promise<T>): Promise<T> {
     const since = Date.now();
@@ -281,36 +252,12 @@ class Goal implements EngineContext {
     }
   }
 
-  /**
-   * Between steps a goal continues as new when its history grows, after a number of steps, or (Worker Versioning)
-   * when a newer version became current while it ran pinned to its own: the next run starts on that version.
-   */
-  private shouldContinueAsNew(): boolean {
-    const info = workflowInfo();
-    return (
-      info.continueAsNewSuggested ||
-      info.targetWorkerDeploymentVersionChanged ||
-      this.r.step - this.runStartStep >= this.limits.stepsPerRun
-    );
-  }
-
-  /**
-   * Continues as new between steps, where nothing waits: approvals, questions and delegated tasks are awaited
-   * inside a step, so none is pending here, and the records carry over as they are. Handlers finish first.
-   */
-  private async continueAsNew(): Promise<never> {
-    await condition(allHandlersFinished);
-    await this.desk.drain();
-    this.refreshBudget();
-    // Upgrade on continue-as-new: the next run starts on the current Worker Deployment version (a no-op unversioned).
-    const next = makeContinueAsNewFunc<typeof goalWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
-    return next({
-      ...this.args,
-      carried: carriedState(
-        this.r,
-        this.bp.models[this.agentSpec.model]?.contextWindow === undefined ? this.limits.contextMessages : undefined,
-        this.currentBudget(),
-      ),
+  /** Continues as new between steps (run-boundary.ts), carrying the record with the budget as used now. */
+  private continueAsNew(): Promise<never> {
+    return continueAsNew(this.args, this.desk, () => {
+      this.refreshBudget();
+      const window = this.bp.models[this.agentSpec.model]?.contextWindow;
+      return carriedState(this.r, window === undefined ? this.limits.contextMessages : undefined, this.currentBudget());
     });
   }
 
@@ -336,7 +283,8 @@ class Goal implements EngineContext {
   /** The step after a turn: the goal's end when a tool ended it, else the next model call (or a fresh run). */
   private afterTurn(): NextStep {
     if (this.ending) return { kind: 'end', end: this.ending };
-    return this.shouldContinueAsNew() ? { kind: 'continueAsNew' } : { kind: 'callModel' };
+    const over = runIsOver(this.r.step - this.runStartStep, this.limits.stepsPerRun);
+    return over ? { kind: 'continueAsNew' } : { kind: 'callModel' };
   }
 
   /** One model call: its reply is either an answer (no tool calls) or tools to run. */
@@ -521,28 +469,12 @@ class Goal implements EngineContext {
 
   /** The one place a goal ends: its result and status are set here, for every way it can end. */
   end(end: GoalEnd): GoalResult {
-    if (end.kind === 'completed') {
-      const task = this.args.task;
-      this.r.result = {
-        status: 'completed',
-        answer: end.answer,
-        answeredBy: end.by,
-        ...(end.validatedBy ? { validatedBy: end.validatedBy } : {}),
-        ...this.summary(),
-        ...(task ? { memoryWrites: this.r.memory.filter((e) => e.task === task.taskId) } : {}),
-      };
-      this.setStatus('completed');
-      return this.r.result;
-    }
     if (end.kind === 'cancelled') {
       for (const t of this.r.tasks) if (!FINAL.includes(t.status as GoalStatus)) t.status = 'cancelled';
-      this.r.result = { status: 'cancelled', reason: end.reason, ...this.summary() };
-      this.setStatus('cancelled');
-      return this.r.result;
     }
-    this.r.result = { status: 'failed', reason: end.reason, ...this.summary() };
-    this.setStatus('failed');
-    if (end.type === undefined) return this.r.result;
+    this.r.result = resultOf(this.r, end, this.args.task);
+    this.setStatus(this.r.result.status);
+    if (end.kind !== 'failed' || end.type === undefined) return this.r.result;
     throw ApplicationFailure.create({
       message: end.reason,
       type: end.type,
