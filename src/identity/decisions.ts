@@ -3,6 +3,7 @@
  * question, the start of a goal, and the blueprint it runs. Pure and deterministic (workflow time comes in as
  * `nowMs`), so the `decide` / `reply` validators, the signal handlers and a replay all reach the same verdict.
  */
+import { derived } from '../blueprint/derived-cache.js';
 import type { ApprovalRecord, QuestionRecord } from '../workflows/definitions.js';
 import { approvalRequestHash, decodeAssertion, questionRequestHash, startRequestHash } from './assertion.js';
 import { actorMatches, selfApprovalRefusal, type SelfApproval } from './authorize.js';
@@ -105,9 +106,14 @@ export function checkReply(
   return { ok: true, identity: v.identity };
 }
 
-/** sha256 of a blueprint as the workflow received it: the same value `hashBlueprint` pins. */
+/**
+ * sha256 of a blueprint as the workflow received it: the same value `hashBlueprint` pins. Kept per worker thread by
+ * the blueprint's JSON (derived-cache.ts): every goal of a blueprint hashed the same text in its first task, and
+ * JSON.stringify is a fraction of sha256 in JavaScript (issue 16). A key that lists fields in another order only
+ * misses the cache; the hash is of the canonical form either way.
+ */
 export function blueprintHashOf(blueprint: unknown): string {
-  return sha256Hex(canonicalJson(blueprint));
+  return derived('blueprint-sha256', JSON.stringify(blueprint), () => sha256Hex(canonicalJson(blueprint)));
 }
 
 /** The blueprint's standing: registered (with name and version), ad hoc where the operator allows it, or refused. */
