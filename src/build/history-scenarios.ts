@@ -85,12 +85,12 @@ function plansNeedApproval(yaml: string, approval: string): string {
 
 /** The scenarios beyond the examples, as `generation` names them. */
 export function scenarios(generation: Generation = CURRENT): Scenario[] {
-  const verified = (goal: string, scenario: string) => recorded(generation, goal, scenario);
+  const named = (goal: string, scenario: string) => recorded(generation, goal, scenario);
   return [
-    { id: verified('refund-request', 'rejected'), goal: 'refund-request', approvals: 'reject', questions: 'answer' },
+    { id: named('refund-request', 'rejected'), goal: 'refund-request', approvals: 'reject', questions: 'answer' },
     {
       // carol, a finance approver, starts the goal: her own approval is one of the refusals.
-      id: verified('refund-request', 'refused-then-approved'),
+      id: named('refund-request', 'refused-then-approved'),
       goal: 'refund-request',
       startedBy: 'carol',
       approvals: 'approve',
@@ -98,14 +98,14 @@ export function scenarios(generation: Generation = CURRENT): Scenario[] {
       questions: 'answer',
     },
     {
-      id: verified('refund-request', 'approval-timeout'),
+      id: named('refund-request', 'approval-timeout'),
       goal: 'refund-request',
       edit: (y) => y.replace('      remind: 1d\n', '').replace('timeout: 14d', 'timeout: 2s'),
       approvals: 'ignore',
       questions: 'answer',
     },
     {
-      id: verified('refund-request', 'budget-ask'),
+      id: named('refund-request', 'budget-ask'),
       goal: 'refund-request',
       edit: (y) =>
         y.replace(
@@ -160,7 +160,7 @@ export function scenarios(generation: Generation = CURRENT): Scenario[] {
       approvals: 'ignore',
     }),
     {
-      id: verified('security-alert', 'unanswered'),
+      id: named('security-alert', 'unanswered'),
       goal: 'security-alert',
       edit: (y) => y.replace('timeout: 4h', 'timeout: 2s'),
       approvals: 'approve',
