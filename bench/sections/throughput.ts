@@ -1,6 +1,7 @@
 /**
  * §4 Throughput: many three-step goals at once on one worker process (default worker options), until all are done:
  * goals per second, and the CPU time each goal costs the worker, the dev server and the driver (client + model).
+ * Baton and the floor run in alternating rounds (ABBA) on workers that stay up.
  */
 import { benchAgent } from '../agent.js';
 import { mapLimit } from '../concurrency.js';
@@ -15,6 +16,9 @@ const WORKER_CPU = 1.15;
 
 /** Start requests in flight at once. */
 const STARTS_IN_FLIGHT = 50;
+/** Rounds per flavor (ABBA), each of at least MIN_ROUND goals so that a round still runs many goals at once. */
+const ROUNDS = 4;
+const MIN_ROUND = 10;
 
 interface Run {
   goals: number;
@@ -38,34 +42,56 @@ export async function throughput(ctx: BenchContext): Promise<SectionResult> {
     });
     await Promise.all(handles.map(async (h, i) => expectDone(agent, ids[i]!, await h.result())));
   };
-  const measure = async (flavor: Flavor): Promise<Run> => {
-    const { worker, taskQueue } = await startWorker(ctx, flavor);
-    try {
-      await batch(flavor, taskQueue, warmup);
-      const cpu0 = { worker: worker.cpuMs(), server: serverCpu(ctx), driver: driverCpuMs() };
-      const begin = performance.now();
-      await batch(flavor, taskQueue, goals);
-      const seconds = (performance.now() - begin) / 1000;
-      return {
-        goals,
-        seconds: round(seconds),
-        goalsPerSecond: round(goals / seconds),
-        workerCpuMsPerGoal: round((worker.cpuMs() - cpu0.worker) / goals),
-        serverCpuMsPerGoal: round((serverCpu(ctx) - cpu0.server) / goals),
-        driverCpuMsPerGoal: round((driverCpuMs() - cpu0.driver) / goals),
-      };
-    } finally {
-      await worker.stop();
-    }
+  // Both workers stay up and the goals run in rounds, flavors alternating (ABBA): drift in the machine's load hits
+  // both alike, where one flavor's whole batch after the other's measured two different machines.
+  const workers = { baton: await startWorker(ctx, 'baton'), raw: await startWorker(ctx, 'raw') };
+  const totals: Record<Flavor, Omit<Run, 'goalsPerSecond' | 'seconds'> & { ms: number }> = {
+    baton: { goals: 0, ms: 0, workerCpuMsPerGoal: 0, serverCpuMsPerGoal: 0, driverCpuMsPerGoal: 0 },
+    raw: { goals: 0, ms: 0, workerCpuMsPerGoal: 0, serverCpuMsPerGoal: 0, driverCpuMsPerGoal: 0 },
   };
-  const baton = await measure('baton');
-  ctx.log(`throughput: Baton ${baton.goalsPerSecond} goals/s`);
-  const raw = await measure('raw');
+  const measured = async (flavor: Flavor, n: number): Promise<void> => {
+    const { worker, taskQueue } = workers[flavor];
+    const cpu0 = { worker: worker.cpuMs(), server: serverCpu(ctx), driver: driverCpuMs() };
+    const begin = performance.now();
+    await batch(flavor, taskQueue, n);
+    const t = totals[flavor];
+    t.ms += performance.now() - begin;
+    t.goals += n;
+    // Summed here, divided by the goals at the end.
+    t.workerCpuMsPerGoal += worker.cpuMs() - cpu0.worker;
+    t.serverCpuMsPerGoal += serverCpu(ctx) - cpu0.server;
+    t.driverCpuMsPerGoal += driverCpuMs() - cpu0.driver;
+  };
+  const rounds = Math.max(1, Math.min(ROUNDS, Math.floor(goals / MIN_ROUND)));
+  try {
+    for (const flavor of ['baton', 'raw'] as const) await batch(flavor, workers[flavor].taskQueue, warmup);
+    for (let r = 0; r < rounds; r++) {
+      const n = Math.floor(goals / rounds) + (r < goals % rounds ? 1 : 0);
+      const order: Flavor[] = r % 2 === 0 ? ['baton', 'raw'] : ['raw', 'baton'];
+      for (const flavor of order) await measured(flavor, n);
+    }
+  } finally {
+    await Promise.all([workers.baton.worker.stop(), workers.raw.worker.stop()]);
+  }
+  const run = (flavor: Flavor): Run => {
+    const t = totals[flavor];
+    return {
+      goals: t.goals,
+      seconds: round(t.ms / 1000),
+      goalsPerSecond: round(t.goals / (t.ms / 1000)),
+      workerCpuMsPerGoal: round(t.workerCpuMsPerGoal / t.goals),
+      serverCpuMsPerGoal: round(t.serverCpuMsPerGoal / t.goals),
+      driverCpuMsPerGoal: round(t.driverCpuMsPerGoal / t.goals),
+    };
+  };
+  const baton = run('baton');
+  const raw = run('raw');
+  ctx.log(`throughput: Baton ${baton.goalsPerSecond} goals/s, the floor ${raw.goalsPerSecond}`);
   const rate = ratio(baton.goalsPerSecond, raw.goalsPerSecond);
   const cpu = ratio(baton.workerCpuMsPerGoal, raw.workerCpuMsPerGoal);
   return {
     name: 'throughput',
-    title: `4. Throughput: ${goals} three-step goals started together on one worker (default worker options)`,
+    title: `4. Throughput: ${goals} three-step goals per flavor, in ${rounds} rounds of about ${Math.round(goals / rounds)} started together, flavors alternating (one worker each, default options)`,
     reference: 'raw Temporal',
     rows: [
       targetRow(
