@@ -82,6 +82,27 @@ describe('encodings', () => {
     expect(fromBase64url('a+b/')).toBeUndefined();
     expect(fromBase64url('abcde')).toBeUndefined();
     expect(fromUtf8(Uint8Array.from([0xc0, 0x80]))).toBeUndefined();
+    for (const bad of [
+      [0x80],
+      [0xe2, 0x82],
+      [0xe0, 0x80, 0x80],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xff],
+    ]) {
+      expect(fromUtf8(Uint8Array.from(bad)), `bytes ${bad.join(',')}`).toBeUndefined();
+    }
+    expect(fromUtf8(Uint8Array.from([0xef, 0xbb, 0xbf, 0x61]))).toBe('\ufeffa');
+    expect(Buffer.from(utf8('a\ud800b')).toString('utf8')).toBe('a\ufffdb');
+    // Every length and every byte value, against Node's own base64url.
+    for (let n = 0; n < 70; n++) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 97 + n * 31) & 0xff);
+      const text = Buffer.from(bytes).toString('base64url');
+      expect(Buffer.from(fromBase64url(text)!).equals(Buffer.from(bytes))).toBe(true);
+      expect(base64url(bytes)).toBe(text);
+    }
+    expect(fromBase64url('ab=')).toBeUndefined();
+    expect(fromBase64url('aé')).toBeUndefined();
     expect(sha256Hex('Grüße')).toBe(createHash('sha256').update('Grüße').digest('hex'));
   });
 
