@@ -5,6 +5,7 @@ import { cpuMsOf, memoryOf } from './proc.js';
 import type { DriverMessage, WorkerMessage, WorkerSpec } from './worker-process.js';
 
 const entry = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
+const tsEntry = fileURLToPath(new URL('./ts-entry.mjs', import.meta.url));
 
 /** A running worker process. */
 export class BenchWorker {
@@ -30,10 +31,10 @@ export class BenchWorker {
   /** Forks a worker process and resolves once it polls its task queue. */
   static async start(spec: WorkerSpec): Promise<BenchWorker> {
     const begin = performance.now();
-    const child = fork(entry, [], {
+    // Through ts-entry.mjs, not `--import tsx`: the worker threads run without tsx's source-map support, as in
+    // `baton worker` (ts-entry.mjs says why that matters).
+    const child = fork(tsEntry, [entry], {
       execArgv: [
-        '--import',
-        import.meta.resolve('tsx'),
         '--expose-gc',
         // BENCH_CPU_PROF=DIR: a V8 CPU profile of each worker process (and each of its threads) lands in DIR, sampled
         // every 250 µs (the default millisecond misses most of a 10 ms workflow task).

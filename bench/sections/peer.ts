@@ -50,7 +50,9 @@ function ensurePeer(ctx: BenchContext): string | undefined {
 /** Runs the peer process and parses its one line of JSON. */
 function runPeer(spec: PeerSpec): Promise<PeerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(peerDir, 'agent.ts')], {
+    // Like Baton's workers, without tsx's source-map support (bench/ts-entry.mjs).
+    const entry = fileURLToPath(new URL('../ts-entry.mjs', import.meta.url));
+    const child = spawn(process.execPath, [entry, join(peerDir, 'agent.ts')], {
       env: { ...process.env, BENCH_PEER: JSON.stringify(spec) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
