@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { loginThrough } from './helpers/gateway.js';
 import { batonInProcess as baton } from './helpers/in-process.js';
 import { eventually as eventuallyWithin } from './helpers/harness.js';
@@ -95,7 +95,8 @@ describe('baton dev', { timeout: 300_000 }, () => {
     const first = await startDev(port, uiPort);
     // The CLI acts as alice, signed in through the gateway and identity provider `baton dev` runs.
     const inbox = /Approvals inbox (\S+)/.exec(first.output())?.[1] ?? expect.fail(`no inbox in:\n${first.output()}`);
-    const creds = mkdtempSync(join(tmpdir(), 'baton-dev-creds-'));
+    // The sessions' credentials: in the run's scratch directory, which the global setup removes.
+    const creds = mkdtempSync(join(inject('testScratchDir'), 'dev-creds-'));
     const vars = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, ...(await loginThrough(inbox, 'alice', creds)) };
     expect(first.output()).toContain(`Web UI          http://127.0.0.1:${uiPort}/namespaces/default/workflows`);
     expect(first.output()).toContain(
@@ -196,7 +197,7 @@ describe('baton dev and ports it does not own', { timeout: 300_000 }, () => {
 
 describe('Ctrl-C while a model call runs', { timeout: 300_000 }, () => {
   it('lets the call finish and be recorded before the server stops: after a restart it is not made again', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'baton-dev-ctrlc-'));
+    const cwd = mkdtempSync(join(inject('testScratchDir'), 'dev-ctrlc-'));
     const data = join(cwd, '.baton');
     mkdirSync(join(cwd, 'goals', 'scripts'), { recursive: true });
     writeFileSync(

@@ -1,4 +1,7 @@
-/** Bundles the workflow code once per test run; every suite's workers load that bundle instead of re-bundling. */
+/**
+ * Bundles the workflow code once per test run; every suite's workers load that bundle instead of re-bundling. Its
+ * directory is also the run's scratch space (`testScratchDir`), removed when the run ends.
+ */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,11 +20,14 @@ export default async function setup(project: TestProject): Promise<() => void> {
   const codePath = join(dir, 'workflow-bundle.js');
   writeFileSync(codePath, code);
   project.provide('workflowBundlePath', codePath);
+  project.provide('testScratchDir', dir);
   return () => rmSync(dir, { recursive: true, force: true });
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     workflowBundlePath: string;
+    /** A directory for files a test process writes once (its trust file), removed at the end of the run. */
+    testScratchDir: string;
   }
 }

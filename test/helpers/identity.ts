@@ -3,10 +3,10 @@
  * decision, answer or start exactly as `baton serve` does (src/gateway/signer.ts), then deliver it.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
+import { inject } from 'vitest';
 import { AssertionSigner } from '../../src/gateway/signer.js';
 import { approvalRequestHash, generateSigningKey, questionRequestHash } from '../../src/identity/assertion.js';
 import { emptyTrust, type TrustSnapshot } from '../../src/identity/trust.js';
@@ -57,7 +57,8 @@ let trustFile: string | undefined;
  */
 export function testWorkerEnv(): Record<string, string> {
   if (!trustFile) {
-    trustFile = join(mkdtempSync(join(tmpdir(), 'baton-test-trust-')), 'trust.yaml');
+    // One per test process (its key is its own), in the run's scratch directory, which the global setup removes.
+    trustFile = join(mkdtempSync(join(inject('testScratchDir'), 'trust-')), 'trust.yaml');
     const t = testTrust();
     writeFileSync(trustFile, stringify({ audience: t.audience, issuers: t.issuers, groups: t.groups }));
   }
