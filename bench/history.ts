@@ -157,6 +157,30 @@ export function workflowTaskTimes(history: History): number[] {
   return times;
 }
 
+/** Where start → first model call went (milliseconds, server time). */
+export interface FirstCallSpans {
+  /** Started → the worker starts the goal's first workflow task (the task's dispatch to a poller). */
+  toTask: number;
+  /** The worker holds that task. */
+  task: number;
+  /** That task completed → the model call scheduled: zero when the first task schedules it, more when later ones do. */
+  toCall: number;
+}
+
+/** Splits a goal's start → first model call into its spans; undefined when the history has no model call. */
+export function firstCallSpans(history: History): FirstCallSpans | undefined {
+  const events = history.events ?? [];
+  const started = events.find((e) => e.workflowTaskStartedEventAttributes);
+  const completed = events.find((e) => e.workflowTaskCompletedEventAttributes);
+  const call = events.find((e) => scheduled(e, 'callModel'));
+  if (!started || !completed || !call) return undefined;
+  return {
+    toTask: eventMs(started) - startTime(history),
+    task: eventMs(completed) - eventMs(started),
+    toCall: eventMs(call) - eventMs(completed),
+  };
+}
+
 /** Where approve → resume went, from the decision sent to the approved tool's call arriving (milliseconds). */
 export interface ResumeSpans {
   /** Decision sent → the worker starts the workflow task that takes it (the update's round trip into the worker). */

@@ -5,7 +5,7 @@
  */
 import { benchAgent } from '../agent.js';
 import { expectDone, startAgent, startWorker, type BenchContext, type Flavor } from '../context.js';
-import { modelCallTimes, startTime, workflowTaskTimes } from '../history.js';
+import { firstCallSpans, modelCallTimes, startTime, workflowTaskTimes, type FirstCallSpans } from '../history.js';
 import { ms, ratio, summarize } from '../stats.js';
 import { targetRow, type SectionResult } from '../report.js';
 
@@ -21,6 +21,7 @@ interface Samples {
   /** The worker's time on a goal's first workflow task, and on every later one. */
   firstTask: number[];
   laterTasks: number[];
+  firstCall: FirstCallSpans[];
 }
 
 export async function overhead(ctx: BenchContext): Promise<SectionResult> {
@@ -30,8 +31,8 @@ export async function overhead(ctx: BenchContext): Promise<SectionResult> {
   const baton = await startWorker(ctx, 'baton');
   const raw = await startWorker(ctx, 'raw');
   const samples: Record<Flavor, Samples> = {
-    baton: { steps: [], firstModelCall: [], goal: [], firstTask: [], laterTasks: [] },
-    raw: { steps: [], firstModelCall: [], goal: [], firstTask: [], laterTasks: [] },
+    baton: { steps: [], firstModelCall: [], goal: [], firstTask: [], laterTasks: [], firstCall: [] },
+    raw: { steps: [], firstModelCall: [], goal: [], firstTask: [], laterTasks: [], firstCall: [] },
   };
   let seq = 0;
   const runOne = async (flavor: Flavor, record: boolean): Promise<void> => {
@@ -49,6 +50,8 @@ export async function overhead(ctx: BenchContext): Promise<SectionResult> {
     const [first, ...later] = workflowTaskTimes(history);
     if (first !== undefined) samples[flavor].firstTask.push(first);
     samples[flavor].laterTasks.push(...later);
+    const spans = firstCallSpans(history);
+    if (spans) samples[flavor].firstCall.push(spans);
   };
   try {
     for (let i = 0; i < warmup; i++) {
@@ -69,6 +72,12 @@ export async function overhead(ctx: BenchContext): Promise<SectionResult> {
   const rGoal = summarize(samples.raw.goal);
   const bTask = { first: summarize(samples.baton.firstTask), later: summarize(samples.baton.laterTasks) };
   const rTask = { first: summarize(samples.raw.firstTask), later: summarize(samples.raw.laterTasks) };
+  const firstCall = (flavor: Flavor) => {
+    const of = (k: keyof FirstCallSpans) => summarize(samples[flavor].firstCall.map((s) => s[k])).median;
+    return { toTask: of('toTask'), task: of('task'), toCall: of('toCall') };
+  };
+  const bFirst = firstCall('baton');
+  const rFirst = firstCall('raw');
   const medianRatio = ratio(b.steps.median, r.steps.median);
   const p99Ratio = ratio(b.steps.p99, r.steps.p99);
   const firstRatio = ratio(b.first.median, r.first.median);
@@ -129,12 +138,15 @@ export async function overhead(ctx: BenchContext): Promise<SectionResult> {
     notes: [
       `${b.steps.n} Baton and ${r.steps.n} floor step samples; a step = model call + tool call + their two workflow tasks`,
       'workflow task = started -> completed in the history: the time the worker held it',
+      `start -> first model call, medians, Baton | floor: started -> first workflow task started ${ms(bFirst.toTask)} | ` +
+        `${ms(rFirst.toTask)}, the worker holds it ${ms(bFirst.task)} | ${ms(rFirst.task)}, ` +
+        `task completed -> model call scheduled ${ms(bFirst.toCall)} | ${ms(rFirst.toCall)}`,
     ],
     data: {
       goals,
       steps,
-      baton: { ...b, goal: bGoal, tasks: bTask },
-      raw: { ...r, goal: rGoal, tasks: rTask },
+      baton: { ...b, goal: bGoal, tasks: bTask, firstCallSpans: bFirst },
+      raw: { ...r, goal: rGoal, tasks: rTask, firstCallSpans: rFirst },
       medianRatio,
       p99Ratio,
       firstModelCallRatio: firstRatio,
