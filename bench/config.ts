@@ -19,6 +19,8 @@ export interface BenchConfig {
   throughput: { goals: number; warmup: number };
   coldStart: { reps: number };
   peer: { agents: number; skip: boolean };
+  /** Where the run writes its figures (BENCH_RESULTS) and its charts (BENCH_CHARTS); relative to the project. */
+  out: { results: string; charts: string };
 }
 
 /** A knob with a value the benchmark cannot use. */
@@ -102,5 +104,6 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     throughput: { goals: count(env, 'BENCH_THROUGHPUT_GOALS', quick ? 40 : 300), warmup: quick ? 5 : 20 },
     coldStart: { reps: count(env, 'BENCH_COLD_REPS', quick ? 1 : 3) },
     peer: { agents: count(env, 'BENCH_PEER_AGENTS', quick ? 5 : 40), skip: env.BENCH_SKIP_PEER === '1' },
+    out: { results: env.BENCH_RESULTS || 'bench/results.json', charts: env.BENCH_CHARTS || 'docs/bench' },
   };
 }

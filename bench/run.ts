@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { findTemporalBinary } from '../src/runtime/temporal-binaries.js';
@@ -147,12 +147,12 @@ async function main(): Promise<void> {
     target: '>= 1',
     met: failures.length === 0,
   };
-  const out = join(root, 'bench', 'results.json');
+  const out = resolve(root, config.out.results);
   writeFileSync(
     out,
     `${JSON.stringify({ ...meta, seconds, loadAverageAtEnd: loadAtEnd, targets, sections: results, failures }, null, 2)}\n`,
   );
-  const charts = join(root, 'docs', 'bench');
+  const charts = resolve(root, config.out.charts);
   mkdirSync(charts, { recursive: true });
   for (const r of results) {
     if (!r.chart) continue;
@@ -160,11 +160,12 @@ async function main(): Promise<void> {
     writeFileSync(join(charts, `${r.name}.svg`), renderChart(title, r.chart));
   }
   const missed = Object.entries(targets).filter(([, t]) => !t.met);
+  const shown = (path: string): string => (relative(root, path).startsWith('..') ? path : relative(root, path));
   process.stdout.write(
-    `\ntargets: ${Object.keys(targets).length - missed.length} met, ${missed.length} MISSED${missed.length ? ` (${missed.map(([k]) => k).join(', ')})` : ''}; charts in docs/bench/\n`,
+    `\ntargets: ${Object.keys(targets).length - missed.length} met, ${missed.length} MISSED${missed.length ? ` (${missed.map(([k]) => k).join(', ')})` : ''}; charts in ${shown(charts)}\n`,
   );
   process.stdout.write(
-    `\n${results.length} section(s) in ${seconds} s on ${machine.cpus} cores (load ${machine.loadAverageAtStart.join(' ')} at start, ${loadAtEnd.join(' ')} at end); figures in bench/results.json\n`,
+    `\n${results.length} section(s) in ${seconds} s on ${machine.cpus} cores (load ${machine.loadAverageAtStart.join(' ')} at start, ${loadAtEnd.join(' ')} at end); figures in ${shown(out)}\n`,
   );
   if (failures.length) process.exitCode = 1;
 }
