@@ -7,11 +7,12 @@
  * fact; the older ones, recorded before verified identity, carry none of it and still replay on the by-name path.
  */
 import { readdirSync } from 'node:fs';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, inject, it } from 'vitest';
 import { GENERATIONS, recorded, scenarios, STARTER } from '../src/build/history-scenarios.js';
-import { PATCH_BASELINE } from '../src/workflows/patches.js';
+import { PATCH_BASELINE, PATCH_BASELINE_2 } from '../src/workflows/patches.js';
 import { RECORDER_ISSUER, RECORDER_KID } from '../src/build/recorder-identity.js';
 import {
   activitiesOf,
@@ -84,6 +85,37 @@ function verdicts(id: string): { on: string; via: string; outcome: string; who?:
   }));
 }
 
+type HistoryEventOf = NonNullable<(typeof histories)[number]['history']['events']>[number];
+
+/** A Baton search attribute a start or an upsert event carries, decoded; undefined when it carries none. */
+function decodedAttribute(event: HistoryEventOf, key: string): unknown {
+  const fields =
+    event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ??
+    event.workflowExecutionStartedEventAttributes?.searchAttributes?.indexedFields;
+  const payload = fields?.[key];
+  return payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
+}
+
+/**
+ * Each upsert of Baton's search attributes: its event id, the status it wrote, how many workflow tasks had completed,
+ * and whether only the cost changed (the status and approvers as the upsert before wrote them).
+ */
+function batonUpserts(id: string): { eventId: number; task: number; status: unknown; costOnly: boolean }[] {
+  const events = histories.find((h) => h.workflowId === id)?.history.events ?? [];
+  const out: { eventId: number; task: number; status: unknown; costOnly: boolean }[] = [];
+  let task = 0;
+  let before: string | undefined;
+  for (const e of events) {
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) task += 1;
+    const status = e.upsertWorkflowSearchAttributesEventAttributes ? decodedAttribute(e, 'BatonStatus') : undefined;
+    if (status === undefined) continue;
+    const shown = JSON.stringify([status, decodedAttribute(e, 'BatonApprovers')]);
+    out.push({ eventId: Number(e.eventId), task, status, costOnly: shown === before });
+    before = shown;
+  }
+  return out;
+}
+
 /**
  * Whether a goal recorded the operator's trust: through a `loadTrust` activity (goals recorded before
  * `trust-with-first-model-call`), or in its first model call's reply, which checked the goal's opening.
@@ -120,8 +152,10 @@ describe('replay of recorded histories', () => {
   it('has --verified histories that took the verified-identity path, and older ones that did not', () => {
     for (const id of verifiedIds) {
       // The first generation marks each change; later ones one baseline standing for them all, and nothing else.
-      if (generationOf(id) === 'verified') expect.soft(patchesOf(id), id).toContain('verified-identity');
-      else expect.soft(patchesOf(id), id).toEqual([PATCH_BASELINE]);
+      const generation = generationOf(id);
+      if (generation === 'verified') expect.soft(patchesOf(id), id).toContain('verified-identity');
+      else if (generation === 'baseline-1') expect.soft(patchesOf(id), id).toEqual([PATCH_BASELINE]);
+      else expect.soft(patchesOf(id), id).toEqual([PATCH_BASELINE_2]);
       expect.soft(readsTrust(id), id).toBe(true);
       // Started with a signed start assertion, by the recorder's key, for a blueprint the workers registered.
       const starters = factsOfKind(id, 'starter');
@@ -141,6 +175,7 @@ describe('replay of recorded histories', () => {
     for (const id of olderIds) {
       expect.soft(patchesOf(id), id).not.toContain('verified-identity');
       expect.soft(patchesOf(id), id).not.toContain(PATCH_BASELINE);
+      expect.soft(patchesOf(id), id).not.toContain(PATCH_BASELINE_2);
       expect.soft(activitiesOf(id), id).not.toContain('loadTrust');
       expect.soft(factsOfKind(id, 'decision'), id).toEqual([]);
       expect.soft(factsOfKind(id, 'starter'), id).toEqual([]);
@@ -269,6 +304,44 @@ describe('replay of recorded histories', () => {
     expect(localCalls('local-tools--local')).toBe(3);
     for (const id of ['local-tools--trust-activity', 'local-tools--scheduled', 'local-tools--local']) {
       expect(resultOf(id)?.answer).toBe('Refunded 120 USD to c-42 and noted it.');
+    }
+  });
+
+  it('has baseline-2 goals that start with their search attributes and write cost and final status at once', () => {
+    const examples = ['refund-request', 'repo-digest', 'security-alert', 'support-triage', 'infra-provisioning'];
+    // security-alert ends on its reviewer's accept_answer, a tool call: a reply with tool calls publishes its cost
+    // before they run, whatever they do. The others end on a reply without tool calls.
+    const endsOnToolCall = (id: string) => id.startsWith('security-alert--');
+    for (const gen of ['baseline-1', 'baseline-2'] as const) {
+      for (const id of examples.map((e) => recorded(gen, e))) {
+        const upserts = batonUpserts(id);
+        const tasks = eventsOf(id, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).length;
+        const firstCall = eventsOf(id, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).find(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel',
+        );
+        const beforeFirstCall = upserts.filter((u) => u.eventId < Number(firstCall?.eventId));
+        // In the last task, an upsert that changed only the cost, with another after it: the cost of the final reply
+        // written apart from the final status.
+        const last = upserts.filter((u) => u.task === tasks);
+        const costApart = last.slice(0, -1).filter((u) => u.costOnly);
+        const started = decodedAttribute(
+          eventsOf(id, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)[0]!,
+          'BatonCostUsd',
+        );
+        expect.soft(last.at(-1)?.status, id).toBe('completed');
+        if (gen === 'baseline-1') {
+          // What the checks find when it is there: the status published again before the first model call, and the
+          // final reply's cost apart from the final status.
+          expect.soft(started, id).toBeUndefined();
+          const statuses = beforeFirstCall.map((u) => u.status);
+          expect.soft(statuses, id).toEqual(['running']);
+          expect.soft(costApart.length, id).toBeGreaterThan(0);
+        } else {
+          expect.soft(started, id).toBe(0);
+          expect.soft(beforeFirstCall, id).toEqual([]);
+          expect.soft(costApart.length, id).toBe(endsOnToolCall(id) ? 1 : 0);
+        }
+      }
     }
   });
 

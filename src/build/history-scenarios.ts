@@ -38,12 +38,13 @@ export const STARTER = 'recorder';
 
 /**
  * The generations of recordings under verified identity, oldest first: `verified` (issue 12: one `patched()` marker
- * per change), `baseline-1` (issue 16: the changes so far under the one `baton-patch-baseline-1` marker).
+ * per change), `baseline-1` (issue 16: the changes so far under the one `baton-patch-baseline-1` marker),
+ * `baseline-2` (issue 16: those and the search attributes a goal starts with, under `baton-patch-baseline-2`).
  */
-export const GENERATIONS = ['verified', 'baseline-1'] as const;
+export const GENERATIONS = ['verified', 'baseline-1', 'baseline-2'] as const;
 export type Generation = (typeof GENERATIONS)[number];
 /** The generation `record-histories` records: what the current workflow code writes for a new goal. */
-export const CURRENT: Generation = 'baseline-1';
+export const CURRENT: Generation = 'baseline-2';
 
 /** The name of a history of `goal` (and `scenario`) recorded by `generation`. */
 export function recorded(generation: Generation, goal: string, scenario?: string): string {

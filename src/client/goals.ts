@@ -36,7 +36,7 @@ import {
   type GoalState,
 } from '../workflows/definitions.js';
 import type { goalWorkflow } from '../workflows/goal.js';
-import { BatonGoal, BatonStatus } from '../workflows/search-attributes.js';
+import { BatonGoal, BatonStatus, startSearchAttributes } from '../workflows/search-attributes.js';
 
 export { GoalCommandError };
 
@@ -130,10 +130,7 @@ export async function startGoal(
       args: [args],
       staticSummary: `${bp.name}: ${inlineValue(input ?? {}, 100)}`,
       staticDetails: goalDetails(bp, opts.loaded.hash, opts.startedBy, workflowId),
-      typedSearchAttributes: [
-        { key: BatonGoal, value: bp.name },
-        { key: BatonStatus, value: 'running' },
-      ],
+      typedSearchAttributes: startSearchAttributes(bp.name),
     });
   } catch (err) {
     if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') {

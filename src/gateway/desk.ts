@@ -17,7 +17,7 @@ import {
   type GoalState,
   type QuestionRecord,
 } from '../workflows/definitions.js';
-import { BatonGoal, BatonStatus } from '../workflows/search-attributes.js';
+import { startSearchAttributes } from '../workflows/search-attributes.js';
 import { inlineValue } from '../workflows/summaries.js';
 import { goalDetails } from '../client/goal-details.js';
 import { checkInput } from '../client/input.js';
@@ -260,10 +260,7 @@ export class Desk {
         args: [args],
         staticSummary: `${bp.name}: ${inlineValue(checked ?? {}, 100)}`,
         staticDetails: goalDetails(bp, loaded.hash, person.subject, goalId),
-        typedSearchAttributes: [
-          { key: BatonGoal, value: bp.name },
-          { key: BatonStatus, value: 'running' },
-        ],
+        typedSearchAttributes: startSearchAttributes(bp.name),
       });
       return { goalId, runId: handle.firstExecutionRunId };
     } catch (err) {

@@ -102,11 +102,16 @@ class Goal implements EngineContext {
   private position: ResumePoint;
   /** Steps await only what they wait on (Patch.leanSteps); false for goals recorded before. */
   readonly lean: boolean;
+  /** A reply without tool calls publishes its cost with what follows it (Patch.costWithAnswer). */
+  private readonly costWithAnswer: boolean;
 
   constructor(readonly args: GoalArgs) {
     this.bp = args.blueprint;
     this.limits = this.bp.limits;
-    this.publisher = new Publisher(this.bp);
+    this.publisher = new Publisher(
+      this.bp,
+      changed(Patch.startSearchAttributes) ? workflowInfo().typedSearchAttributes : undefined,
+    );
     this.r = openRecord(args, workflowInfo().startTime.getTime());
     this.mcp = new GoalMcp(this.bp, this.r.mcp ?? args.task?.mcp ?? {});
     this.schemas = new ToolSchemas(this.bp, this.r, (name) => this.mcp.parameters(name));
@@ -121,6 +126,7 @@ class Goal implements EngineContext {
     this.runStartStep = this.r.step;
     this.runStartEvents = workflowInfo().historyLength;
     this.lean = changed(Patch.leanSteps);
+    this.costWithAnswer = changed(Patch.costWithAnswer);
     this.position = { kind: 'model', step: this.r.step };
     // A run that takes up a human wait says what it waits on from its first task (before trust is loaded).
     if (this.r.resume) this.humansChanged();
@@ -283,6 +289,8 @@ class Goal implements EngineContext {
   /** The step after a turn: the goal's end when a tool ended it, else the next model call (or a fresh run). */
   private afterTurn(): NextStep {
     if (this.ending) return { kind: 'end', end: this.ending };
+    // The cost of a reply without tool calls, when it did not end the goal (whose end publishes it with the status).
+    if (this.costWithAnswer) this.publish();
     const over = runIsOver(this.r.step - this.runStartStep, this.limits.stepsPerRun);
     return over ? { kind: 'continueAsNew' } : { kind: 'callModel' };
   }
@@ -315,7 +323,7 @@ class Goal implements EngineContext {
       content: reply.content,
       ...(reply.toolCalls.length ? { toolCalls: reply.toolCalls } : {}),
     });
-    this.publish();
+    if (reply.toolCalls.length || !this.costWithAnswer) this.publish();
     return reply.toolCalls.length ? { kind: 'runTools', actor, reply, offers } : { kind: 'answer', actor, reply };
   }
 

@@ -80,25 +80,48 @@ export const Patch = {
    * of a goal issue theirs, so goals recorded before keep their hops.
    */
   leanSteps: 'lean-steps',
+  /**
+   * A goal started with its four search attributes (`startSearchAttributes`, as `baton start` and the gateway start
+   * goals) publishes none of them again until one changes: no upsert in its first task (issue 16).
+   */
+  startSearchAttributes: 'start-search-attributes',
+  /**
+   * A reply without tool calls publishes the cost it adds with what follows from it: a goal that ends on it writes its
+   * cost and its final status in one search attribute upsert instead of two (issue 16).
+   */
+  costWithAnswer: 'cost-with-answer',
 } as const;
 
 /** A change named in {@link Patch}. */
 export type PatchId = (typeof Patch)[keyof typeof Patch];
 
 /**
- * One marker that stands for every change in {@link Patch} above (issue 16). Each `patched()` a new goal passes
- * records a marker and a `TemporalChangeVersion` search attribute upsert, two events the server persists: a new goal
- * crossed 19 of them, six before its first model call. It now records this one instead. Goals recorded before it
+ * One marker that stands for every change in {@link Patch} up to `leanSteps` (issue 16). Each `patched()` a new goal
+ * passes records a marker and a `TemporalChangeVersion` search attribute upsert, two events the server persists: a new
+ * goal crossed 19 of them, six before its first model call. Goals recorded from then until the second baseline carry
+ * this one instead. Goals recorded before it
  * carry no such marker, so they replay through each change's own marker as before; a goal that started on older code
  * and goes on here takes every change at once from its first new task, as each `patched()` would have.
  */
 export const PATCH_BASELINE = 'baton-patch-baseline-1';
 
 /**
- * Whether this goal takes change `id`: `patched(id)` for goals recorded before the baseline, which checked each change
- * alone. Use it instead of `patched()` for every change listed in {@link Patch}; a change added later gets its own
- * `patched()` (and a later baseline may fold it in).
+ * The second baseline: every change in {@link Patch}, those {@link PATCH_BASELINE} stands for and the ones added after
+ * it. A new goal records only this marker. Goals recorded with the first baseline replay through it (and the later
+ * changes' own markers, which they do not carry); on new code they take the later changes from their first new task.
+ */
+export const PATCH_BASELINE_2 = 'baton-patch-baseline-2';
+
+/** The changes added after {@link PATCH_BASELINE}: it does not stand for them. */
+const AFTER_BASELINE_1: readonly PatchId[] = [Patch.startSearchAttributes, Patch.costWithAnswer];
+
+/**
+ * Whether this goal takes change `id`: the newest baseline first, then the first baseline for the changes it stands
+ * for, then `patched(id)` for goals recorded before either, which checked each change alone. Use it instead of
+ * `patched()` for every change listed in {@link Patch}; a change added later gets its own `patched()` (and a later
+ * baseline may fold it in, never by editing these).
  */
 export function changed(id: PatchId): boolean {
-  return patched(PATCH_BASELINE) || patched(id);
+  if (patched(PATCH_BASELINE_2)) return true;
+  return (!AFTER_BASELINE_1.includes(id) && patched(PATCH_BASELINE)) || patched(id);
 }

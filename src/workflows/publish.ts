@@ -2,6 +2,7 @@
  * What a goal shows outside its history: the search attributes (BatonGoal, BatonStatus, BatonApprovers,
  * BatonCostUsd; DESIGN §2.1) and the Web UI's current details, both derived from the goal record.
  */
+import type { TypedSearchAttributes } from '@temporalio/common';
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Blueprint } from '../blueprint/schema.js';
 import type { ApprovalDesk } from './approval-wait.js';
@@ -14,7 +15,22 @@ export class Publisher {
   /** Search attribute values last written, so unchanged values add no history events. */
   private published = '';
 
-  constructor(private readonly bp: Blueprint) {}
+  /**
+   * `started`: the search attributes the run started with, when the goal counts them as published
+   * (Patch.startSearchAttributes): a run that started with the values it would publish first writes none of them.
+   */
+  constructor(
+    private readonly bp: Blueprint,
+    started?: TypedSearchAttributes,
+  ) {
+    if (started && started.get(BatonGoal) === bp.name) {
+      const status = started.get(BatonStatus);
+      const cost = started.get(BatonCostUsd);
+      if (status !== undefined && cost !== undefined) {
+        this.published = snapshot(status, [...(started.get(BatonApprovers) ?? [])].sort(), cost);
+      }
+    }
+  }
 
   /** Publishes the record: search attributes when their values changed, the Web UI's details always. */
   publish(r: GoalRecord, desk: ApprovalDesk): void {
@@ -28,9 +44,9 @@ export class Publisher {
       : [];
     const approvers = [...new Set([...desk.waitingOn(), ...asked.flatMap((q) => q.eligible), ...groups])].sort();
     const cost = Math.round(r.usage.costUsd * 1e6) / 1e6;
-    const snapshot = JSON.stringify([r.status, approvers, cost]);
-    if (snapshot !== this.published) {
-      this.published = snapshot;
+    const now = snapshot(r.status, approvers, cost);
+    if (now !== this.published) {
+      this.published = now;
       upsertSearchAttributes([
         { key: BatonGoal, value: this.bp.name },
         { key: BatonStatus, value: r.status },
@@ -50,4 +66,9 @@ export class Publisher {
     if (r.result) lines.push(`result: ${r.result.answer ?? r.result.reason ?? r.result.status}`);
     setCurrentDetails(lines.join('\n'));
   }
+}
+
+/** The published values in the form they are compared in: status, approvers (sorted) and cost. */
+function snapshot(status: string, approvers: string[], cost: number): string {
+  return JSON.stringify([status, approvers, cost]);
 }
