@@ -99,9 +99,9 @@ export type PatchId = (typeof Patch)[keyof typeof Patch];
  * One marker that stands for every change in {@link Patch} up to `leanSteps` (issue 16). Each `patched()` a new goal
  * passes records a marker and a `TemporalChangeVersion` search attribute upsert, two events the server persists: a new
  * goal crossed 19 of them, six before its first model call. Goals recorded from then until the second baseline carry
- * this one instead. Goals recorded before it
- * carry no such marker, so they replay through each change's own marker as before; a goal that started on older code
- * and goes on here takes every change at once from its first new task, as each `patched()` would have.
+ * this one instead. Goals recorded before it carry no such marker, so they replay through each change's own marker as
+ * before; a goal that started on older code and goes on here takes every change at once from its first new task, as
+ * each `patched()` would have.
  */
 export const PATCH_BASELINE = 'baton-patch-baseline-1';
 
