@@ -7,7 +7,6 @@
  * fact; the older ones, recorded before verified identity, carry none of it and still replay on the by-name path.
  */
 import { readdirSync } from 'node:fs';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, inject, it } from 'vitest';
@@ -18,6 +17,7 @@ import {
   activitiesOf,
   decisions,
   decoded,
+  decodedAttribute,
   EventType,
   eventsOf,
   factsOfKind,
@@ -83,17 +83,6 @@ function verdicts(id: string): { on: string; via: string; outcome: string; who?:
     ...(f.verified ? { who: f.verified.subject } : {}),
     ...(f.code ? { code: f.code } : {}),
   }));
-}
-
-type HistoryEventOf = NonNullable<(typeof histories)[number]['history']['events']>[number];
-
-/** A Baton search attribute a start or an upsert event carries, decoded; undefined when it carries none. */
-function decodedAttribute(event: HistoryEventOf, key: string): unknown {
-  const fields =
-    event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ??
-    event.workflowExecutionStartedEventAttributes?.searchAttributes?.indexedFields;
-  const payload = fields?.[key];
-  return payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
 }
 
 /**

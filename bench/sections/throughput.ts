@@ -20,6 +20,15 @@ const STARTS_IN_FLIGHT = 50;
 const ROUNDS = 4;
 const MIN_ROUND = 10;
 
+/** A flavor's measured rounds added up: goals, wall time and CPU milliseconds. */
+interface Totals {
+  goals: number;
+  ms: number;
+  workerCpuMs: number;
+  serverCpuMs: number;
+  driverCpuMs: number;
+}
+
 interface Run {
   goals: number;
   seconds: number;
@@ -45,10 +54,8 @@ export async function throughput(ctx: BenchContext): Promise<SectionResult> {
   // Both workers stay up and the goals run in rounds, flavors alternating (ABBA): drift in the machine's load hits
   // both alike, where one flavor's whole batch after the other's measured two different machines.
   const workers = { baton: await startWorker(ctx, 'baton'), raw: await startWorker(ctx, 'raw') };
-  const totals: Record<Flavor, Omit<Run, 'goalsPerSecond' | 'seconds'> & { ms: number }> = {
-    baton: { goals: 0, ms: 0, workerCpuMsPerGoal: 0, serverCpuMsPerGoal: 0, driverCpuMsPerGoal: 0 },
-    raw: { goals: 0, ms: 0, workerCpuMsPerGoal: 0, serverCpuMsPerGoal: 0, driverCpuMsPerGoal: 0 },
-  };
+  const zero = (): Totals => ({ goals: 0, ms: 0, workerCpuMs: 0, serverCpuMs: 0, driverCpuMs: 0 });
+  const totals: Record<Flavor, Totals> = { baton: zero(), raw: zero() };
   const measured = async (flavor: Flavor, n: number): Promise<void> => {
     const { worker, taskQueue } = workers[flavor];
     const cpu0 = { worker: worker.cpuMs(), server: serverCpu(ctx), driver: driverCpuMs() };
@@ -57,10 +64,9 @@ export async function throughput(ctx: BenchContext): Promise<SectionResult> {
     const t = totals[flavor];
     t.ms += performance.now() - begin;
     t.goals += n;
-    // Summed here, divided by the goals at the end.
-    t.workerCpuMsPerGoal += worker.cpuMs() - cpu0.worker;
-    t.serverCpuMsPerGoal += serverCpu(ctx) - cpu0.server;
-    t.driverCpuMsPerGoal += driverCpuMs() - cpu0.driver;
+    t.workerCpuMs += worker.cpuMs() - cpu0.worker;
+    t.serverCpuMs += serverCpu(ctx) - cpu0.server;
+    t.driverCpuMs += driverCpuMs() - cpu0.driver;
   };
   const rounds = Math.max(1, Math.min(ROUNDS, Math.floor(goals / MIN_ROUND)));
   try {
@@ -79,9 +85,9 @@ export async function throughput(ctx: BenchContext): Promise<SectionResult> {
       goals: t.goals,
       seconds: round(t.ms / 1000),
       goalsPerSecond: round(t.goals / (t.ms / 1000)),
-      workerCpuMsPerGoal: round(t.workerCpuMsPerGoal / t.goals),
-      serverCpuMsPerGoal: round(t.serverCpuMsPerGoal / t.goals),
-      driverCpuMsPerGoal: round(t.driverCpuMsPerGoal / t.goals),
+      workerCpuMsPerGoal: round(t.workerCpuMs / t.goals),
+      serverCpuMsPerGoal: round(t.serverCpuMs / t.goals),
+      driverCpuMsPerGoal: round(t.driverCpuMs / t.goals),
     };
   };
   const baton = run('baton');

@@ -289,7 +289,8 @@ class Goal implements EngineContext {
   /** The step after a turn: the goal's end when a tool ended it, else the next model call (or a fresh run). */
   private afterTurn(): NextStep {
     if (this.ending) return { kind: 'end', end: this.ending };
-    // The cost of a reply without tool calls, when it did not end the goal (whose end publishes it with the status).
+    // What the turn changed and nothing published yet: the cost of a reply without tool calls (a goal it ended
+    // publishes it with the final status instead), or delegated tasks' costs added by a tools turn.
     if (this.costWithAnswer) this.publish();
     const over = runIsOver(this.r.step - this.runStartStep, this.limits.stepsPerRun);
     return over ? { kind: 'continueAsNew' } : { kind: 'callModel' };

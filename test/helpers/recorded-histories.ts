@@ -31,6 +31,15 @@ export function decoded(payloads: { payloads?: Payload[] | null } | null | undef
   return (payloads?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p));
 }
 
+/** A search attribute a start or an upsert event carries, decoded; undefined when it carries none. */
+export function decodedAttribute(event: HistoryEvent, key: string): unknown {
+  const fields =
+    event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ??
+    event.workflowExecutionStartedEventAttributes?.searchAttributes?.indexedFields;
+  const payload = fields?.[key];
+  return payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
+}
+
 /** The goal's result, from its completion event. */
 export function resultOf(workflowId: string): { status?: string; answer?: string } | undefined {
   const [done] = eventsOf(workflowId, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
